@@ -1,0 +1,31 @@
+# fem-assb: `make setup`, `make test`, `make demo` (see README.md).
+SHELL := /bin/bash
+RUN := ./scripts/env-run
+PYTEST := python3 -m pytest -p no:cacheprovider
+NP ?= 2
+
+.PHONY: setup test test-serial test-mpi test-slow demo lint bench clean-env
+
+setup:
+	@bash scripts/setup-env.sh
+
+test: test-serial test-mpi
+
+test-serial:
+	$(RUN) $(PYTEST) -q -m "not mpi and not slow" tests
+
+test-mpi:
+	$(RUN) mpirun -n $(NP) $(PYTEST) -q -m "mpi and not slow" tests
+
+test-slow:
+	$(RUN) $(PYTEST) -q -m "slow and not mpi" tests
+	$(RUN) mpirun -n $(NP) $(PYTEST) -q -m "slow and mpi" tests
+
+demo:
+	./fem-assb demo
+
+lint:
+	ruff check fem_assb tests benchmarks
+
+bench:
+	python3 benchmarks/keff_vs_taufactor.py

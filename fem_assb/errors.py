@@ -1,0 +1,17 @@
+"""Exceptions raised for bad input. Their message names the problem and the fix."""
+
+
+class FemAssbError(Exception):
+    """Base class: the CLI prints the message and exits with status 1 (no traceback)."""
+
+
+class InputError(FemAssbError, ValueError):
+    """A file, parameter or option is wrong; the message says which and how to fix it."""
+
+
+class PercolationError(FemAssbError):
+    """A phase does not connect the faces or reservoirs it must connect."""
+
+
+class SolverError(FemAssbError):
+    """A nonlinear or linear solve failed even after step cutting."""

@@ -1,0 +1,1 @@
+"""fem_assb.indicators"""
