@@ -56,11 +56,20 @@ class LabelMap:
 
 @dataclass
 class VoxelImage:
-    """A label image with its label map and voxel edge length ``voxel_size`` (m)."""
+    """A label image with its label map and voxel edge length ``voxel_size`` (m).
+
+    ``grains`` (optional): int32 SE grain ID per voxel (0 = none), e.g. from segmentation;
+    when given it takes precedence over the label map's grain IDs.
+    ``inactive_faces`` (optional): ``(fx, fy, fz)`` boolean arrays of shapes
+    ``(nx-1, ny, nz)``, ``(nx, ny-1, nz)``, ``(nx, ny, nz-1)``; True marks the face between
+    voxel ``i`` and ``i+1`` along that axis as inactive (delaminated, no charge transfer).
+    """
 
     labels: np.ndarray
     voxel_size: float
     label_map: LabelMap = field(default_factory=LabelMap.default)
+    grains: np.ndarray | None = None
+    inactive_faces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self):
         self.labels = np.asarray(self.labels)
@@ -76,6 +85,26 @@ class VoxelImage:
                 f"image values {sorted(unknown)} are not in the label map; add them to the label map "
                 f"(known values: {sorted(self.label_map.materials)})."
             )
+        if self.grains is not None:
+            grains = np.asarray(self.grains)
+            if grains.shape != self.labels.shape:
+                raise InputError(
+                    f"grain-ID image shape {grains.shape} differs from the label image shape "
+                    f"{self.labels.shape}; both must describe the same voxels."
+                )
+            if not np.issubdtype(grains.dtype, np.integer) or (grains.size and grains.min() < 0):
+                raise InputError("grain IDs must be non-negative integers (0 = no grain).")
+            self.grains = grains.astype(np.int32, copy=False)
+        if self.inactive_faces is not None:
+            n = self.labels.shape
+            faces = tuple(np.asarray(f, dtype=bool) for f in self.inactive_faces)
+            want = [tuple(n[j] - (1 if j == a else 0) for j in range(3)) for a in range(3)]
+            if len(faces) != 3 or any(f.shape != w for f, w in zip(faces, want)):
+                raise InputError(
+                    f"inactive_faces must be three boolean arrays of shapes {want}; "
+                    f"got {[f.shape for f in faces]}."
+                )
+            self.inactive_faces = faces
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -86,7 +115,9 @@ class VoxelImage:
         return np.isin(self.labels, self.label_map.values_of(name_or_kind))
 
     def grain_ids(self) -> np.ndarray:
-        """SE grain ID per voxel (0 where the label map gives none)."""
+        """SE grain ID per voxel (0 = none): ``grains`` if set, else from the label map."""
+        if self.grains is not None:
+            return self.grains
         lut = np.zeros(int(self.labels.max()) + 1, dtype=np.int32)
         for value, gid in self.label_map.grains.items():
             if value < lut.size:
