@@ -16,11 +16,12 @@ from fem_assb.errors import InputError
 
 @functools.lru_cache(maxsize=1)
 def registry():
-    """The shared pint UnitRegistry (``um`` is accepted for micrometre)."""
+    """The shared pint UnitRegistry (``um`` for micrometre and ``Ohm`` for ohm are accepted)."""
     import pint
 
     ureg = pint.UnitRegistry()
     ureg.define("um = micrometer")
+    ureg.define("Ohm = ohm")  # as the seed papers write it (Ohm cm^2)
     return ureg
 
 
