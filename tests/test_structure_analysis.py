@@ -1,0 +1,142 @@
+"""Geometric indicators on tiny hand-made images with known answers."""
+
+import numpy as np
+import pytest
+
+from fem_assb.errors import InputError
+from fem_assb.structure import analysis as A
+from fem_assb.structure.image import LabelMap, Material, VoxelImage
+
+H = 1e-6  # m
+PORE, CAM, SE, LE, CBD = 0, 1, 2, 3, 4
+
+
+def img(labels, **kw):
+    return VoxelImage(np.asarray(labels), H, **kw)
+
+
+def test_face_connectivity_not_edges_or_corners():
+    m = np.zeros((3, 3, 3), bool)
+    m[0, 0, 0] = True
+    m[1, 1, 0] = True  # touches (0,0,0) only along an edge
+    m[2, 2, 2] = True  # corner contact with nothing, far away
+    conn = A.connected_to_face(m, "xmin")
+    assert conn[0, 0, 0] and not conn[1, 1, 0] and not conn[2, 2, 2]
+    assert A.label_clusters(m)[1] == 3
+    assert A.connected_to_face(m, ("xmin", "xmax")).sum() == 2
+
+
+def test_percolating_needs_both_faces():
+    m = np.zeros((4, 3, 3), bool)
+    m[:, 0, 0] = True  # straight bar through x
+    m[:3, 2, 2] = True  # dead end from xmin
+    p = A.percolating(m, 0)
+    assert p[:, 0, 0].all() and not p[:, 2, 2].any()
+    assert A.percolating(m, 1).sum() == 0  # nothing spans y
+    with pytest.raises(InputError, match="axis"):
+        A.percolating(m, 3)
+    with pytest.raises(InputError, match="unknown face"):
+        A.connected_to_face(m, "left")
+
+
+def test_volume_fractions_and_svf():
+    lm = LabelMap({0: Material("PORE", "PORE"), 1: Material("CAM", "CAM"), 2: Material("SE", "SE"),
+                   5: Material("AL_LCO", "CAM")})
+    labels = np.zeros((2, 2, 5), int)
+    labels[0] = [[1, 1, 1, 5, 2], [2, 2, 2, 2, 0]]
+    im = img(labels, label_map=lm)  # 20 voxels: CAM 3, AL_LCO 1, SE 5, PORE 11
+    assert A.volume_fractions(im) == pytest.approx({"PORE": 11 / 20, "CAM": 4 / 20, "SE": 5 / 20})
+    assert A.volume_fractions(im, by="name") == pytest.approx(
+        {"PORE": 11 / 20, "CAM": 3 / 20, "SE": 5 / 20, "AL_LCO": 1 / 20})
+    assert A.svf_cam(im) == pytest.approx(4 / 9)  # seed 002 Eq. 3
+    with pytest.raises(InputError, match="neither"):
+        A.svf_cam(img(np.zeros((2, 2, 2), int)))
+
+
+def test_connectivity_eq4_with_reservoirs():
+    """SE must reach x = 0 (separator), CAM must reach x = max (collector)."""
+    labels = np.zeros((5, 3, 3), int)
+    labels[:4, 0, 0] = SE  # 4 SE voxels from the separator side
+    labels[4, 2, 2] = SE  # 1 SE voxel at the collector side, isolated
+    labels[2:, 1, 1] = CAM  # 3 CAM voxels reaching the collector
+    labels[0, 2, 0] = CAM  # 1 CAM voxel at the separator, isolated
+    im = img(labels)
+    assert A.connectivity(im, "SE") == pytest.approx(1 - 1 / 5)
+    assert A.connectivity(im, "CAM") == pytest.approx(1 - 1 / 4)
+    iso = A.isolated_voxels(im)
+    assert iso.sum() == 2 and iso[4, 2, 2] and iso[0, 2, 0]
+
+
+def test_cbd_conducts_both_ions_and_electrons():
+    """A CAM particle far from the collector is connected through CBD; LE through CBD to the separator."""
+    labels = np.full((4, 1, 1), CBD)
+    labels[0, 0, 0] = CAM  # touches CBD that reaches x max
+    im = img(labels)
+    assert A.connectivity(im, "CAM") == 1.0
+    labels2 = np.array([[[CBD]], [[LE]], [[PORE]], [[LE]]])
+    im2 = img(labels2)
+    assert A.connectivity(im2, "LE") == pytest.approx(0.5)  # LE at x=1 via CBD at x=0; x=3 isolated
+
+
+def test_connectivity_of_absent_phase_is_an_error():
+    im = img(np.full((2, 2, 2), SE))
+    with pytest.raises(InputError, match="phase 'CAM' has no voxels"):
+        A.connectivity(im, "CAM")
+    with pytest.raises(InputError, match="unknown material 'NMC'"):
+        A.connectivity(im, "NMC")
+
+
+def test_active_area_counts_faces():
+    labels = np.full((3, 3, 3), SE)
+    labels[1, 1, 1] = CAM  # all 6 faces against SE
+    labels[0, 0, 0] = CAM  # corner voxel: 3 faces inside the box, all against SE
+    im = img(labels)
+    aa = A.active_area(im)
+    assert aa.faces == 9
+    assert aa.area == pytest.approx(9 * H**2)
+    assert aa.per_volume == pytest.approx(9 * H**2 / (27 * H**3))
+    assert aa.per_cell_area == pytest.approx(9 / 9)
+    # CAM | pore faces are not active
+    labels[1, 1, 2] = PORE
+    assert A.active_area(img(labels)).faces == 8
+    # inactive (delaminated) faces are excluded
+    fx = np.zeros((2, 3, 3), bool)
+    fx[0, 1, 1] = True  # the face between (0,1,1) SE and (1,1,1) CAM
+    im3 = img(labels, inactive_faces=(fx, np.zeros((3, 2, 3), bool), np.zeros((3, 3, 2), bool)))
+    assert A.active_area(im3).faces == 7
+
+
+def test_interface_face_layout():
+    a = np.zeros((2, 1, 1), bool)
+    a[1] = True
+    fx, fy, fz = A.interface_faces(a, ~a)
+    assert fx.shape == (1, 1, 1) and fx[0, 0, 0] and fy.size == 0 and fz.size == 0
+
+
+def test_contact_area_ratio_and_profiles():
+    labels = np.full((4, 2, 2), SE)
+    labels[3, 0, :] = CAM  # half of the collector face is CAM
+    labels[2, 0, 0] = CAM
+    im = img(labels)
+    assert A.contact_area_ratio(im) == pytest.approx(0.5)
+    prof = A.fraction_profiles(im)
+    np.testing.assert_allclose(prof["CAM"], [0, 0, 0.25, 0.5])
+    np.testing.assert_allclose(prof["SE"] + prof["CAM"] + prof["PORE"], 1.0)
+
+
+def test_particle_sizes():
+    labels = np.zeros((6, 6, 6), int)
+    labels[:2, :2, :2] = CAM  # 8 voxels
+    labels[4, 4, 4] = CAM  # 1 voxel
+    ps = A.particle_sizes(img(labels), "CAM")
+    d8, d1 = (6 * 8 * H**3 / np.pi) ** (1 / 3), (6 * H**3 / np.pi) ** (1 / 3)
+    assert ps.count == 2
+    np.testing.assert_allclose(np.sort(ps.diameters), [d1, d8])
+    assert ps.mean == pytest.approx((d1 + d8) / 2)
+    assert ps.d50_volume == pytest.approx(d8)
+    # touching particles separated by given IDs (e.g. a segmentation)
+    ids = np.zeros_like(labels)
+    ids[:1, :2, :2] = 1
+    ids[1:2, :2, :2] = 2
+    ps2 = A.particle_sizes(img(labels), "CAM", particle_ids=ids)
+    assert ps2.count == 2 and ps2.diameters == pytest.approx([(6 * 4 * H**3 / np.pi) ** (1 / 3)] * 2)
