@@ -1,0 +1,512 @@
+"""Stochastic composite-cathode generators (MODEL.md §6, docs/generators.md).
+
+A composite is built in three steps, all reproducible from one integer seed:
+
+1. **Powder**: for each solid phase (CAM, SE, optionally CBD) sphere diameters are drawn from a
+   lognormal distribution (number mean ``d``, coefficient of variation ``spread``) until the
+   spheres' volume reaches the phase's share of a loose *pre-sinter* packing (``packing``,
+   default 0.55 of the box); centres are uniform in the box (extended by one radius on
+   non-periodic sides, so particles are cut by the faces instead of avoiding them).
+2. **Packing**: collective rearrangement pushes overlapping spheres apart (mass-weighted) until
+   no pair overlaps by more than ``overlap`` (default 10 %) of the sum of radii: sintering necks.
+3. **Densification** ("sintering"): every phase p grows from its spheres by a signed offset
+   ``t_p``; a voxel belongs to the phase with the smallest ``sd_p(x) - t_p`` when that value
+   is <= 0 and stays pore otherwise (``sd_p`` = signed distance to the nearest sphere surface of
+   phase p, exact for spheres, found through a Euclidean distance transform). The offsets are
+   solved by rank ordering so that every phase hits its target voxel count (to << 0.1 vol%),
+   which fixes the fractions and the density (solid fraction) at the same time.
+
+Image convention: ``LabelMap.default()`` (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD), axis 0 = x.
+All lengths in metres inside; public functions also accept strings with units ("5 um").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from fem_assb.errors import InputError
+from fem_assb.structure.image import VoxelImage
+from fem_assb.units import to_si
+
+#: Image values of LabelMap.default().
+PORE, CAM, SE, LE, CBD = 0, 1, 2, 3, 4
+_PHASE_NAMES = {CAM: "CAM", SE: "SE", CBD: "CBD"}
+
+#: Accuracy of the densification: phase voxel counts within this fraction of the box.
+FRACTION_TOLERANCE = 5e-4
+
+
+# ---------------------------------------------------------------------------------------------
+# input parsing
+
+
+def _length(value, name: str) -> float:
+    """A length in m from ``value`` ("5 um", a pint quantity, or a float in m)."""
+    out = to_si(value, "m", name=name, default_unit="m")
+    if not out > 0:
+        raise InputError(f"{name} = {value!r} must be a positive length, e.g. '2 um'.")
+    return out
+
+
+def _fraction(value, name: str, allow_none: bool = True) -> float | None:
+    """A fraction in [0, 1] from a number (0..1) or a string such as ``"60 %"``."""
+    if value is None:
+        if allow_none:
+            return None
+        raise InputError(f"{name} is required (a fraction between 0 and 1, or e.g. '60 %').")
+    out = to_si(value, "", name=name)
+    if not 0.0 <= out <= 1.0:
+        raise InputError(f"{name} = {value!r} must lie between 0 and 1 (or be written with '%', e.g. '60 %').")
+    return out
+
+
+def _shape(shape) -> tuple[int, int, int]:
+    try:
+        out = tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
+        raise InputError(f"shape = {shape!r} must be three voxel counts (nx, ny, nz), e.g. [40, 40, 40].") from None
+    if len(out) != 3 or min(out) < 1 or any(int(n) != float(n) for n in shape):
+        raise InputError(f"shape = {shape!r} must be three positive integers (nx, ny, nz), e.g. [40, 40, 40].")
+    return out
+
+
+def _periodic_axes(periodic) -> tuple[int, ...]:
+    """Axes treated as periodic: ``False`` -> none, ``True``/``"yz"`` -> (1, 2), ``"y"`` -> (1,)..."""
+    if periodic is None or periodic is False:
+        return ()
+    if periodic is True:
+        return (1, 2)
+    if isinstance(periodic, str) and periodic and set(periodic.lower()) <= {"y", "z"}:
+        return tuple(sorted({"y": 1, "z": 2}[c] for c in periodic.lower()))
+    raise InputError(f"periodic = {periodic!r}: use false, true (= periodic in y and z), 'y', 'z' or 'yz'.")
+
+
+def target_fractions(
+    *,
+    cam_fraction=None,
+    se_fraction=None,
+    cbd_fraction=0.0,
+    svf_cam=None,
+    density=None,
+) -> dict[int, float]:
+    """Volume fractions of the box per phase value, from either form of the targets.
+
+    Either ``cam_fraction`` and ``se_fraction`` (and ``cbd_fraction``) as fractions of the box
+    volume, or ``svf_cam`` = V_CAM / (V_CAM + V_SE) (seed 002 Eq. 3) with ``density`` =
+    solid fraction (CAM + SE + CBD) of the box. The pore fraction is 1 - density.
+    """
+    cam = _fraction(cam_fraction, "cam_fraction")
+    se = _fraction(se_fraction, "se_fraction")
+    cbd = _fraction(cbd_fraction or 0.0, "cbd_fraction", allow_none=False)
+    svf = _fraction(svf_cam, "svf_cam")
+    dens = _fraction(density, "density")
+    if svf is not None or dens is not None:
+        if cam is not None or se is not None:
+            raise InputError("give either cam_fraction/se_fraction or svf_cam/density, not both.")
+        if svf is None or dens is None:
+            raise InputError("svf_cam and density go together: give both (e.g. svf_cam: 0.6, density: 0.9).")
+        if cbd > dens:
+            raise InputError(f"cbd_fraction = {cbd} exceeds density = {dens}: the CBD is part of the solid.")
+        cam, se = svf * (dens - cbd), (1.0 - svf) * (dens - cbd)
+    else:
+        if cam is None:
+            raise InputError("give the composition: cam_fraction (with se_fraction), or svf_cam with density.")
+        se = 0.0 if se is None else se
+    if cam + se + cbd > 1.0 + 1e-12:
+        raise InputError(
+            f"volume fractions add up to {cam + se + cbd:.4f} > 1 (CAM {cam}, SE {se}, CBD {cbd}); "
+            "lower one of them (the pore fraction is what is left)."
+        )
+    return {CAM: cam, SE: se, CBD: cbd}
+
+
+# ---------------------------------------------------------------------------------------------
+# step 1 + 2: powder and packing
+
+
+def lognormal_diameters(rng: np.random.Generator, mean: float, spread: float, size: int) -> np.ndarray:
+    """``size`` diameters with number mean ``mean`` and coefficient of variation ``spread`` (-)."""
+    if spread <= 0:
+        return np.full(size, float(mean))
+    sigma2 = math.log1p(spread**2)
+    return rng.lognormal(math.log(mean) - 0.5 * sigma2, math.sqrt(sigma2), size)
+
+
+def _draw_powder(rng, volume: float, mean: float, spread: float) -> np.ndarray:
+    """Radii (voxel units) whose spheres hold ``volume`` voxels, drawn in order from ``rng``."""
+    if volume <= 0:
+        return np.zeros(0)
+    mean_vol = math.pi / 6.0 * mean**3 * (1.0 + spread**2) ** 3  # E[d^3] of the lognormal
+    radii = []
+    total = 0.0
+    while total < volume:
+        n = max(16, int(1.2 * (volume - total) / mean_vol) + 1)
+        d = lognormal_diameters(rng, mean, spread, n)
+        cum = total + np.cumsum(math.pi / 6.0 * d**3)
+        k = int(np.searchsorted(cum, volume)) + 1
+        radii.append(0.5 * d[:k])
+        total = float(cum[min(k, n) - 1])
+    return np.concatenate(radii)
+
+
+class _Packing:
+    """Sphere centres ``x`` (n, 3) and radii ``r`` (n,) in voxel units, phase per sphere."""
+
+    def __init__(self, shape, periodic_axes):
+        self.shape = np.asarray(shape, float)
+        self.periodic = np.zeros(3, bool)
+        self.periodic[list(periodic_axes)] = True
+        self.x = np.zeros((0, 3))
+        self.r = np.zeros(0)
+        self.phase = np.zeros(0, np.int8)
+
+    def add(self, rng, radii, phase):
+        """Drop spheres uniformly in the box extended by their radius on non-periodic sides."""
+        lo = np.where(self.periodic, 0.0, -radii[:, None])
+        hi = np.where(self.periodic, self.shape, self.shape + radii[:, None])
+        x = lo + rng.random((radii.size, 3)) * (hi - lo)
+        self.x = np.vstack([self.x, x])
+        self.r = np.concatenate([self.r, radii])
+        self.phase = np.concatenate([self.phase, np.full(radii.size, phase, np.int8)])
+
+    def _pairs(self):
+        """Index pairs (i, j) of spheres closer than (r_i + r_j), with their separation vectors."""
+        pad = float(self.r.max()) if self.r.size else 0.0
+        box = np.where(self.periodic, self.shape, self.shape + 2 * pad + 4 * pad + 1.0)
+        shift = np.where(self.periodic, 0.0, pad)
+        pts = np.where(self.periodic, np.mod(self.x, self.shape), self.x + shift)
+        pts = np.minimum(pts, np.nextafter(box, 0))  # cKDTree needs data in [0, box)
+        groups = [np.flatnonzero(self.phase == p) for p in np.unique(self.phase)]
+        trees = [cKDTree(pts[g], boxsize=box) for g in groups]
+        ii, jj = [], []
+        for a, ga in enumerate(groups):
+            for b in range(a, len(groups)):
+                gb = groups[b]
+                cut = float(self.r[ga].max() + self.r[gb].max())
+                m = trees[a].sparse_distance_matrix(trees[b], cut, output_type="ndarray")
+                i, j = ga[m["i"]], gb[m["j"]]
+                keep = i < j if a == b else np.ones(i.size, bool)
+                ii.append(i[keep])
+                jj.append(j[keep])
+        i, j = np.concatenate(ii), np.concatenate(jj)
+        d = self.x[j] - self.x[i]
+        per = self.periodic
+        d[:, per] -= self.shape[per] * np.round(d[:, per] / self.shape[per])
+        return i, j, d
+
+    def relax(self, overlap: float, max_iter: int = 100, tol: float = 0.05) -> int:
+        """Push overlapping spheres apart until centre distances >= (1 - overlap)(r_i + r_j).
+
+        Each pair's excess overlap is removed in one step, shared inversely to the spheres'
+        volumes (a large CAM particle moves less than a small SE particle). A pair is done when
+        its excess is below ``tol`` times the smaller radius; the packing is done when at most
+        0.2 % of the spheres are in pairs that are not (jammed leftovers merely sinter a little
+        more). Returns the iterations used.
+        """
+        if self.r.size < 2:
+            return 0
+        vol = self.r**3
+        allowed = max(1, int(0.002 * self.r.size))
+        for it in range(max_iter):
+            i, j, d = self._pairs()
+            dist = np.sqrt(np.einsum("ij,ij->i", d, d))
+            excess = (1.0 - overlap) * (self.r[i] + self.r[j]) - dist
+            bad = excess > tol * np.minimum(self.r[i], self.r[j])
+            if np.count_nonzero(bad) <= allowed and (excess < 0.5 * np.minimum(self.r[i], self.r[j])).all():
+                return it
+            i, j, d, dist, excess = i[bad], j[bad], d[bad], dist[bad], excess[bad]
+            unit = d / np.maximum(dist, 1e-9)[:, None]
+            wi = (vol[j] / (vol[i] + vol[j]))[:, None]
+            step = np.zeros_like(self.x)
+            np.add.at(step, i, -wi * excess[:, None] * unit)
+            np.add.at(step, j, (1.0 - wi) * excess[:, None] * unit)
+            self.x += step
+            self._confine()
+        return max_iter
+
+    def _confine(self):
+        per = self.periodic
+        self.x[:, per] = np.mod(self.x[:, per], self.shape[per])
+        lo = -self.r[:, None]
+        hi = self.shape[None, :] + self.r[:, None]
+        self.x[:, ~per] = np.clip(self.x, lo, hi)[:, ~per]
+
+
+# ---------------------------------------------------------------------------------------------
+# step 3: signed distances and densification
+
+
+def _stamp(packing: _Packing, which: np.ndarray, shape, pad: tuple[int, int, int]) -> np.ndarray:
+    """Image (shape + 2 pad) of sphere index + 1 for voxels inside the chosen spheres, else 0.
+
+    Periodic axes carry ``pad`` wrapped voxels on both sides; non-periodic axes are not padded.
+    """
+    full = tuple(n + 2 * p for n, p in zip(shape, pad, strict=True))
+    ids = np.zeros(full, np.int32)
+    per = packing.periodic
+    for k in which:
+        c, r = packing.x[k], packing.r[k]
+        idx = []
+        for ax in range(3):
+            lo, hi = int(math.floor(c[ax] - r - 0.5)), int(math.ceil(c[ax] + r - 0.5)) + 1
+            idx.append(np.arange(lo, hi) if per[ax] else np.arange(max(lo, 0), min(hi, shape[ax])))
+        if any(i.size == 0 for i in idx):
+            continue
+        d2 = (
+            (idx[0] + 0.5 - c[0])[:, None, None] ** 2
+            + (idx[1] + 0.5 - c[1])[None, :, None] ** 2
+            + (idx[2] + 0.5 - c[2])[None, None, :] ** 2
+        )
+        hit = np.nonzero(d2 <= r * r)
+        g = [idx[ax][hit[ax]] for ax in range(3)]
+        for ax in range(3):
+            if per[ax]:
+                g[ax] = np.mod(g[ax], shape[ax]) + pad[ax]
+        for sx in _copies(shape, pad, per, 0):
+            for sy in _copies(shape, pad, per, 1):
+                for sz in _copies(shape, pad, per, 2):
+                    gx, gy, gz = g[0] + sx, g[1] + sy, g[2] + sz
+                    ok = (gx >= 0) & (gx < full[0]) & (gy >= 0) & (gy < full[1]) & (gz >= 0) & (gz < full[2])
+                    ids[gx[ok], gy[ok], gz[ok]] = k + 1
+    return ids
+
+
+def _copies(shape, pad, per, ax) -> tuple[int, ...]:
+    """Index shifts of a voxel's periodic copies inside the padded image along ``ax``."""
+    return (0, shape[ax], -shape[ax]) if per[ax] and pad[ax] else (0,)
+
+
+def _signed_distance(packing: _Packing, phase: int, shape) -> np.ndarray:
+    """sd(x) = |x - c| - r for the sphere of ``phase`` whose voxels are nearest to x (voxels).
+
+    Inside a sphere the sphere itself is used (negative values). The nearest sphere is found
+    by a Euclidean distance transform with indices on an image padded periodically.
+    """
+    which = np.flatnonzero(packing.phase == phase)
+    rmax = float(packing.r[which].max())
+    pad = tuple(min(n, int(math.ceil(4 * rmax)) + 2) if packing.periodic[a] else 0 for a, n in enumerate(shape))
+    ids = _stamp(packing, which, shape, pad)
+    if not ids.any():
+        raise InputError(
+            f"no {_PHASE_NAMES[phase]} particle is resolved on this grid: the particles are smaller than "
+            "a voxel; use a smaller voxel_size or larger diameters."
+        )
+    inds = np.empty((3, *ids.shape), np.int32)
+    ndimage.distance_transform_edt(ids == 0, return_distances=False, return_indices=True, indices=inds)
+    crop = tuple(slice(p, p + n) for p, n in zip(pad, shape, strict=True))
+    owner = ids[inds[0][crop], inds[1][crop], inds[2][crop]] - 1
+    del inds, ids
+    sq = np.zeros(shape, np.float32)
+    for ax in range(3):
+        pos = (np.arange(shape[ax], dtype=np.float32) + 0.5).reshape([-1 if a == ax else 1 for a in range(3)])
+        delta = pos - packing.x[:, ax].astype(np.float32)[owner]
+        if packing.periodic[ax]:
+            delta -= np.float32(shape[ax]) * np.round(delta / np.float32(shape[ax]))
+        sq += delta * delta
+    sd = np.sqrt(sq, out=sq)
+    sd -= packing.r.astype(np.float32)[owner]
+    return sd
+
+
+def densify(sd: dict[int, np.ndarray], counts: dict[int, int], max_sweeps: int = 200) -> dict[int, float]:
+    """Growth offsets t_p (voxels) so that phase p owns ``counts[p]`` voxels.
+
+    A voxel is phase p when ``sd_p - t_p <= min(0, min_q sd_q - t_q)`` (the 0 is the pore; a
+    fully dense target has no pore and drops it). For fixed offsets of the other phases this set
+    grows monotonically with t_p, so t_p is the counts[p]-th smallest value of
+    ``sd_p - min(0, min_q (sd_q - t_q))`` (rank ordering); the phases are updated in turn
+    (Gauss-Seidel) until every count is met within ``FRACTION_TOLERANCE`` of the box.
+    """
+    phases = list(sd)
+    t = dict.fromkeys(phases, 0.0)
+    total = next(iter(sd.values())).size
+    dense = sum(counts.values()) >= total
+    tol = max(1, int(FRACTION_TOLERANCE * total))
+    if len(phases) == 1:
+        p = phases[0]
+        t[p] = np.inf if dense else float(np.partition(sd[p].ravel(), counts[p] - 1)[counts[p] - 1])
+        return t
+    for _ in range(max_sweeps):
+        for p in phases[1:] if dense else phases:  # dense: t is defined up to a common shift
+            others = [sd[q] - np.float32(t[q]) for q in phases if q != p]
+            m = np.minimum.reduce(others).ravel()
+            key = sd[p].ravel() - (m if dense else np.minimum(m, 0.0))
+            n = counts[p]
+            t[p] = float(np.partition(key, n - 1)[n - 1]) if n > 0 else -np.inf
+        got = _assign_counts(sd, t, dense)
+        if all(abs(got[p] - counts[p]) <= tol for p in phases):
+            return t
+    errs = {_PHASE_NAMES[p]: (got[p] - counts[p]) / total for p in phases}
+    raise InputError(
+        f"densification did not reach the target fractions (errors {errs}); the packing is too far from "
+        "the targets: change 'packing' or the particle sizes."
+    )
+
+
+def _assign(sd: dict[int, np.ndarray], t: dict[int, float], pore_value: int, dense: bool = False) -> np.ndarray:
+    """Labels: the phase p with the smallest ``sd_p - t_p`` where that is <= 0 (or anywhere when
+    ``dense``), else ``pore_value``."""
+    best = None
+    labels = None
+    for p in sd:
+        v = sd[p] - np.float32(t[p])
+        if best is None:
+            best, labels = v, np.full(v.shape, p, np.uint8)
+        else:
+            better = v < best
+            labels[better] = p
+            np.minimum(best, v, out=best)
+    if not dense:
+        labels[best > 0] = pore_value
+    return labels
+
+
+def _assign_counts(sd, t, dense) -> dict[int, int]:
+    counts = np.bincount(_assign(sd, t, 255, dense).ravel(), minlength=256)
+    return {p: int(counts[p]) for p in sd}
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def generate_composite(
+    shape,
+    voxel_size,
+    *,
+    cam_fraction=None,
+    se_fraction=None,
+    cbd_fraction=0.0,
+    svf_cam=None,
+    density=None,
+    d_cam="5 um",
+    d_se="1.5 um",
+    d_cbd="1 um",
+    spread_cam=0.2,
+    spread_se=0.2,
+    spread_cbd=0.2,
+    seed=0,
+    periodic=False,
+    pore="PORE",
+    packing=0.55,
+    overlap=0.1,
+) -> VoxelImage:
+    """A stochastic composite cathode of spherical particles, sintered to an exact composition.
+
+    shape        (nx, ny, nz) voxels; axis 0 = x (through-plane).
+    voxel_size   voxel edge length [m] (or "0.2 um").
+    cam_fraction, se_fraction, cbd_fraction
+                 volume fractions of the box [-] (or "60 %"); the rest is pore. Or instead:
+    svf_cam      V_CAM / (V_CAM + V_SE) [-] (seed 002 Eq. 3), with
+    density      solid fraction (CAM + SE + CBD) of the box [-]; porosity = 1 - density.
+    d_cam, d_se, d_cbd
+                 number-mean particle diameters before sintering [m] (or "5 um").
+    spread_cam, spread_se, spread_cbd
+                 coefficient of variation (std / mean) of the lognormal diameter distribution [-];
+                 0 = monodisperse.
+    seed         integer seed: the same seed and arguments give the same image.
+    periodic     False, True (= periodic in y and z), "y", "z" or "yz".
+    pore         what fills the pores: "PORE" (void, ASSB) or "LE" (liquid electrolyte, LIB).
+    packing      solid fraction of the pre-sinter powder [-] (capped at 0.95 x density).
+    overlap      allowed overlap of touching spheres, as a fraction of r_i + r_j [-].
+
+    Returns a VoxelImage with LabelMap.default() values (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD);
+    each phase fraction is within FRACTION_TOLERANCE (0.05 vol%) of its target.
+    """
+    shape = _shape(shape)
+    h = _length(voxel_size, "voxel_size")
+    fractions = target_fractions(
+        cam_fraction=cam_fraction, se_fraction=se_fraction, cbd_fraction=cbd_fraction, svf_cam=svf_cam, density=density
+    )
+    diam = {CAM: _length(d_cam, "d_cam"), SE: _length(d_se, "d_se"), CBD: _length(d_cbd, "d_cbd")}
+    spread = {
+        CAM: _fraction_like(spread_cam, "spread_cam"),
+        SE: _fraction_like(spread_se, "spread_se"),
+        CBD: _fraction_like(spread_cbd, "spread_cbd"),
+    }
+    packing = _fraction(packing, "packing", allow_none=False)
+    overlap = _fraction(overlap, "overlap", allow_none=False)
+    if overlap >= 0.5:
+        raise InputError(f"overlap = {overlap} must be below 0.5 (a fraction of r_i + r_j, typically 0.1).")
+    axes = _periodic_axes(periodic)
+    if pore not in ("PORE", "LE"):
+        raise InputError(f"pore = {pore!r}: use 'PORE' (void) or 'LE' (liquid electrolyte).")
+    pore_value = PORE if pore == "PORE" else LE
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise InputError(f"seed = {seed!r} must be an integer.") from None
+
+    active = [p for p in (CAM, SE, CBD) if fractions[p] > 0]
+    if not active:
+        raise InputError("all solid fractions are zero: give cam_fraction or svf_cam/density.")
+    for p in active:
+        if diam[p] / h < 1.5:
+            raise InputError(
+                f"d_{_PHASE_NAMES[p].lower()} = {diam[p]:.3g} m is only {diam[p] / h:.2f} voxels; resolve particles "
+                "with at least 1.5 voxels per diameter (smaller voxel_size or larger particles)."
+            )
+    solid = sum(fractions[p] for p in active)
+    pack = min(packing, 0.95 * solid)
+
+    streams = np.random.SeedSequence(seed).spawn(len((CAM, SE, CBD)) + 1)
+    pk = _Packing(shape, axes)
+    for p, stream in zip((CAM, SE, CBD), streams, strict=False):
+        if p not in active:
+            continue
+        rng = np.random.default_rng(stream)
+        ext = np.where(pk.periodic, pk.shape, pk.shape + diam[p] / h)  # box + one mean diameter
+        volume = pack * fractions[p] / solid * float(np.prod(ext))
+        pk.add(rng, _draw_powder(rng, volume, diam[p] / h, spread[p]), p)
+    pk.relax(overlap)
+
+    total = int(np.prod(shape))
+    counts = {p: int(round(fractions[p] * total)) for p in active}
+    if (1.0 - solid) * total < 0.5:  # fully dense: the counts must fill the box exactly
+        counts[active[0]] = total - sum(counts[p] for p in active[1:])
+    sd = {p: _signed_distance(pk, p, shape) for p in active}
+    t = densify(sd, counts)
+    labels = _assign(sd, t, pore_value, dense=sum(counts.values()) >= total)
+    return VoxelImage(labels, h)
+
+
+def _fraction_like(value, name: str) -> float:
+    out = to_si(value, "", name=name)
+    if not 0.0 <= out <= 2.0:
+        raise InputError(f"{name} = {value!r} must be a coefficient of variation between 0 and 2 (e.g. 0.2).")
+    return out
+
+
+#: Spec keys per generator kind (the YAML ``generator:`` block, docs/generators.md).
+_KINDS = {"composite": generate_composite}
+
+
+def from_spec(spec: dict) -> VoxelImage:
+    """A structure from a generator spec, e.g. ``{kind: composite, shape: [40, 40, 40],
+    voxel_size: "0.5 um", svf_cam: 0.6, density: 0.9, d_cam: "5 um", d_se: "1.5 um", seed: 1}``.
+
+    ``kind`` selects the generator; every other key is that function's keyword argument.
+    """
+    if not isinstance(spec, dict):
+        raise InputError(f"a generator spec must be a mapping (kind: composite, shape: ..., ...), got {spec!r}.")
+    spec = dict(spec)
+    kind = spec.pop("kind", "composite")
+    if kind not in _KINDS:
+        raise InputError(f"generator kind {kind!r} is unknown; use one of {', '.join(_KINDS)}.")
+    func = _KINDS[kind]
+    import inspect
+
+    params = inspect.signature(func).parameters
+    unknown = sorted(set(spec) - set(params))
+    if unknown:
+        raise InputError(
+            f"generator {kind!r} does not know {', '.join(unknown)}; its keys are {', '.join(params)}."
+        )
+    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in spec]
+    if missing:
+        raise InputError(f"generator {kind!r} needs {', '.join(missing)}.")
+    return func(**spec)
