@@ -259,9 +259,9 @@ def cam_shell(image: VoxelImage, thickness: float, material: str = "AL_LCO", hos
               interface_with=("SE",)) -> VoxelImage:
     """Turn the outer ``thickness`` (m) of the ``host`` CAM next to SE into ``material`` (class CAM) (seed 003).
 
-    Depth of a voxel = Euclidean distance transform from its centre to the nearest SE voxel
-    centre, minus half a voxel (the interface lies half a voxel from the SE centre). Voxels of
-    ``host`` with depth < ``thickness`` form the shell. The material is added to the label map
+    Voxels of ``host`` whose Euclidean distance transform (centre to the nearest SE voxel
+    centre) is at most ``thickness`` form the shell: on a planar interface exactly
+    ``thickness / voxel_size`` voxel layers; on curved particles within the voxel error. The material is added to the label map
     (class CAM, a new image value) if absent.
     """
     if not thickness >= 0:
@@ -270,8 +270,8 @@ def cam_shell(image: VoxelImage, thickness: float, material: str = "AL_LCO", hos
     se = analysis.class_mask(image, interface_with)
     if not se.any():
         raise InputError(f"the image has no {'/'.join(interface_with)} voxels to measure the shell from.")
-    depth = (ndimage.distance_transform_edt(~se) - 0.5) * image.voxel_size
-    shell = host_mask & (depth < thickness)
+    dist = ndimage.distance_transform_edt(~se)  # [voxels]
+    shell = host_mask & (dist <= thickness / image.voxel_size * (1 + 1e-9))
     label_map, value = _value_for(image.label_map, material, "CAM")
     labels = _fit_dtype(image.labels, value)
     labels[shell] = value
