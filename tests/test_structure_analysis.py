@@ -140,3 +140,23 @@ def test_particle_sizes():
     ids[1:2, :2, :2] = 2
     ps2 = A.particle_sizes(img(labels), "CAM", particle_ids=ids)
     assert ps2.count == 2 and ps2.diameters == pytest.approx([(6 * 4 * H**3 / np.pi) ** (1 / 3)] * 2)
+
+
+def test_analyze_cli_table_json_png(tmp_path, capsys):
+    import json
+
+    from fem_assb.cli import main
+
+    labels = np.full((4, 3, 3), SE)
+    labels[1:, 1, 1] = CAM
+    np.save(tmp_path / "c.npy", labels.astype(np.uint8))
+    rc = main(["analyze", str(tmp_path / "c.npy"), "--labels", "default", "--voxel-size", "0.5um",
+               "--json", str(tmp_path / "a.json"), "--png", str(tmp_path / "a.png")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "SVF_CAM                0.0833" in out and "connectivity SE" in out
+    s = json.loads((tmp_path / "a.json").read_text())
+    assert s["volume_fractions"]["CAM"] == pytest.approx(3 / 36)
+    assert s["active_area"]["faces"] == 3 * 4 + 1  # column x=1..3: 4 side faces each, + the end face at x=0
+    assert (tmp_path / "a.png").stat().st_size > 1000
+    assert main(["analyze", str(tmp_path / "c.npy"), "--labels", "default"]) == 1  # no voxel size

@@ -178,3 +178,33 @@ def test_remove_isolated():
     lm = LabelMap({1: Material("CAM", "CAM"), 2: Material("SE", "SE")})
     r2 = M.remove_isolated(VoxelImage(labels, H, lm))
     assert r2.label_map.materials[r2.labels[0, 0, 0]].kind == "PORE"
+
+
+def test_shell_thinner_than_a_voxel_is_an_error():
+    labels = np.full((4, 1, 1), CAM)
+    labels[0] = SE
+    with pytest.raises(InputError, match="below the voxel size"):
+        M.cam_shell(img(labels), 0.4 * H)
+
+
+def test_modify_cli_runs_operations_in_order(tmp_path):
+    from fem_assb.cli import main
+    from fem_assb.structure.io import read_image, write_image
+
+    labels = np.full((8, 4, 4), CAM)
+    labels[:, :2] = SE
+    write_image(img(labels), tmp_path / "a.npz")
+    assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--crop-cc", "2",
+                 "--mirror-to", "9um", "--delaminate", "0.5", "--seed", "2"]) == 0
+    b = read_image(tmp_path / "b.npz")
+    assert b.shape == (9, 4, 4)
+    n = A.active_area(M.mirror_to_thickness(M.crop_collector_side(img(labels), 2), 9 * H)).faces
+    assert A.count_faces(b.inactive_faces) == round(0.5 * n)
+    # stacking with a second image, then writing a plain format with a sidecar
+    write_image(img(np.full((9, 4, 4), SE)), tmp_path / "se.npz")
+    assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "c.tif"), "--mirror-to", "9um",
+                 "--stack", str(tmp_path / "se.npz"), "--fraction", "0.25", "--reverse"]) == 0
+    c = read_image(tmp_path / "c.tif")
+    assert (c.labels[7:] == img(labels).labels[0]).all() and (c.labels[:7] == SE).all()
+    assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "d.npz")]) == 1  # no operation
+    assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "d.npz"), "--stack", "x.npz"]) == 1

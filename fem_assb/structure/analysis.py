@@ -278,3 +278,57 @@ def particle_sizes(image: VoxelImage, name: str = "CAM", particle_ids: np.ndarra
     cum = np.cumsum(vol[order]) / vol.sum()
     d50v = float(d[order][np.searchsorted(cum, 0.5)])
     return ParticleStats(int(d.size), d, float(d.mean()), float(d.std()), d50v)
+
+
+# ------------------------------------------------------------------ everything at once
+def isolated_counts(image: VoxelImage) -> dict[str, dict[str, int]]:
+    """Per class present: total voxels, isolated voxels and isolated clusters (MODEL.md §1)."""
+    iso = isolated_voxels(image)
+    out = {}
+    for kind in ("CAM", "SE", "LE", "CBD"):
+        m = class_mask(image, (kind,))
+        n = int(np.count_nonzero(m))
+        if n:
+            out[kind] = {
+                "voxels": n,
+                "isolated_voxels": int(np.count_nonzero(m & iso)),
+                "isolated_clusters": int(label_clusters(m & iso)[1]),
+            }
+    return out
+
+
+def summary(image: VoxelImage) -> dict:
+    """All indicators of this module as a JSON-ready dict (lengths in m, areas in m^2)."""
+    h = image.voxel_size
+    nx, ny, nz = image.shape
+    out: dict = {
+        "shape": [nx, ny, nz],
+        "voxel_size_m": h,
+        "size_m": [nx * h, ny * h, nz * h],
+        "volume_fractions": volume_fractions(image, "class"),
+        "material_fractions": volume_fractions(image, "name"),
+    }
+    try:
+        out["svf_cam"] = svf_cam(image)
+    except InputError:
+        out["svf_cam"] = None
+    counts = isolated_counts(image)
+    out["connectivity"] = {k: 1.0 - c["isolated_voxels"] / c["voxels"] for k, c in counts.items()}
+    out["isolated"] = counts
+    aa = active_area(image)
+    out["active_area"] = {
+        "faces": aa.faces, "area_m2": aa.area, "per_volume_1_per_m": aa.per_volume, "per_cell_area": aa.per_cell_area,
+    }
+    if image.inactive_faces is not None:
+        out["active_area"]["inactive_faces"] = count_faces(image.inactive_faces)
+    out["contact_area_ratio"] = {"CAM": contact_area_ratio(image, ("CAM",)),
+                                 "electronic": contact_area_ratio(image, ELECTRONIC_CLASSES)}
+    out["particles"] = {}
+    for name in ("CAM", "SE"):
+        if class_mask(image, (name,)).any() and (name == "CAM" or image.grains is not None):
+            ps = particle_sizes(image, name)
+            out["particles"][name] = {"count": ps.count, "mean_diameter_m": ps.mean, "std_diameter_m": ps.std,
+                                      "d50_volume_m": ps.d50_volume}
+    out["profiles"] = {"x_m": ((np.arange(nx) + 0.5) * h).tolist(),
+                       **{k: v.tolist() for k, v in fraction_profiles(image, "class").items()}}
+    return out

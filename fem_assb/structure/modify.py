@@ -266,6 +266,11 @@ def cam_shell(image: VoxelImage, thickness: float, material: str = "AL_LCO", hos
     """
     if not thickness >= 0:
         raise InputError(f"shell thickness must be >= 0, got {thickness} m.")
+    if 0 < thickness < image.voxel_size * (1 - 1e-9):
+        raise InputError(
+            f"shell thickness {thickness} m is below the voxel size {image.voxel_size} m, so no voxel would "
+            "change; use a finer image or a thicker shell."
+        )
     host_mask = image.mask(host)
     se = analysis.class_mask(image, interface_with)
     if not se.any():

@@ -1,0 +1,138 @@
+"""`fem-assb analyze`: geometric indicators of a voxel image (docs/structures.md)."""
+
+from __future__ import annotations
+
+NAME = "analyze"
+HELP = "volume fractions, SVF_CAM, connectivity, active area, A_C/A_CC, particle sizes of a voxel image"
+
+
+def add_image_arguments(parser) -> None:
+    """Options to read an image (shared with `fem-assb modify`)."""
+    g = parser.add_argument_group("reading the image")
+    g.add_argument("--labels", metavar="L.yaml",
+                   help="label map YAML, or 'default' (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD); "
+                        "default: the map stored in .npz/.h5 or the sidecar <stem>.labels.yaml")
+    g.add_argument("--voxel-size", metavar="0.5um", help="voxel edge length with unit (overrides stored values)")
+    g.add_argument("--grains", metavar="FILE", help="SE grain-ID image (same shape; 0 = no grain)")
+    g.add_argument("--axes", metavar="xyz", help="order of the file's array axes, e.g. zyx (x = through-plane)")
+    g.add_argument("--shape", metavar="NX,NY,NZ", help="raw files: array shape in the file's axis order")
+    g.add_argument("--dtype", metavar="uint8", help="raw files: element type")
+    g.add_argument("--byte-order", choices=("little", "big", "native"), help="raw files: byte order")
+    g.add_argument("--dataset", metavar="NAME", help=".h5 dataset or .vti array holding the labels")
+
+
+def load_image(args, path):
+    """Read ``path`` with the reading options of :func:`add_image_arguments`."""
+    from fem_assb.errors import InputError
+    from fem_assb.structure.io import read_image
+
+    shape = None
+    if args.shape:
+        try:
+            shape = tuple(int(s) for s in args.shape.replace("x", ",").split(","))
+        except ValueError:
+            raise InputError(f"--shape {args.shape!r} must be three integers, e.g. 100,60,60.") from None
+    return read_image(
+        path, labels=args.labels, voxel_size=args.voxel_size, grains=args.grains, axes=args.axes,
+        shape=shape, dtype=args.dtype, byte_order=args.byte_order, dataset=args.dataset,
+    )
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("image", metavar="IMAGE", help="voxel image (.npz .npy .raw .tif .vti .h5 or a folder of .tif)")
+    add_image_arguments(parser)
+    parser.add_argument("--json", metavar="OUT.json", help="write all indicators (and profiles) as JSON")
+    parser.add_argument("--png", metavar="OUT.png", help="plot fraction profiles along x and a mid-plane slice")
+
+
+def format_table(s: dict) -> str:
+    """Human-readable table of an analysis summary (units: um, um^2)."""
+    um = 1e6
+    lines = [
+        f"shape (x, y, z)        {s['shape'][0]} x {s['shape'][1]} x {s['shape'][2]} voxels",
+        f"voxel size             {s['voxel_size_m'] * um:.4g} um",
+        f"size (x, y, z)         {' x '.join(f'{v * um:.4g}' for v in s['size_m'])} um",
+        "volume fractions       " + ", ".join(f"{k} {v:.4f}" for k, v in s["volume_fractions"].items() if v > 0),
+    ]
+    named = {k: v for k, v in s["material_fractions"].items() if k not in s["volume_fractions"] and v > 0}
+    if named:
+        lines.append("materials              " + ", ".join(f"{k} {v:.4f}" for k, v in named.items()))
+    svf = s["svf_cam"]
+    lines.append(f"SVF_CAM                {svf:.4f}" if svf is not None else "SVF_CAM                n/a (no CAM, no SE)")
+    for kind, c in s["isolated"].items():
+        lines.append(
+            f"connectivity {kind:<4}      {s['connectivity'][kind]:.4f}  "
+            f"({c['isolated_voxels']} isolated voxels in {c['isolated_clusters']} clusters of {c['voxels']})"
+        )
+    aa = s["active_area"]
+    lines.append(
+        f"active area CAM|el.    {aa['area_m2'] * um**2:.6g} um^2 ({aa['faces']} faces), "
+        f"{aa['per_volume_1_per_m'] / um:.4g} um^-1 per volume, {aa['per_cell_area']:.4g} per cell area"
+    )
+    if "inactive_faces" in aa:
+        lines.append(f"inactive faces         {aa['inactive_faces']} (delaminated, excluded above)")
+    car = s["contact_area_ratio"]
+    lines.append(f"A_C/A_CC               CAM {car['CAM']:.4f}, electronic (CAM+CBD) {car['electronic']:.4f}")
+    for name, p in s["particles"].items():
+        what = "CAM clusters" if name == "CAM" else "SE grains"
+        lines.append(
+            f"{what:<22} {p['count']}, mean d {p['mean_diameter_m'] * um:.4g} um "
+            f"(std {p['std_diameter_m'] * um:.3g}), volume d50 {p['d50_volume_m'] * um:.4g} um"
+        )
+    return "\n".join(lines)
+
+
+def plot(image, summary: dict, path) -> None:
+    """Fraction profiles along x and the mid-plane (x-y at z = nz/2) slice, to a PNG (atomic)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from fem_assb.output.atomic import atomic_path
+    from fem_assb.structure.image import MATERIAL_CLASSES
+
+    prof = summary["profiles"]
+    x = np.array(prof["x_m"]) * 1e6
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for k in MATERIAL_CLASSES:
+        if k in prof and max(prof[k]) > 0:
+            a1.plot(x, prof[k], label=k)
+    a1.set_xlabel("x [um] (separator -> collector)")
+    a1.set_ylabel("volume fraction")
+    a1.legend()
+    codes = np.zeros(image.shape[:2], int)
+    sl = image.labels[:, :, image.shape[2] // 2]
+    for i, k in enumerate(MATERIAL_CLASSES):
+        vals = [v for v, m in image.label_map.materials.items() if m.kind == k]
+        codes[np.isin(sl, vals)] = i
+    h = image.voxel_size * 1e6
+    cmap = matplotlib.colors.ListedColormap(plt.cm.tab10.colors[: len(MATERIAL_CLASSES)])
+    im = a2.imshow(codes.T, origin="lower", cmap=cmap, vmin=-0.5, vmax=len(MATERIAL_CLASSES) - 0.5, interpolation="nearest",
+                   extent=(0, image.shape[0] * h, 0, image.shape[1] * h))
+    a2.set_xlabel("x [um]")
+    a2.set_ylabel("y [um]")
+    a2.set_title("mid-plane z = nz/2")
+    cb = fig.colorbar(im, ax=a2, ticks=range(len(MATERIAL_CLASSES)))
+    cb.set_ticklabels(MATERIAL_CLASSES)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def run(args) -> int:
+    from fem_assb.output.atomic import write_json
+    from fem_assb.parallel import print0, rank
+    from fem_assb.structure.analysis import summary
+
+    image = load_image(args, args.image)
+    s = summary(image)
+    print0(format_table(s))
+    if rank() == 0:
+        if args.json:
+            write_json(args.json, {"image": str(args.image), **s})
+        if args.png:
+            plot(image, s, args.png)
+    return 0
