@@ -17,8 +17,8 @@ if [ -f "$FEM_ASSB_ROOT/.complete" ]; then
     echo "fem-assb environment is current: $FEM_ASSB_ROOT"
     exit 0
 fi
-
 [ "$(id -u)" = 0 ] || die "building the Debian root file system needs root (debootstrap, chroot, mount). Run as root, or use docker/Dockerfile."
+
 mirror=${FEM_ASSB_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$FEM_ASSB_CACHE" || die "cannot create the cache folder $FEM_ASSB_CACHE; set FEM_ASSB_CACHE to a writable folder."
 avail_kb=$(df -Pk "$FEM_ASSB_CACHE" | awk 'NR==2 {print $4}')
