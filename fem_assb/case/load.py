@@ -1,0 +1,495 @@
+"""Load and validate a YAML case: every quantity with units -> SI, every mistake -> InputError.
+
+Checks: unknown keys (with the nearest valid name), missing or inconsistent units, negative or
+NaN values where they make no sense, an initial stoichiometry outside a function's valid range
+(materials), cut-off voltages on the wrong side of the initial open-circuit voltage, unknown
+presets, generator keys and output fields. Paths in the case are relative to the case file.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+from pathlib import Path
+
+from fem_assb.case.schema import (
+    FIELD_NAMES,
+    STEP_KINDS,
+    Case,
+    Cell,
+    Newton,
+    Numerics,
+    Operation,
+    Outputs,
+    Step,
+    Structure,
+    Sweep,
+)
+from fem_assb.errors import InputError
+from fem_assb.materials import get_system, list_systems
+from fem_assb.materials.spec import check_keys, did_you_mean, temperature
+from fem_assb.units import quantity, to_si
+
+TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs")
+MATERIAL_CLASSES = ("CAM", "SE", "LE", "CBD", "PORE")
+
+
+def load_case(path) -> Case:
+    """Read, validate and resolve the case file ``path`` (YAML) into a :class:`Case` in SI."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"case file {str(path)!r} does not exist.")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path} must contain a mapping with the sections {', '.join(TOP_KEYS)}.")
+    try:
+        return resolve_case(raw, base_dir=path.parent.resolve(), path=path.resolve(),
+                            default_name=path.stem)
+    except InputError as err:
+        raise InputError(f"{path}: {err}") from None
+
+
+def resolve_case(raw: dict, base_dir: Path | None = None, path: Path | None = None, default_name: str = "case",
+                 allow_sweep: bool = True) -> Case:
+    """Resolve a parsed case dict (see docs/cases.md) into a :class:`Case`."""
+    base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
+    check_keys(raw, TOP_KEYS, "the case file")
+    for key in ("structure", "materials"):
+        if key not in raw:
+            raise InputError(f"the case has no '{key}' section; see docs/cases.md.")
+    name = str(raw.get("name", default_name))
+    op_raw = _section(raw, "operation")
+    T = temperature(op_raw["temperature"], "operation.temperature") if "temperature" in op_raw else None
+    system = _materials(raw["materials"], T, base_dir)
+    T = system.temperature
+    notes: list[str] = []
+    case = Case(
+        name=name,
+        description=str(raw.get("description", "")),
+        structure=_structure(raw["structure"], base_dir),
+        cell=_cell(_section(raw, "cell"), system),
+        materials=system,
+        operation=_operation(op_raw, system, T, notes, allow_sweep),
+        numerics=_numerics(_section(raw, "numerics")),
+        outputs=_outputs(_section(raw, "outputs"), name),
+        path=path,
+        raw=copy.deepcopy(raw),
+        notes=notes,
+    )
+    if case.operation.sweep is not None:
+        expand_sweep(case)  # validates every sweep value now, not hours into a run
+    return case
+
+
+def _section(raw, key) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise InputError(f"'{key}' must be a mapping of keys, got {type(value).__name__}.")
+    return value
+
+
+# --- materials ------------------------------------------------------------------------------------
+
+
+def _materials(spec, T, base_dir):
+    if isinstance(spec, str):
+        spec = {"preset": spec}
+    if not isinstance(spec, dict) or "preset" not in spec:
+        raise InputError("materials needs 'preset: NAME' (see `fem-assb materials list`), plus optional overrides.")
+    overrides = {k: v for k, v in spec.items() if k != "preset"}
+    preset = str(spec["preset"])
+    if preset not in list_systems():
+        raise InputError(f"materials.preset {preset!r} is unknown{did_you_mean(preset, list_systems())}; "
+                         f"known: {', '.join(list_systems())}.")
+    return get_system(preset, overrides=overrides, temperature=T, base_dir=base_dir)
+
+
+# --- structure ------------------------------------------------------------------------------------
+
+
+def _generator_function(kind: str):
+    from fem_assb.structure import generate
+
+    kinds = getattr(generate, "KINDS", None) or getattr(generate, "_KINDS", {"composite": generate.generate_composite})
+    if kind not in kinds:
+        raise InputError(f"structure.generator kind {kind!r} is unknown{did_you_mean(kind, kinds)}; "
+                         f"use one of {', '.join(kinds)}.")
+    return kinds[kind]
+
+
+def _structure(spec, base_dir) -> Structure:
+    if not isinstance(spec, dict):
+        raise InputError("structure must be a mapping: {image: FILE, voxel_size: ..., labels: {...}} "
+                         "or {generator: {kind: composite, ...}}.")
+    if "image" in spec and "generator" in spec:
+        raise InputError("structure: give either 'image' or 'generator', not both.")
+    if "generator" in spec:
+        gen = spec["generator"]
+        if isinstance(gen, str):  # flat form: generator: composite, plus its keys beside it
+            gen = {"kind": gen, **{k: v for k, v in spec.items() if k != "generator"}}
+        elif isinstance(gen, dict):
+            check_keys(spec, {"generator"}, "structure")
+            gen = dict(gen)
+        else:
+            raise InputError("structure.generator must be a name (composite) or a mapping {kind: composite, ...}.")
+        gen.setdefault("kind", "composite")
+        func = _generator_function(str(gen["kind"]))
+        params = inspect.signature(func).parameters
+        check_keys(gen, set(params) | {"kind"}, "structure.generator")
+        missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in gen]
+        if missing:
+            raise InputError(f"structure.generator ({gen['kind']}) needs {', '.join(missing)}.")
+        for key in ("voxel_size", "d_cam", "d_se", "d_cbd"):
+            if key in gen:
+                value = to_si(gen[key], "m", name=f"structure.generator.{key}")
+                if not value > 0:
+                    raise InputError(f"structure.generator.{key} = {gen[key]!r} must be a positive length.")
+        return Structure(generator=gen)
+    if "image" not in spec:
+        raise InputError("structure needs 'image: FILE' (with voxel_size and labels) or 'generator: {...}'.")
+    check_keys(spec, {"image", "voxel_size", "labels"}, "structure")
+    image = Path(str(spec["image"]))
+    image = image if image.is_absolute() else (base_dir / image)
+    if not image.is_file():
+        raise InputError(f"structure.image {str(image)!r} does not exist (paths are relative to the case file).")
+    if "voxel_size" not in spec:
+        raise InputError("structure.voxel_size is missing; give the voxel edge length, e.g. '0.5 um'.")
+    h = to_si(spec["voxel_size"], "m", name="structure.voxel_size")
+    if not (math.isfinite(h) and h > 0):
+        raise InputError(f"structure.voxel_size = {spec['voxel_size']!r} must be a positive length.")
+    return Structure(image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels")))
+
+
+def _labels(spec) -> dict[int, tuple[str, str]] | None:
+    """{name: value | [values] | {value(s), kind}} -> {value: (name, class)}."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise InputError("structure.labels must map material names to image values, e.g. {PORE: 0, CAM: 1, SE: 2}.")
+    out: dict[int, tuple[str, str]] = {}
+    for name, val in spec.items():
+        kind = str(name)
+        if isinstance(val, dict):
+            check_keys(val, {"value", "values", "kind"}, f"structure.labels.{name}")
+            kind = str(val.get("kind", name))
+            val = val.get("values", val.get("value"))
+        if kind not in MATERIAL_CLASSES:
+            raise InputError(f"structure.labels: {name!r} is not a material class{did_you_mean(kind, MATERIAL_CLASSES)}; "
+                             f"use one of {', '.join(MATERIAL_CLASSES)} or {{value: N, kind: CLASS}}.")
+        for v in val if isinstance(val, list) else [val]:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise InputError(f"structure.labels.{name}: image values must be integers >= 0, got {v!r}.")
+            if v in out:
+                raise InputError(f"structure.labels: image value {v} is given twice ({out[v][0]} and {name}).")
+            out[v] = (str(name), kind)
+    return out
+
+
+# --- cell -----------------------------------------------------------------------------------------
+
+CELL_KEYS = {"separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth"}
+SEPARATOR_KEYS = {"material", "thickness", "porosity", "conductivity_factor"}
+
+
+def _length(value, name, *, positive=False) -> float:
+    out = to_si(value, "m", name=name)
+    if not (math.isfinite(out) and (out > 0 if positive else out >= 0)):
+        raise InputError(f"{name} = {value!r} must be a length {'> 0' if positive else '>= 0'}.")
+    return out
+
+
+def _cell(spec, system) -> Cell:
+    check_keys(spec, CELL_KEYS, "cell")
+    sep = spec.get("separator") or {}
+    check_keys(sep, SEPARATOR_KEYS, "cell.separator")
+    ssep = system.separator
+    material = str(sep.get("material", ssep.material))
+    if material != ssep.material:
+        kind = system.electrolyte.kind
+        raise InputError(f"cell.separator.material = {material!r} does not fit the {kind} electrolyte of "
+                         f"{system.name}; use {ssep.material!r}.")
+    thickness = _length(sep["thickness"], "cell.separator.thickness", positive=True) if "thickness" in sep \
+        else ssep.thickness
+    porosity = factor = None
+    if material == "LE":
+        porosity = _fraction(sep.get("porosity", ssep.porosity), "cell.separator.porosity")
+        factor = _fraction(sep.get("conductivity_factor", ssep.kappa_factor), "cell.separator.conductivity_factor")
+    elif "porosity" in sep or "conductivity_factor" in sep:
+        raise InputError("cell.separator: porosity and conductivity_factor apply to a porous (LE) separator only.")
+    growth = float(to_si(spec.get("growth", 1.2), "", name="cell.growth"))
+    if not 1.0 <= growth <= 2.0:
+        raise InputError(f"cell.growth = {growth} must lie in [1, 2].")
+    return Cell(
+        separator_material=material,
+        separator_thickness=thickness,
+        separator_porosity=porosity,
+        separator_conductivity_factor=factor,
+        li_metal=_length(spec.get("li_metal", "0 m"), "cell.li_metal"),
+        anode_collector=_length(spec.get("anode_collector", "0 m"), "cell.anode_collector"),
+        cathode_collector=_length(spec.get("cathode_collector", "0 m"), "cell.cathode_collector"),
+        max_cell_size=_length(spec["max_cell_size"], "cell.max_cell_size", positive=True)
+        if "max_cell_size" in spec else None,
+        growth=growth,
+    )
+
+
+def _fraction(value, name) -> float:
+    out = to_si(value, "", name=name)
+    if not (math.isfinite(out) and 0 < out <= 1):
+        raise InputError(f"{name} = {value!r} must lie in (0, 1].")
+    return out
+
+
+# --- operation ------------------------------------------------------------------------------------
+
+STEP_KEYS = {"kind", "current_density", "c_rate", "cutoff_voltage", "duration"}
+
+
+def _operation(spec, system, T, notes, allow_sweep) -> Operation:
+    check_keys(spec, {"temperature", "steps", "sweep"}, "operation")
+    steps_raw = spec.get("steps")
+    if steps_raw is None:
+        steps_raw = [_seed_step(system)]
+        notes.append(f"operation.steps not given: one discharge at the seed's conditions of {system.name}.")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        raise InputError("operation.steps must be a non-empty list of {kind: discharge|charge|rest, ...}.")
+    steps = [_step(s, k) for k, s in enumerate(steps_raw)]
+    _check_cutoffs(steps, system)
+    sweep = None
+    if "sweep" in spec:
+        if not allow_sweep:
+            raise InputError("a sweep cannot contain another sweep.")
+        sweep = _sweep(spec["sweep"])
+    return Operation(steps=steps, temperature=T, sweep=sweep)
+
+
+def _seed_step(system) -> dict:
+    op = system.operation
+    if op is None or not hasattr(op, "cutoff_voltage"):
+        raise InputError(f"operation.steps is missing and {system.name} has no seed cut-off; give the steps.")
+    if not hasattr(op, "current_density"):
+        raise InputError(f"operation.steps is missing and {system.name} has no seed current density; "
+                         "give the steps, e.g. [{kind: discharge, current_density: 1 mA/cm^2, cutoff_voltage: 3 V}].")
+    return {"kind": "discharge", "current_density": f"{op.current_density} A/m^2",
+            "cutoff_voltage": f"{op.cutoff_voltage} V"}
+
+
+def _step(spec, k) -> Step:
+    where = f"operation.steps[{k}]"
+    if not isinstance(spec, dict):
+        raise InputError(f"{where} must be a mapping {{kind: discharge|charge|rest, ...}}.")
+    check_keys(spec, STEP_KEYS, where)
+    kind = spec.get("kind")
+    if kind not in STEP_KINDS:
+        raise InputError(f"{where}.kind = {kind!r} is unknown{did_you_mean(kind, STEP_KINDS)}; "
+                         f"use {', '.join(STEP_KINDS)}.")
+    duration = None
+    if "duration" in spec:
+        duration = to_si(spec["duration"], "s", name=f"{where}.duration")
+        if not duration > 0:
+            raise InputError(f"{where}.duration = {spec['duration']!r} must be a positive time.")
+    if kind == "rest":
+        extra = [k for k in ("current_density", "c_rate", "cutoff_voltage") if k in spec]
+        if extra:
+            raise InputError(f"{where} is a rest: remove {', '.join(extra)}.")
+        if duration is None:
+            raise InputError(f"{where} is a rest and needs a duration, e.g. 'duration: 1 h'.")
+        return Step(kind, duration=duration)
+    given = [k for k in ("current_density", "c_rate") if k in spec]
+    if len(given) != 1:
+        raise InputError(f"{where} ({kind}) needs exactly one of current_density (e.g. '1 mA/cm^2') or c_rate "
+                         f"(e.g. 0.1, per hour).")
+    cd = cr = None
+    if given[0] == "current_density":
+        cd = to_si(spec["current_density"], "A/m^2", name=f"{where}.current_density")
+        value = cd
+    else:
+        cr = to_si(spec["c_rate"], "1/h", name=f"{where}.c_rate", default_unit="1/h")
+        value = cr
+    if not value > 0:
+        raise InputError(f"{where}.{given[0]} = {spec[given[0]]!r} must be positive; the kind ({kind}) "
+                         "already sets the direction of the current.")
+    if "cutoff_voltage" not in spec:
+        raise InputError(f"{where} ({kind}) needs cutoff_voltage (e.g. '3.0 V').")
+    cut = to_si(spec["cutoff_voltage"], "V", name=f"{where}.cutoff_voltage")
+    if not cut > 0:
+        raise InputError(f"{where}.cutoff_voltage = {spec['cutoff_voltage']!r} must be a positive voltage.")
+    return Step(kind, current_density=cd, c_rate=cr, cutoff_voltage=cut, duration=duration)
+
+
+def _check_cutoffs(steps, system) -> None:
+    """A discharge must end below, a charge above, the voltage it starts from."""
+    ocv = system.initial_ocv()
+    ref, what = ocv, (f"the initial open-circuit voltage {ocv:.4f} V (U0 of {system.cam.material} at "
+                      f"x0 = {system.cam.x0:.4f}, {system.temperature:.2f} K)")
+    for k, st in enumerate(steps):
+        if st.kind == "rest":
+            continue
+        if st.kind == "discharge" and not st.cutoff_voltage < ref:
+            raise InputError(f"operation.steps[{k}]: the discharge cut-off voltage {st.cutoff_voltage:g} V is not "
+                             f"below {what}; the discharge would stop at once. Lower cutoff_voltage.")
+        if st.kind == "charge" and not st.cutoff_voltage > ref:
+            raise InputError(f"operation.steps[{k}]: the charge cut-off voltage {st.cutoff_voltage:g} V is not "
+                             f"above {what}; the charge would stop at once. Raise cutoff_voltage.")
+        ref, what = st.cutoff_voltage, f"the cut-off {st.cutoff_voltage:g} V of step {k}"
+
+
+SWEEP_ROOTS = ("structure", "cell", "materials", "operation", "numerics")
+
+
+def _sweep(spec) -> Sweep:
+    if not isinstance(spec, dict):
+        raise InputError("operation.sweep must be {parameter: PATH, values: [...]}.")
+    check_keys(spec, {"parameter", "values"}, "operation.sweep")
+    if "parameter" not in spec or "values" not in spec:
+        raise InputError("operation.sweep needs 'parameter' (e.g. operation.steps.0.current_density) and 'values'.")
+    param = str(spec["parameter"])
+    root = param.split(".")[0]
+    if root not in SWEEP_ROOTS:
+        raise InputError(f"operation.sweep.parameter {param!r} must start with one of {', '.join(SWEEP_ROOTS)}"
+                         f"{did_you_mean(root, SWEEP_ROOTS)}.")
+    if param.startswith("operation.sweep"):
+        raise InputError("operation.sweep cannot sweep itself.")
+    values = spec["values"]
+    if not isinstance(values, list) or not values:
+        raise InputError("operation.sweep.values must be a non-empty list.")
+    return Sweep(param, list(values), [_si_or_none(v) for v in values])
+
+
+def _si_or_none(value):
+    try:
+        q = quantity(value)
+        return float(q.to_base_units().magnitude)
+    except Exception:
+        return None
+
+
+def _set_path(raw: dict, path: str, value) -> None:
+    parts = path.split(".")
+    node = raw
+    for k, part in enumerate(parts[:-1]):
+        where = ".".join(parts[: k + 1])
+        if isinstance(node, list):
+            try:
+                node = node[int(part)]
+            except (ValueError, IndexError):
+                raise InputError(f"sweep parameter {path!r}: {where} is not an index of the list.") from None
+        elif isinstance(node, dict):
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            raise InputError(f"sweep parameter {path!r}: {where} is not a section.")
+    last = parts[-1]
+    if isinstance(node, list):
+        try:
+            node[int(last)] = value
+        except (ValueError, IndexError):
+            raise InputError(f"sweep parameter {path!r}: {last} is not an index of the list.") from None
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise InputError(f"sweep parameter {path!r} does not name a value.")
+
+
+def expand_sweep(case: Case) -> list[tuple[object, Case]]:
+    """(value, resolved case) for every value of the sweep ([(None, case)] without one)."""
+    sweep = case.operation.sweep
+    if sweep is None:
+        return [(None, case)]
+    base_dir = case.path.parent if case.path is not None else None
+    out = []
+    for value in sweep.values:
+        raw = copy.deepcopy(case.raw)
+        raw["operation"] = {k: v for k, v in (raw.get("operation") or {}).items() if k != "sweep"}
+        _set_path(raw, sweep.parameter, value)
+        try:
+            sub = resolve_case(raw, base_dir=base_dir, path=case.path, default_name=case.name, allow_sweep=False)
+        except InputError as err:
+            raise InputError(f"operation.sweep ({sweep.parameter} = {value!r}): {err}") from None
+        out.append((value, sub))
+    return out
+
+
+# --- numerics and outputs -------------------------------------------------------------------------
+
+NUMERICS_KEYS = {"dt_initial", "dt_min", "dt_max", "max_voltage_step", "max_stoichiometry_step", "newton",
+                 "linear_solver", "surface_iterations"}
+NEWTON_KEYS = {"phi_tol", "x_tol", "max_iterations", "rtol", "atol"}
+
+
+def _numerics(spec) -> Numerics:
+    check_keys(spec, NUMERICS_KEYS, "numerics")
+    d = Numerics()
+    kw = {}
+    for key in ("dt_initial", "dt_min", "dt_max"):
+        if key in spec:
+            kw[key] = to_si(spec[key], "s", name=f"numerics.{key}")
+            if not kw[key] > 0:
+                raise InputError(f"numerics.{key} = {spec[key]!r} must be a positive time.")
+    dt0, dtmin, dtmax = (kw.get(k, getattr(d, k)) for k in ("dt_initial", "dt_min", "dt_max"))
+    if not dtmin <= dt0 <= dtmax:
+        raise InputError(f"numerics: need dt_min <= dt_initial <= dt_max (got {dtmin:g} s, {dt0:g} s, {dtmax:g} s).")
+    if "max_voltage_step" in spec:
+        kw["max_voltage_step"] = to_si(spec["max_voltage_step"], "V", name="numerics.max_voltage_step")
+    if "max_stoichiometry_step" in spec:
+        kw["max_stoichiometry_step"] = to_si(spec["max_stoichiometry_step"], "", name="numerics.max_stoichiometry_step")
+    for key in ("max_voltage_step", "max_stoichiometry_step"):
+        if key in kw and not kw[key] > 0:
+            raise InputError(f"numerics.{key} must be positive.")
+    if "linear_solver" in spec:
+        ls = str(spec["linear_solver"])
+        if ls not in ("direct", "iterative"):
+            raise InputError(f"numerics.linear_solver = {ls!r}{did_you_mean(ls, ('direct', 'iterative'))}; "
+                             "use 'direct' (MUMPS) or 'iterative' (Krylov + AMG).")
+        kw["linear_solver"] = ls
+    if "surface_iterations" in spec:
+        kw["surface_iterations"] = _count(spec["surface_iterations"], "numerics.surface_iterations", minimum=0)
+    if "newton" in spec:
+        nw = spec["newton"] or {}
+        check_keys(nw, NEWTON_KEYS, "numerics.newton")
+        nkw = {}
+        if "phi_tol" in nw:
+            nkw["phi_tol"] = to_si(nw["phi_tol"], "V", name="numerics.newton.phi_tol")
+        for key in ("x_tol", "rtol", "atol"):
+            if key in nw:
+                nkw[key] = to_si(nw[key], "", name=f"numerics.newton.{key}")
+        for key, val in nkw.items():
+            if not (math.isfinite(val) and val >= 0):
+                raise InputError(f"numerics.newton.{key} = {val} must be >= 0.")
+        if "max_iterations" in nw:
+            nkw["max_iterations"] = _count(nw["max_iterations"], "numerics.newton.max_iterations", minimum=1)
+        kw["newton"] = Newton(**nkw)
+    return Numerics(**kw)
+
+
+def _count(value, name, minimum) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(f"{name} = {value!r} must be an integer >= {minimum}.")
+    return value
+
+
+def _outputs(spec, name) -> Outputs:
+    check_keys(spec, {"folder", "fields", "field_interval", "plots"}, "outputs")
+    folder = Path(str(spec.get("folder", f"results/{name}")))
+    folder = folder if folder.is_absolute() else Path.cwd() / folder
+    fields = spec.get("fields", ["phi", "x"])
+    if fields is None:
+        fields = []
+    if not isinstance(fields, list):
+        raise InputError(f"outputs.fields must be a list of {', '.join(FIELD_NAMES)}.")
+    for f in fields:
+        if f not in FIELD_NAMES:
+            raise InputError(f"outputs.fields: unknown field {f!r}{did_you_mean(f, FIELD_NAMES)}; "
+                             f"known: {', '.join(FIELD_NAMES)}.")
+    interval = _count(spec.get("field_interval", 0), "outputs.field_interval", minimum=0)
+    plots = spec.get("plots", True)
+    if not isinstance(plots, bool):
+        raise InputError(f"outputs.plots = {plots!r} must be true or false.")
+    return Outputs(folder=folder, fields=list(fields), field_interval=interval, plots=plots)
