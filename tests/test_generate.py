@@ -12,6 +12,8 @@ from fem_assb.structure.generate import (
     PORE,
     SE,
     from_spec,
+    generate_layered,
+    generate_perforated,
     generate_composite,
     lognormal_diameters,
 )
@@ -141,3 +143,46 @@ def test_bad_spec_is_named():
         from_spec({"kind": "foam"})
     with pytest.raises(InputError, match="needs"):
         from_spec({"kind": "composite", "shape": [8, 8, 8], "cam_fraction": 0.5})
+
+
+def test_perforation_removes_the_quarter_disk_share_of_cam():
+    """Seed 001: a 36 um quarter hole in a 60 x 60 um cell removes ~28 % of the CAM (pi 36^2 / 4 / 60^2)."""
+    kw = dict(cam_fraction=0.65, se_fraction=0.35, d_cam="2 um", d_se="1 um", seed=1)
+    base = generate_composite((20, 30, 30), "0.2 um", **kw)
+    perf = generate_perforated((20, 30, 30), "0.2 um", radius="3.6 um", **kw)
+    y = (np.arange(30) + 0.5) * 0.2
+    disk = (y[:, None] ** 2 + y[None, :] ** 2) <= 3.6**2
+    assert not np.any(perf.labels[:, disk] == CAM)
+    assert np.array_equal(perf.labels[:, ~disk], base.labels[:, ~disk])
+    assert np.all(perf.labels[:, disk] == SE) or np.all(perf.labels[:, disk][base.labels[:, disk] != PORE] == SE)
+    loss = 1 - np.mean(perf.labels == CAM) / np.mean(base.labels == CAM)
+    assert loss == pytest.approx(np.pi * 36**2 / 4 / 60**2, abs=0.03)
+    same = generate_perforated((20, 30, 30), "0.2 um", radius=0.0, **kw)
+    assert np.array_equal(same.labels, base.labels)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_two_layer_cathode_profile(reverse):
+    common = dict(d_cam="1 um", d_se="0.6 um", seed=4)
+    first, second = {"cam_fraction": 0.6, "se_fraction": 0.4}, {"cam_fraction": 0.7, "se_fraction": 0.3}
+    img = generate_layered((40, 24, 24), "0.2 um", f_first=0.25, first=first, second=second, reverse=reverse, **common)
+    a = generate_composite((40, 24, 24), "0.2 um", **first, **common)
+    b = generate_composite((40, 24, 24), "0.2 um", **second, d_cam="1 um", d_se="0.6 um", seed=5)
+    if not reverse:
+        assert np.array_equal(img.labels[:10], a.labels[:10]) and np.array_equal(img.labels[10:], b.labels[10:])
+    else:
+        assert np.array_equal(img.labels[:30], b.labels[:30]) and np.array_equal(img.labels[30:], a.labels[30:])
+    assert np.mean(img.labels == CAM) == pytest.approx(0.25 * 0.6 + 0.75 * 0.7, abs=0.03)
+    ends = [generate_layered((40, 24, 24), "0.2 um", f_first=f, first=first, second=second, **common) for f in (0, 1)]
+    assert np.array_equal(ends[0].labels, b.labels) and np.array_equal(ends[1].labels, a.labels)
+
+
+def test_layered_from_spec_and_bad_layer_key():
+    spec = {"kind": "layered", "shape": [12, 12, 12], "voxel_size": "0.25 um", "f_first": 0.5, "seed": 2,
+            "first": {"cam_fraction": 0.6, "se_fraction": 0.4}, "second": {"cam_fraction": 0.7, "se_fraction": 0.3},
+            "d_cam": "1.5 um", "d_se": "0.75 um"}
+    img = from_spec(spec)
+    assert img.shape == (12, 12, 12)
+    spec["first"] = {"cam_fraction": 0.6, "colour": 2}
+    with pytest.raises(InputError, match="colour"):
+        from_spec(spec)

@@ -22,6 +22,7 @@ All lengths in metres inside; public functions also accept strings with units ("
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -481,8 +482,57 @@ def _fraction_like(value, name: str) -> float:
     return out
 
 
+def generate_perforated(shape, voxel_size, *, radius, center="corner", fill=None, **composite) -> VoxelImage:
+    """A composite with a cylindrical electrolyte channel along x (seed 001 perforated cathodes).
+
+    radius     channel radius [m] (or "20 um"); 0 = no channel.
+    center     "corner" (quarter hole on the edge y = z = 0, as in seed 001) or "center".
+    fill       electrolyte filling the channel: "SE", "LE" or None (the image's electrolyte).
+    composite  the keyword arguments of :func:`generate_composite` (fractions, sizes, seed...).
+    CAM and CBD voxels inside the channel become electrolyte (fem_assb.structure.modify.perforate).
+    """
+    from fem_assb.structure import modify
+
+    r = to_si(radius, "m", name="radius", default_unit="m")
+    if r < 0:
+        raise InputError(f"radius = {radius!r} must be >= 0 (a length such as '20 um').")
+    image = generate_composite(shape, voxel_size, **composite)
+    return modify.perforate(image, r, center=center, fill=fill)
+
+
+def generate_layered(shape, voxel_size, *, f_first, first, second, reverse=False, seed=0, **common) -> VoxelImage:
+    """A two-layer cathode (seed 001): layer ``first`` at the separator side, ``second`` behind it.
+
+    f_first    thickness fraction of the first layer [-] (seed 001: f_L60), 0..1.
+    first, second
+               dicts of :func:`generate_composite` keyword arguments for each layer (e.g.
+               ``{cam_fraction: 0.6, se_fraction: 0.4}``); they override ``common``.
+    reverse    put the first layer at the collector side instead (seed 000 Fig. S5).
+    seed       the first layer uses ``seed``, the second ``seed + 1``: a sweep over f_first cuts
+               the same two composites at different depths.
+    common     keyword arguments shared by both layers (d_cam, d_se, periodic, ...).
+    Both layers are generated at the full shape and stacked along x by
+    fem_assb.structure.modify.stack (first round(f_first * nx) slices of the first layer).
+    """
+    from fem_assb.structure import modify
+
+    f = _fraction(f_first, "f_first", allow_none=False)
+    for name, layer in (("first", first), ("second", second)):
+        if not isinstance(layer, dict):
+            raise InputError(f"{name} must be a mapping of composite settings, e.g. {{cam_fraction: 0.6}}.")
+        if "seed" in layer:
+            raise InputError(f"give the seed once for both layers (seed: ...), not inside {name!r}.")
+        known = set(inspect.signature(generate_composite).parameters) - {"shape", "voxel_size", "seed"}
+        unknown = sorted(set(layer) - known)
+        if unknown:
+            raise InputError(f"layer {name!r} does not know {', '.join(unknown)}; use {', '.join(sorted(known))}.")
+    a = generate_composite(shape, voxel_size, seed=seed, **{**common, **first})
+    b = generate_composite(shape, voxel_size, seed=int(seed) + 1, **{**common, **second})
+    return modify.stack(a, b, f, reverse=bool(reverse))
+
+
 #: Spec keys per generator kind (the YAML ``generator:`` block, docs/generators.md).
-_KINDS = {"composite": generate_composite}
+_KINDS = {"composite": generate_composite, "perforated": generate_perforated, "layered": generate_layered}
 
 
 def from_spec(spec: dict) -> VoxelImage:
@@ -498,9 +548,13 @@ def from_spec(spec: dict) -> VoxelImage:
     if kind not in _KINDS:
         raise InputError(f"generator kind {kind!r} is unknown; use one of {', '.join(_KINDS)}.")
     func = _KINDS[kind]
-    import inspect
-
-    params = inspect.signature(func).parameters
+    params = dict(inspect.signature(func).parameters)
+    if kind == "perforated":  # **composite
+        params.pop("composite")
+        params.update(inspect.signature(generate_composite).parameters)
+    elif kind == "layered":  # **common
+        params.pop("common")
+        params.update({k: v for k, v in inspect.signature(generate_composite).parameters.items() if k != "seed"})
     unknown = sorted(set(spec) - set(params))
     if unknown:
         raise InputError(
