@@ -40,14 +40,21 @@ def test_percolating_needs_both_faces():
 
 
 def test_volume_fractions_and_svf():
-    lm = LabelMap({0: Material("PORE", "PORE"), 1: Material("CAM", "CAM"), 2: Material("SE", "SE"),
-                   5: Material("AL_LCO", "CAM")})
+    lm = LabelMap(
+        {
+            0: Material("PORE", "PORE"),
+            1: Material("CAM", "CAM"),
+            2: Material("SE", "SE"),
+            5: Material("AL_LCO", "CAM"),
+        }
+    )
     labels = np.zeros((2, 2, 5), int)
     labels[0] = [[1, 1, 1, 5, 2], [2, 2, 2, 2, 0]]
     im = img(labels, label_map=lm)  # 20 voxels: CAM 3, AL_LCO 1, SE 5, PORE 11
     assert A.volume_fractions(im) == pytest.approx({"PORE": 11 / 20, "CAM": 4 / 20, "SE": 5 / 20})
     assert A.volume_fractions(im, by="name") == pytest.approx(
-        {"PORE": 11 / 20, "CAM": 3 / 20, "SE": 5 / 20, "AL_LCO": 1 / 20})
+        {"PORE": 11 / 20, "CAM": 3 / 20, "SE": 5 / 20, "AL_LCO": 1 / 20}
+    )
     assert A.svf_cam(im) == pytest.approx(4 / 9)  # seed 002 Eq. 3
     with pytest.raises(InputError, match="neither"):
         A.svf_cam(img(np.zeros((2, 2, 2), int)))
@@ -150,8 +157,20 @@ def test_analyze_cli_table_json_png(tmp_path, capsys):
     labels = np.full((4, 3, 3), SE)
     labels[1:, 1, 1] = CAM
     np.save(tmp_path / "c.npy", labels.astype(np.uint8))
-    rc = main(["analyze", str(tmp_path / "c.npy"), "--labels", "default", "--voxel-size", "0.5um",
-               "--json", str(tmp_path / "a.json"), "--png", str(tmp_path / "a.png")])
+    rc = main(
+        [
+            "analyze",
+            str(tmp_path / "c.npy"),
+            "--labels",
+            "default",
+            "--voxel-size",
+            "0.5um",
+            "--json",
+            str(tmp_path / "a.json"),
+            "--png",
+            str(tmp_path / "a.png"),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "SVF_CAM                0.0833" in out and "connectivity SE" in out

@@ -15,8 +15,12 @@ def _image(grains=False, faces=False, dtype=np.uint8):
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 4, size=(5, 4, 3)).astype(dtype)
     lm = LabelMap(
-        {0: Material("PORE", "PORE"), 1: Material("CAM", "CAM"), 2: Material("SE", "SE"),
-         3: Material("AL_LCO", "CAM")},
+        {
+            0: Material("PORE", "PORE"),
+            1: Material("CAM", "CAM"),
+            2: Material("SE", "SE"),
+            3: Material("AL_LCO", "CAM"),
+        },
     )
     g = np.where(labels == 2, rng.integers(1, 9, size=labels.shape), 0).astype(np.int32) if grains else None
     inactive = None
@@ -68,8 +72,14 @@ def test_raw_big_endian_and_axes(tmp_path):
     labels = np.arange(24).reshape(2, 3, 4) % 3  # (x, y, z)
     (labels.transpose(2, 1, 0).astype(">u2")).tofile(tmp_path / "s.raw")
     (tmp_path / "map.yaml").write_text("voxel_size: 1 um\nlabels: {0: PORE, 1: CAM, 2: SE}\n")
-    img = read_image(tmp_path / "s.raw", labels=tmp_path / "map.yaml", shape=(4, 3, 2), dtype="uint16",
-                     byte_order="big", axes="zyx")
+    img = read_image(
+        tmp_path / "s.raw",
+        labels=tmp_path / "map.yaml",
+        shape=(4, 3, 2),
+        dtype="uint16",
+        byte_order="big",
+        axes="zyx",
+    )
     np.testing.assert_array_equal(img.labels, labels)
     assert img.voxel_size == pytest.approx(1e-6)
 
@@ -119,7 +129,9 @@ def test_vti_zlib_appended_raw(tmp_path):
         b'<VTKFile type="ImageData" version="1.0" byte_order="LittleEndian" header_type="UInt64" '
         b'compressor="vtkZLibDataCompressor"><ImageData WholeExtent="0 2 0 3 0 4" Spacing="1 1 1">'
         b'<Piece Extent="0 2 0 3 0 4"><CellData><DataArray type="UInt8" Name="labels" format="appended" '
-        b'offset="0"/></CellData></Piece></ImageData><AppendedData encoding="raw">_' + head + payload
+        b'offset="0"/></CellData></Piece></ImageData><AppendedData encoding="raw">_'
+        + head
+        + payload
         + b"</AppendedData></VTKFile>"
     )
     img = read_image(tmp_path / "a.vti", labels="default", voxel_size="1 um")
@@ -205,7 +217,9 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(InputError, match="grain-ID image shape"):
         read_image(tmp_path / "b.npy", labels="default", voxel_size="1 um", grains=tmp_path / "g.npy")
     with pytest.raises(InputError, match="unknown image format"):
-        read_image(tmp_path / "a.npy.gz" if (tmp_path / "a.npy.gz").touch() is None else None, labels="default")
+        read_image(
+            tmp_path / "a.npy.gz" if (tmp_path / "a.npy.gz").touch() is None else None, labels="default"
+        )
     with pytest.raises(InputError, match="does not exist"):
         read_image(tmp_path / "missing.npy")
     np.save(tmp_path / "f.npy", np.full((2, 2, 2), 0.5))

@@ -136,7 +136,7 @@ def test_cam_shell_planar_thickness():
 def test_cam_shell_sphere_volume():
     """A sphere of CAM in SE: the shell volume follows 4/3 pi (R^3 - (R - t)^3) within the voxel error."""
     n, R, t = 40, 15.0, 3.0
-    c = (np.arange(n) + 0.5 - n / 2)
+    c = np.arange(n) + 0.5 - n / 2
     r = np.sqrt(c[:, None, None] ** 2 + c[None, :, None] ** 2 + c[None, None, :] ** 2)
     labels = np.where(r < R, CAM, SE)
     s = M.cam_shell(img(labels), t * H)
@@ -194,16 +194,47 @@ def test_modify_cli_runs_operations_in_order(tmp_path):
     labels = np.full((8, 4, 4), CAM)
     labels[:, :2] = SE
     write_image(img(labels), tmp_path / "a.npz")
-    assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--crop-cc", "2",
-                 "--mirror-to", "9um", "--delaminate", "0.5", "--seed", "2"]) == 0
+    assert (
+        main(
+            [
+                "modify",
+                str(tmp_path / "a.npz"),
+                str(tmp_path / "b.npz"),
+                "--crop-cc",
+                "2",
+                "--mirror-to",
+                "9um",
+                "--delaminate",
+                "0.5",
+                "--seed",
+                "2",
+            ]
+        )
+        == 0
+    )
     b = read_image(tmp_path / "b.npz")
     assert b.shape == (9, 4, 4)
     n = A.active_area(M.mirror_to_thickness(M.crop_collector_side(img(labels), 2), 9 * H)).faces
     assert A.count_faces(b.inactive_faces) == round(0.5 * n)
     # stacking with a second image, then writing a plain format with a sidecar
     write_image(img(np.full((9, 4, 4), SE)), tmp_path / "se.npz")
-    assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "c.tif"), "--mirror-to", "9um",
-                 "--stack", str(tmp_path / "se.npz"), "--fraction", "0.25", "--reverse"]) == 0
+    assert (
+        main(
+            [
+                "modify",
+                str(tmp_path / "a.npz"),
+                str(tmp_path / "c.tif"),
+                "--mirror-to",
+                "9um",
+                "--stack",
+                str(tmp_path / "se.npz"),
+                "--fraction",
+                "0.25",
+                "--reverse",
+            ]
+        )
+        == 0
+    )
     c = read_image(tmp_path / "c.tif")
     assert (c.labels[7:] == img(labels).labels[0]).all() and (c.labels[:7] == SE).all()
     assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "d.npz")]) == 1  # no operation

@@ -32,12 +32,24 @@ def test_graded_sizes_fill_length_and_respect_bounds():
 
 
 def test_layers_order_positions_and_edges():
-    vc = VirtualCell.from_dict(cathode(), {
-        "separator": {"material": "SE", "thickness": "500 um"},
-        "li_metal": "20 um", "anode_collector": "10 um", "cathode_collector": "10 um", "max_cell_size": "10 um",
-    })
+    vc = VirtualCell.from_dict(
+        cathode(),
+        {
+            "separator": {"material": "SE", "thickness": "500 um"},
+            "li_metal": "20 um",
+            "anode_collector": "10 um",
+            "cathode_collector": "10 um",
+            "max_cell_size": "10 um",
+        },
+    )
     layers = vc.x_layers()
-    assert [lay.name for lay in layers] == ["anode_collector", "li_metal", "separator", "cathode", "cathode_collector"]
+    assert [lay.name for lay in layers] == [
+        "anode_collector",
+        "li_metal",
+        "separator",
+        "cathode",
+        "cathode_collector",
+    ]
     assert [lay.material for lay in layers] == ["CC", "LI", "SE", "CATHODE", "CC"]
     thick = [lay.x1 - lay.x0 for lay in layers]
     np.testing.assert_allclose(thick, [10e-6, 20e-6, 500e-6, 10 * H, 10e-6], rtol=1e-12)
@@ -86,7 +98,9 @@ def test_bad_specs():
     with pytest.raises(InputError, match="has no unit"):
         VirtualCell.from_dict(cathode(), {"separator": {"material": "SE", "thickness": 500}})
     with pytest.raises(InputError, match="unknown virtual-cell keys"):
-        VirtualCell.from_dict(cathode(), {"separator": {"material": "SE", "thickness": "5 um"}, "anode": "1 um"})
+        VirtualCell.from_dict(
+            cathode(), {"separator": {"material": "SE", "thickness": "5 um"}, "anode": "1 um"}
+        )
     no_el = VoxelImage(np.ones((2, 2, 2), int), H)
     with pytest.raises(InputError, match="no electrolyte"):
         VirtualCell(no_el, Separator("SE", 1e-5))

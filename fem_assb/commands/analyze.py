@@ -9,12 +9,19 @@ HELP = "volume fractions, SVF_CAM, connectivity, active area, A_C/A_CC, particle
 def add_image_arguments(parser) -> None:
     """Options to read an image (shared with `fem-assb modify`)."""
     g = parser.add_argument_group("reading the image")
-    g.add_argument("--labels", metavar="L.yaml",
-                   help="label map YAML, or 'default' (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD); "
-                        "default: the map stored in .npz/.h5 or the sidecar <stem>.labels.yaml")
-    g.add_argument("--voxel-size", metavar="0.5um", help="voxel edge length with unit (overrides stored values)")
+    g.add_argument(
+        "--labels",
+        metavar="L.yaml",
+        help="label map YAML, or 'default' (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD); "
+        "default: the map stored in .npz/.h5 or the sidecar <stem>.labels.yaml",
+    )
+    g.add_argument(
+        "--voxel-size", metavar="0.5um", help="voxel edge length with unit (overrides stored values)"
+    )
     g.add_argument("--grains", metavar="FILE", help="SE grain-ID image (same shape; 0 = no grain)")
-    g.add_argument("--axes", metavar="xyz", help="order of the file's array axes, e.g. zyx (x = through-plane)")
+    g.add_argument(
+        "--axes", metavar="xyz", help="order of the file's array axes, e.g. zyx (x = through-plane)"
+    )
     g.add_argument("--shape", metavar="NX,NY,NZ", help="raw files: array shape in the file's axis order")
     g.add_argument("--dtype", metavar="uint8", help="raw files: element type")
     g.add_argument("--byte-order", choices=("little", "big", "native"), help="raw files: byte order")
@@ -33,16 +40,27 @@ def load_image(args, path):
         except ValueError:
             raise InputError(f"--shape {args.shape!r} must be three integers, e.g. 100,60,60.") from None
     return read_image(
-        path, labels=args.labels, voxel_size=args.voxel_size, grains=args.grains, axes=args.axes,
-        shape=shape, dtype=args.dtype, byte_order=args.byte_order, dataset=args.dataset,
+        path,
+        labels=args.labels,
+        voxel_size=args.voxel_size,
+        grains=args.grains,
+        axes=args.axes,
+        shape=shape,
+        dtype=args.dtype,
+        byte_order=args.byte_order,
+        dataset=args.dataset,
     )
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("image", metavar="IMAGE", help="voxel image (.npz .npy .raw .tif .vti .h5 or a folder of .tif)")
+    parser.add_argument(
+        "image", metavar="IMAGE", help="voxel image (.npz .npy .raw .tif .vti .h5 or a folder of .tif)"
+    )
     add_image_arguments(parser)
     parser.add_argument("--json", metavar="OUT.json", help="write all indicators (and profiles) as JSON")
-    parser.add_argument("--png", metavar="OUT.png", help="plot fraction profiles along x and a mid-plane slice")
+    parser.add_argument(
+        "--png", metavar="OUT.png", help="plot fraction profiles along x and a mid-plane slice"
+    )
 
 
 def format_table(s: dict) -> str:
@@ -52,13 +70,18 @@ def format_table(s: dict) -> str:
         f"shape (x, y, z)        {s['shape'][0]} x {s['shape'][1]} x {s['shape'][2]} voxels",
         f"voxel size             {s['voxel_size_m'] * um:.4g} um",
         f"size (x, y, z)         {' x '.join(f'{v * um:.4g}' for v in s['size_m'])} um",
-        "volume fractions       " + ", ".join(f"{k} {v:.4f}" for k, v in s["volume_fractions"].items() if v > 0),
+        "volume fractions       "
+        + ", ".join(f"{k} {v:.4f}" for k, v in s["volume_fractions"].items() if v > 0),
     ]
     named = {k: v for k, v in s["material_fractions"].items() if k not in s["volume_fractions"] and v > 0}
     if named:
         lines.append("materials              " + ", ".join(f"{k} {v:.4f}" for k, v in named.items()))
     svf = s["svf_cam"]
-    lines.append(f"SVF_CAM                {svf:.4f}" if svf is not None else "SVF_CAM                n/a (no CAM, no SE)")
+    lines.append(
+        f"SVF_CAM                {svf:.4f}"
+        if svf is not None
+        else "SVF_CAM                n/a (no CAM, no SE)"
+    )
     for kind, c in s["isolated"].items():
         lines.append(
             f"connectivity {kind:<4}      {s['connectivity'][kind]:.4f}  "
@@ -109,8 +132,15 @@ def plot(image, summary: dict, path) -> None:
         codes[np.isin(sl, vals)] = i
     h = image.voxel_size * 1e6
     cmap = matplotlib.colors.ListedColormap(plt.cm.tab10.colors[: len(MATERIAL_CLASSES)])
-    im = a2.imshow(codes.T, origin="lower", cmap=cmap, vmin=-0.5, vmax=len(MATERIAL_CLASSES) - 0.5, interpolation="nearest",
-                   extent=(0, image.shape[0] * h, 0, image.shape[1] * h))
+    im = a2.imshow(
+        codes.T,
+        origin="lower",
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=len(MATERIAL_CLASSES) - 0.5,
+        interpolation="nearest",
+        extent=(0, image.shape[0] * h, 0, image.shape[1] * h),
+    )
     a2.set_xlabel("x [um]")
     a2.set_ylabel("y [um]")
     a2.set_title("mid-plane z = nz/2")

@@ -21,32 +21,74 @@ def add_arguments(parser) -> None:
     from fem_assb.commands.analyze import add_image_arguments
 
     parser.add_argument("image", metavar="IN", help="input voxel image")
-    parser.add_argument("output", metavar="OUT", help="output image (.npz/.h5 keep everything; others get a sidecar)")
+    parser.add_argument(
+        "output", metavar="OUT", help="output image (.npz/.h5 keep everything; others get a sidecar)"
+    )
     add_image_arguments(parser)
     ops = parser.add_argument_group("operations (applied in the order given; each may repeat)")
-    ops.add_argument("--crop", action=_Op, metavar="X0:X1,Y0:Y1,Z0:Z1",
-                     help="keep a sub-volume (voxel indices, Python slices; empty = all), e.g. 0:50,:,:")
-    ops.add_argument("--crop-cc", action=_Op, type=int, metavar="N",
-                     help="remove N voxel layers at the current-collector side (x max)")
-    ops.add_argument("--mirror-to", action=_Op, metavar="THICKNESS",
-                     help="repeat with mirrored copies along x up to a thickness, e.g. 100um")
+    ops.add_argument(
+        "--crop",
+        action=_Op,
+        metavar="X0:X1,Y0:Y1,Z0:Z1",
+        help="keep a sub-volume (voxel indices, Python slices; empty = all), e.g. 0:50,:,:",
+    )
+    ops.add_argument(
+        "--crop-cc",
+        action=_Op,
+        type=int,
+        metavar="N",
+        help="remove N voxel layers at the current-collector side (x max)",
+    )
+    ops.add_argument(
+        "--mirror-to",
+        action=_Op,
+        metavar="THICKNESS",
+        help="repeat with mirrored copies along x up to a thickness, e.g. 100um",
+    )
     ops.add_argument("--coarsen", action=_Op, type=int, metavar="F", help="merge F^3 voxels by majority vote")
-    ops.add_argument("--channel", action=_Op, metavar="RADIUS",
-                     help="electrolyte channel through x replacing CAM and CBD, e.g. 12um (see --channel-center)")
-    ops.add_argument("--stack", action=_Op, metavar="SECOND",
-                     help="two-layer cathode: this image at the separator side (--fraction), SECOND behind it")
-    ops.add_argument("--shell", action=_Op, metavar="THICKNESS",
-                     help="CAM shell of this thickness from the CAM|SE interface, e.g. 0.5um (--shell-material)")
-    ops.add_argument("--delaminate", action=_Op, type=float, metavar="FRACTION",
-                     help="mark this fraction of the CAM|SE faces inactive (--seed)")
-    ops.add_argument("--remove-isolated", action=_Op, nargs=0,
-                     help="turn voxels not connected to their reservoir into PORE")
+    ops.add_argument(
+        "--channel",
+        action=_Op,
+        metavar="RADIUS",
+        help="electrolyte channel through x replacing CAM and CBD, e.g. 12um (see --channel-center)",
+    )
+    ops.add_argument(
+        "--stack",
+        action=_Op,
+        metavar="SECOND",
+        help="two-layer cathode: this image at the separator side (--fraction), SECOND behind it",
+    )
+    ops.add_argument(
+        "--shell",
+        action=_Op,
+        metavar="THICKNESS",
+        help="CAM shell of this thickness from the CAM|SE interface, e.g. 0.5um (--shell-material)",
+    )
+    ops.add_argument(
+        "--delaminate",
+        action=_Op,
+        type=float,
+        metavar="FRACTION",
+        help="mark this fraction of the CAM|SE faces inactive (--seed)",
+    )
+    ops.add_argument(
+        "--remove-isolated",
+        action=_Op,
+        nargs=0,
+        help="turn voxels not connected to their reservoir into PORE",
+    )
     opt = parser.add_argument_group("operation settings")
-    opt.add_argument("--channel-center", choices=("corner", "center"), default="corner",
-                     help="channel axis: corner (quarter hole, default) or centre of the y-z face")
+    opt.add_argument(
+        "--channel-center",
+        choices=("corner", "center"),
+        default="corner",
+        help="channel axis: corner (quarter hole, default) or centre of the y-z face",
+    )
     opt.add_argument("--fill", metavar="MATERIAL", help="electrolyte filling channels (default: the image's)")
     opt.add_argument("--fraction", type=float, help="--stack: thickness fraction of the separator-side layer")
-    opt.add_argument("--reverse", action="store_true", help="--stack: put this image's layer at the collector side")
+    opt.add_argument(
+        "--reverse", action="store_true", help="--stack: put this image's layer at the collector side"
+    )
     opt.add_argument("--shell-material", default="AL_LCO", help="--shell: material name (class CAM)")
     opt.add_argument("--seed", type=int, default=0, help="--delaminate: random seed (default 0)")
     parser.set_defaults(ops=[])
@@ -112,7 +154,10 @@ def run(args) -> int:
     out = apply(image, args.ops, args, lambda p: load_image(args, p))
     files = write_image(out, args.output) if rank() == 0 else []
     fr = ", ".join(f"{k} {v:.4f}" for k, v in volume_fractions(out).items() if v > 0)
-    print0(f"{' -> '.join(n for n, _ in args.ops)}: {image.shape} -> {out.shape} at {out.voxel_size * 1e6:.4g} um")
+    print0(
+        f"{' -> '.join(n for n, _ in args.ops)}: {image.shape} -> {out.shape} "
+        f"at {out.voxel_size * 1e6:.4g} um"
+    )
     print0(f"volume fractions: {fr}")
     for f in files:
         print0(f"wrote {f}")

@@ -250,7 +250,9 @@ class ParticleStats:
     d50_volume: float  # volume-weighted median diameter [m]
 
 
-def particle_sizes(image: VoxelImage, name: str = "CAM", particle_ids: np.ndarray | None = None) -> ParticleStats:
+def particle_sizes(
+    image: VoxelImage, name: str = "CAM", particle_ids: np.ndarray | None = None
+) -> ParticleStats:
     """Particle size statistics of a phase.
 
     Particles are the distinct non-zero IDs of ``particle_ids`` inside the phase (e.g. a
@@ -317,18 +319,29 @@ def summary(image: VoxelImage) -> dict:
     out["isolated"] = counts
     aa = active_area(image)
     out["active_area"] = {
-        "faces": aa.faces, "area_m2": aa.area, "per_volume_1_per_m": aa.per_volume, "per_cell_area": aa.per_cell_area,
+        "faces": aa.faces,
+        "area_m2": aa.area,
+        "per_volume_1_per_m": aa.per_volume,
+        "per_cell_area": aa.per_cell_area,
     }
     if image.inactive_faces is not None:
         out["active_area"]["inactive_faces"] = count_faces(image.inactive_faces)
-    out["contact_area_ratio"] = {"CAM": contact_area_ratio(image, ("CAM",)),
-                                 "electronic": contact_area_ratio(image, ELECTRONIC_CLASSES)}
+    out["contact_area_ratio"] = {
+        "CAM": contact_area_ratio(image, ("CAM",)),
+        "electronic": contact_area_ratio(image, ELECTRONIC_CLASSES),
+    }
     out["particles"] = {}
     for name in ("CAM", "SE"):
         if class_mask(image, (name,)).any() and (name == "CAM" or image.grains is not None):
             ps = particle_sizes(image, name)
-            out["particles"][name] = {"count": ps.count, "mean_diameter_m": ps.mean, "std_diameter_m": ps.std,
-                                      "d50_volume_m": ps.d50_volume}
-    out["profiles"] = {"x_m": ((np.arange(nx) + 0.5) * h).tolist(),
-                       **{k: v.tolist() for k, v in fraction_profiles(image, "class").items()}}
+            out["particles"][name] = {
+                "count": ps.count,
+                "mean_diameter_m": ps.mean,
+                "std_diameter_m": ps.std,
+                "d50_volume_m": ps.d50_volume,
+            }
+    out["profiles"] = {
+        "x_m": ((np.arange(nx) + 0.5) * h).tolist(),
+        **{k: v.tolist() for k, v in fraction_profiles(image, "class").items()},
+    }
     return out

@@ -99,7 +99,7 @@ class VoxelImage:
             n = self.labels.shape
             faces = tuple(np.asarray(f, dtype=bool) for f in self.inactive_faces)
             want = [tuple(n[j] - (1 if j == a else 0) for j in range(3)) for a in range(3)]
-            if len(faces) != 3 or any(f.shape != w for f, w in zip(faces, want)):
+            if len(faces) != 3 or any(f.shape != w for f, w in zip(faces, want, strict=False)):
                 raise InputError(
                     f"inactive_faces must be three boolean arrays of shapes {want}; "
                     f"got {[f.shape for f in faces]}."

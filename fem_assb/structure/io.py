@@ -4,7 +4,8 @@ Full-fidelity formats (everything of a :class:`VoxelImage` in one file: labels, 
 label map, grain IDs, inactive faces): ``.npz`` and ``.h5``. The other formats store the label
 array only (``.vti`` also the voxel size); :func:`write_image` then writes a *sidecar*
 label-map YAML ``<stem>.labels.yaml`` beside the image (and a grain-ID image
-``<stem>.grains<ext>`` when the image has grains; .npy for raw images), and :func:`read_image` picks the sidecar up
+``<stem>.grains<ext>`` when the image has grains; .npy for raw images), and
+:func:`read_image` picks the sidecar up
 when no label map is given.
 
 Axes: the returned array is (x, y, z) with x through-plane, index 0 on the separator side
@@ -144,8 +145,16 @@ def _h5_dataset_name(f, dataset: str | None, path: Path) -> str:
 
 # ------------------------------------------------------------------ VTK XML ImageData
 _VTK_TYPES = {
-    "Int8": "i1", "UInt8": "u1", "Int16": "i2", "UInt16": "u2", "Int32": "i4", "UInt32": "u4",
-    "Int64": "i8", "UInt64": "u8", "Float32": "f4", "Float64": "f8",
+    "Int8": "i1",
+    "UInt8": "u1",
+    "Int16": "i2",
+    "UInt16": "u2",
+    "Int32": "i4",
+    "UInt32": "u4",
+    "Int64": "i8",
+    "UInt64": "u8",
+    "Float32": "f4",
+    "Float64": "f8",
 }
 
 
@@ -243,7 +252,9 @@ def _read_vti(path: Path) -> tuple[dict[str, np.ndarray], float | None]:
             if int(arr.get("NumberOfComponents", 1)) != 1 or values.size != np.prod(counts):
                 continue
             key = arr.get("Name") or f"{section}{len(arrays)}"
-            arrays.setdefault(key, values.reshape(counts[::-1]).transpose(2, 1, 0).astype(values.dtype.newbyteorder("=")))
+            arrays.setdefault(
+                key, values.reshape(counts[::-1]).transpose(2, 1, 0).astype(values.dtype.newbyteorder("="))
+            )
     if not arrays:
         raise InputError(f"{path}: no scalar cell or point array found.")
     if voxel_size is None and len(set(spacing)) != 1:
@@ -393,7 +404,9 @@ def read_image(
     if grains is not None:
         grains = _to_xyz(_as_labels(grains, "grain-ID image"), axes, "grain-ID image")
     if inactive is not None and axes not in (None, "xyz"):
-        raise InputError("inactive faces cannot be combined with an axes permutation; store the image in xyz order.")
+        raise InputError(
+            "inactive faces cannot be combined with an axes permutation; store the image in xyz order."
+        )
     return VoxelImage(arr, h, label_map, grains=grains, inactive_faces=inactive)
 
 
@@ -439,7 +452,9 @@ def write_image(image: VoxelImage, path, *, dataset: str = "labels") -> list[Pat
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}.")
+        raise InputError(
+            f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}."
+        )
     map_text = dump_label_file(image.label_map, image.voxel_size)
     written = [path]
     if image.inactive_faces is not None and fmt not in ("npz", "h5"):
@@ -453,7 +468,11 @@ def write_image(image: VoxelImage, path, *, dataset: str = "labels") -> list[Pat
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez_compressed(
-                    f, labels=image.labels, voxel_size=np.float64(image.voxel_size), label_map=np.str_(map_text), **extra
+                    f,
+                    labels=image.labels,
+                    voxel_size=np.float64(image.voxel_size),
+                    label_map=np.str_(map_text),
+                    **extra,
                 )
         return written
     if fmt == "h5":

@@ -58,7 +58,9 @@ def _material(value: int, spec) -> tuple[Material, int]:
     if isinstance(spec, str):
         spec = {"material": spec}
     if not isinstance(spec, dict):
-        raise InputError(f"{where}: write a material name (e.g. CAM) or a mapping {{material: ..., class: ...}}.")
+        raise InputError(
+            f"{where}: write a material name (e.g. CAM) or a mapping {{material: ..., class: ...}}."
+        )
     unknown = set(spec) - {"material", "class", "grain"}
     if unknown:
         raise InputError(f"{where}: unknown keys {sorted(unknown)}; use material, class, grain.")
@@ -124,7 +126,9 @@ def load_label_file(path) -> LabelFile:
     except yaml.YAMLError as exc:
         raise InputError(f"label map {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or "labels" not in data:
-        raise InputError(f"label map {path} needs a 'labels:' mapping (e.g. labels: {{0: PORE, 1: CAM, 2: SE}}).")
+        raise InputError(
+            f"label map {path} needs a 'labels:' mapping (e.g. labels: {{0: PORE, 1: CAM, 2: SE}})."
+        )
     unknown = set(data) - set(_TOP_KEYS)
     if unknown:
         raise InputError(f"label map {path}: unknown keys {sorted(unknown)}; known: {', '.join(_TOP_KEYS)}.")
@@ -136,7 +140,9 @@ def load_label_file(path) -> LabelFile:
         out.grain_image = path.parent / str(data["grain_image"])
     raw = data.get("raw") or {}
     if not isinstance(raw, dict):
-        raise InputError(f"label map {path}: 'raw' must be a mapping {{shape: [nx, ny, nz], dtype: uint8, ...}}.")
+        raise InputError(
+            f"label map {path}: 'raw' must be a mapping {{shape: [nx, ny, nz], dtype: uint8, ...}}."
+        )
     out.raw = raw
     out.dataset = data.get("dataset")
     return out

@@ -19,7 +19,9 @@ from fem_assb.structure.image import LabelMap, Material, VoxelImage
 
 
 # ------------------------------------------------------------------ helpers
-def _new(image: VoxelImage, labels, *, voxel_size=None, label_map=None, grains="same", faces="same") -> VoxelImage:
+def _new(
+    image: VoxelImage, labels, *, voxel_size=None, label_map=None, grains="same", faces="same"
+) -> VoxelImage:
     out = VoxelImage(
         labels,
         image.voxel_size if voxel_size is None else voxel_size,
@@ -36,7 +38,9 @@ def _clean_faces(image: VoxelImage) -> VoxelImage:
         return image
     cam = analysis.class_mask(image, ("CAM",))
     ely = analysis.class_mask(image, ("SE", "LE"))
-    faces = tuple(f & g for f, g in zip(image.inactive_faces, analysis.interface_faces(cam, ely), strict=True))
+    faces = tuple(
+        f & g for f, g in zip(image.inactive_faces, analysis.interface_faces(cam, ely), strict=True)
+    )
     image.inactive_faces = faces if any(f.any() for f in faces) else None
     return image
 
@@ -70,8 +74,12 @@ def _take_x(parts: list[tuple[VoxelImage, np.ndarray]], label_map: LabelMap, vox
     grains = None
     if any_grains:
         grains = np.concatenate(
-            [img.grain_ids()[ix] if img.grains is not None else np.zeros((len(ix),) + img.shape[1:], np.int32)
-             for img, ix in parts]
+            [
+                img.grain_ids()[ix]
+                if img.grains is not None
+                else np.zeros((len(ix),) + img.shape[1:], np.int32)
+                for img, ix in parts
+            ]
         )
     faces = None
     if any(img.inactive_faces is not None for img, _ in parts):
@@ -84,12 +92,20 @@ def _take_x(parts: list[tuple[VoxelImage, np.ndarray]], label_map: LabelMap, vox
                 fx[n] = img.inactive_faces[0][min(ia, ib)]
         rest = []
         for axis in (1, 2):
-            rest.append(np.concatenate([
-                img.inactive_faces[axis][ix] if img.inactive_faces is not None
-                else np.zeros((len(ix),) + tuple(s - (1 if a == axis else 0) for a, s in enumerate(img.shape) if a),
-                              bool)
-                for img, ix in parts
-            ]))
+            rest.append(
+                np.concatenate(
+                    [
+                        img.inactive_faces[axis][ix]
+                        if img.inactive_faces is not None
+                        else np.zeros(
+                            (len(ix),)
+                            + tuple(s - (1 if a == axis else 0) for a, s in enumerate(img.shape) if a),
+                            bool,
+                        )
+                        for img, ix in parts
+                    ]
+                )
+            )
         faces = (fx, rest[0], rest[1])
     return _clean_faces(VoxelImage(labels, voxel_size, label_map, grains=grains, inactive_faces=faces))
 
@@ -176,7 +192,9 @@ def coarsen(image: VoxelImage, factor: int) -> VoxelImage:
     grains = None
     if image.grains is not None:
         coarse = VoxelImage(labels, image.voxel_size * f, image.label_map)
-        grains = np.where(coarse.mask("SE"), _block_mode(blocks(image.grains), ignore_zero=True).reshape(shape), 0)
+        grains = np.where(
+            coarse.mask("SE"), _block_mode(blocks(image.grains), ignore_zero=True).reshape(shape), 0
+        )
     return _new(image, labels, voxel_size=image.voxel_size * f, grains=grains, faces=None)
 
 
@@ -194,8 +212,9 @@ def _electrolyte_value(image: VoxelImage, fill: str | None) -> tuple[LabelMap, i
     return image.label_map, image.label_map.values_of(present[0])[0]
 
 
-def perforate(image: VoxelImage, radius: float, center: str = "corner", fill: str | None = None,
-              replace=("CAM", "CBD")) -> VoxelImage:
+def perforate(
+    image: VoxelImage, radius: float, center: str = "corner", fill: str | None = None, replace=("CAM", "CBD")
+) -> VoxelImage:
     """Cylindrical electrolyte channel along x through the whole cathode (seed 001).
 
     ``radius`` (m); ``center="corner"``: axis on the edge y = z = 0, a quarter hole that the
@@ -238,7 +257,9 @@ def stack(first: VoxelImage, second: VoxelImage, fraction: float, reverse: bool 
     materials = dict(first.label_map.materials)
     for v, m in second.label_map.materials.items():
         if materials.setdefault(v, m) != m:
-            raise InputError(f"image value {v} is {materials[v].name} in one structure and {m.name} in the other.")
+            raise InputError(
+                f"image value {v} is {materials[v].name} in one structure and {m.name} in the other."
+            )
     grains_map = dict(first.label_map.grains)
     for v, g in second.label_map.grains.items():
         if grains_map.setdefault(v, g) != g:
@@ -255,14 +276,15 @@ def stack(first: VoxelImage, second: VoxelImage, fraction: float, reverse: bool 
 
 
 # ------------------------------------------------------------------ interface modifications
-def cam_shell(image: VoxelImage, thickness: float, material: str = "AL_LCO", host: str = "CAM",
-              interface_with=("SE",)) -> VoxelImage:
-    """Turn the outer ``thickness`` (m) of the ``host`` CAM next to SE into ``material`` (class CAM) (seed 003).
+def cam_shell(
+    image: VoxelImage, thickness: float, material: str = "AL_LCO", host: str = "CAM", interface_with=("SE",)
+) -> VoxelImage:
+    """Turn the outer ``thickness`` (m) of ``host`` CAM next to SE into ``material`` (class CAM) (seed 003).
 
     Voxels of ``host`` whose Euclidean distance transform (centre to the nearest SE voxel
     centre) is at most ``thickness`` form the shell: on a planar interface exactly
-    ``thickness / voxel_size`` voxel layers; on curved particles within the voxel error. The material is added to the label map
-    (class CAM, a new image value) if absent.
+    ``thickness / voxel_size`` voxel layers; on curved particles within the voxel error.
+    The material is added to the label map (class CAM, a new image value) if absent.
     """
     if not thickness >= 0:
         raise InputError(f"shell thickness must be >= 0, got {thickness} m.")

@@ -89,7 +89,9 @@ class Separator:
             raise InputError(f"separator thickness must be positive, got {self.thickness} m.")
         if self.material == "LE":
             self.porosity = 0.5 if self.porosity is None else float(self.porosity)
-            self.conductivity_factor = 0.5 if self.conductivity_factor is None else float(self.conductivity_factor)
+            self.conductivity_factor = (
+                0.5 if self.conductivity_factor is None else float(self.conductivity_factor)
+            )
             if not (0 < self.porosity <= 1 and 0 < self.conductivity_factor <= 1):
                 raise InputError("separator porosity and conductivity_factor must lie in (0, 1].")
         elif self.porosity is not None or self.conductivity_factor is not None:
@@ -160,12 +162,12 @@ class VirtualCell:
     def from_dict(cls, cathode: VoxelImage, spec: dict) -> VirtualCell:
         """Build from a case dict with unit strings, e.g.::
 
-            separator: {material: SE, thickness: 500 um}
-            li_metal: 50 um
-            anode_collector: 0 um
-            cathode_collector: 10 um
-            max_cell_size: 10 um
-            growth: 1.2
+        separator: {material: SE, thickness: 500 um}
+        li_metal: 50 um
+        anode_collector: 0 um
+        cathode_collector: 10 um
+        max_cell_size: 10 um
+        growth: 1.2
         """
         known = {"separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth"}
         unknown = set(spec) - known
@@ -222,13 +224,23 @@ class VirtualCell:
         li_first = sep_sizes[0] if sep_sizes.size else h
         li_sizes = graded_sizes(self.li_metal_thickness, min(li_first, hmax), g, hmax)[::-1]
         parts = [
-            ("anode_collector", "CC", self._uniform(self.anode_collector_thickness)
-             if self.anode_collector_thickness > 0 else np.zeros(0)),
+            (
+                "anode_collector",
+                "CC",
+                self._uniform(self.anode_collector_thickness)
+                if self.anode_collector_thickness > 0
+                else np.zeros(0),
+            ),
             ("li_metal", "LI", li_sizes),
             ("separator", sep.material, sep_sizes),
             ("cathode", "CATHODE", np.full(self.cathode.shape[0], h)),
-            ("cathode_collector", "CC", self._uniform(self.cathode_collector_thickness)
-             if self.cathode_collector_thickness > 0 else np.zeros(0)),
+            (
+                "cathode_collector",
+                "CC",
+                self._uniform(self.cathode_collector_thickness)
+                if self.cathode_collector_thickness > 0
+                else np.zeros(0),
+            ),
         ]
         layers, x = [], 0.0
         for name, material, sizes in parts:
