@@ -179,3 +179,47 @@ def test_analyze_cli_table_json_png(tmp_path, capsys):
     assert s["active_area"]["faces"] == 3 * 4 + 1  # column x=1..3: 4 side faces each, + the end face at x=0
     assert (tmp_path / "a.png").stat().st_size > 1000
     assert main(["analyze", str(tmp_path / "c.npy"), "--labels", "default"]) == 1  # no voxel size
+
+
+@pytest.mark.mpi
+def test_indicators_identical_on_all_ranks():
+    """The structure layer is serial numpy: every rank computes the same indicators."""
+    import json
+
+    from mpi4py import MPI
+
+    from fem_assb.structure import modify as M
+
+    rng = np.random.default_rng(5)
+    im = img(rng.choice([PORE, CAM, SE], size=(8, 6, 6), p=[0.1, 0.5, 0.4]))
+    im = M.delaminate(im, 0.4, seed=3)
+    text = json.dumps(A.summary(im), sort_keys=True)
+    assert len(set(MPI.COMM_WORLD.allgather(text))) == 1
+
+
+@pytest.mark.mpi
+def test_analyze_cli_under_mpi_writes_once(shared_tmp_path, comm):
+    import json
+
+    from fem_assb.cli import main
+
+    if comm.rank == 0:
+        np.save(shared_tmp_path / "m.npy", np.full((3, 2, 2), SE, np.uint8))
+    comm.barrier()
+    out = shared_tmp_path / "m.json"
+    rc = main(
+        [
+            "analyze",
+            str(shared_tmp_path / "m.npy"),
+            "--labels",
+            "default",
+            "--voxel-size",
+            "1um",
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    comm.barrier()
+    assert json.loads(out.read_text())["volume_fractions"]["SE"] == 1.0
+    assert not [p for p in shared_tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
