@@ -1,0 +1,122 @@
+"""Bulk transport on DG0 fields: two-point fluxes, boundary half-cells, grain boundaries.
+
+DESIGN.md §2: on one voxel mesh with DG0 unknowns, the flux between two face-neighbouring cells
+is the two-point flux T * (u+ - u-), with the transmissibility (per unit facet area)
+
+    T = 1 / (h+ / (2 k+) + h- / (2 k-)),   h = dot(|n|, H)                      (1)
+
+(H: the DG0 vector of cell extents, so h is each cell's extent normal to the facet), i.e. the
+two half cells in series. Everything here is a UFL expression meant for ``dS(tag)`` or
+``ds(tag)`` measures with quadrature degree 0; '+' and '-' are DOLFINx's arbitrary sides, and
+every term below is symmetric under swapping them. Units: k in S/m (or m^2/s for diffusion),
+H in m, u in V (or mol/m^3); T in S/m^2 and the flux T * jump in A/m^2 (or mol/(m^2 s)).
+
+Grain boundaries (MODEL.md §3, [002] Eq. 1) between SE grains of different IDs carry
+
+    i_GB = i_GB0 [exp(F dphi / 2RT) - exp(-F dphi / 2RT)]                       (2)
+
+with dphi the potential jump across the boundary itself; linearized, R_GB = R T / (F i_GB0)
+[Ohm m^2]. On a DG0 mesh the GB sits between two half cells, so the law is applied in series
+with them (grain_boundary_flux).
+"""
+
+from __future__ import annotations
+
+import ufl
+
+from fem_assb.materials.functional import FARADAY, R_GAS
+
+
+def normal_extent(n, H):
+    """Cell extent normal to a facet [m]: dot(|n|, H) (exact on a rectilinear grid)."""
+    return sum(abs(n[i]) * H[i] for i in range(3))
+
+
+def half_cell_resistance(k, H, n):
+    """Area resistance of the half cell between a cell centre and its facet, h / (2 k) [Ohm m^2]
+    (for diffusion: s/m). Use restricted arguments on interior facets."""
+    return normal_extent(n, H) / (2 * k)
+
+
+def transmissibility(k, H, n, interface_resistance=None):
+    """T = 1 / (h+/(2k+) + R_i + h-/(2k-)) on interior facets, Eq. (1) [S/m^2].
+
+    k: conductivity (DG0 Function, Constant or expression) [S/m]; H: DG0 vector of cell sizes [m];
+    n: FacetNormal; interface_resistance: optional area resistance R_i of the facet itself
+    (e.g. a linearized grain boundary) [Ohm m^2].
+    """
+    r = half_cell_resistance(k("+"), H("+"), n("+")) + half_cell_resistance(k("-"), H("-"), n("-"))
+    if interface_resistance is not None:
+        r = r + interface_resistance
+    return 1 / r
+
+
+def two_point_current(u, k, H, n, interface_resistance=None):
+    """Flux density from the '+' cell to the '-' cell: T (u+ - u-) [A/m^2] (interior facets)."""
+    return transmissibility(k, H, n, interface_resistance) * (u("+") - u("-"))
+
+
+def two_point_flux(u, k, v, H, n, interface_resistance=None):
+    """Weak-form term of the two-point flux, T (u+ - u-)(v+ - v-), for ``* dS(tags)``.
+
+    As a residual it is the net outflow of every cell; with a TrialFunction u it is the
+    symmetric positive semi-definite finite-volume matrix.
+    """
+    return two_point_current(u, k, H, n, interface_resistance) * (v("+") - v("-"))
+
+
+def boundary_transmissibility(k, H, n):
+    """Transmissibility between a cell centre and a Dirichlet value on its exterior facet,
+    2 k / h [S/m^2] (the half cell, DESIGN.md §2)."""
+    return 2 * k / normal_extent(n, H)
+
+
+def boundary_flux(u, u_b, k, v, H, n):
+    """Weak-form term of a Dirichlet value u_b applied on the exterior facet through the half
+    cell: (2 k / h)(u - u_b) v, for ``* ds(tag)``. Outflow positive [A/m^2 times v]."""
+    return boundary_transmissibility(k, H, n) * (u - u_b) * v
+
+
+def grain_boundary_current_density(dphi, i_gb0, T):
+    """Eq. (2): current density across a grain boundary [A/m^2] for the jump dphi [V] over the
+    boundary itself; i_gb0 [A/m^2]; T [K]. Works on UFL expressions and numpy arrays."""
+    a = FARADAY / (2 * R_GAS * T)
+    exp = ufl.exp if isinstance(dphi, ufl.core.expr.Expr) else _np_exp
+    return i_gb0 * (exp(a * dphi) - exp(-a * dphi))
+
+
+def grain_boundary_resistance(i_gb0, T):
+    """Linearization of Eq. (2) at dphi = 0: R_GB = R T / (F i_GB0) [Ohm m^2]; i_gb0 [A/m^2], T [K].
+    (i_GB0 = 6.91e-3 A/cm^2 at 298.15 K gives 3.7 Ohm cm^2, MODEL.md §3.)"""
+    return R_GAS * T / (FARADAY * i_gb0)
+
+
+def grain_boundary_flux(phi, v, grain_boundary, T, k=None, H=None, n=None, iterations=3):
+    """Weak-form term of the grain-boundary current, i (v+ - v-), for ``* dS(GB tag)``.
+
+    grain_boundary: i_GB0 [A/m^2] (number, Constant) or an object with attribute ``i_GB0``;
+    T [K]. Without k, H, n, Eq. (2) acts on the jump of the cell values (the half cells are
+    neglected). With k [S/m], H, n, the boundary sits in series with the two half cells
+    (resistance R_b): i solves i = i_GB(dphi - i R_b), taken by ``iterations`` Newton steps
+    from the linearized value dphi / (R_GB + R_b) (exact for the linear law).
+    """
+    i_gb0 = getattr(grain_boundary, "i_GB0", grain_boundary)
+    dphi = phi("+") - phi("-")
+    if k is None:
+        i = grain_boundary_current_density(dphi, i_gb0, T)
+    else:
+        r_b = half_cell_resistance(k("+"), H("+"), n("+")) + half_cell_resistance(k("-"), H("-"), n("-"))
+        a = FARADAY / (2 * R_GAS * T)
+        i = dphi / (grain_boundary_resistance(i_gb0, T) + r_b)
+        for _ in range(iterations):
+            eta = dphi - i * r_b
+            g = i - grain_boundary_current_density(eta, i_gb0, T)
+            dg = 1 + r_b * i_gb0 * a * (ufl.exp(a * eta) + ufl.exp(-a * eta))
+            i = i - g / dg
+    return i * (v("+") - v("-"))
+
+
+def _np_exp(x):
+    import numpy as np
+
+    return np.exp(x)

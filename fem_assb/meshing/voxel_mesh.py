@@ -1,0 +1,330 @@
+"""One hexahedral DOLFINx mesh of the active voxels of a rectilinear grid (DESIGN.md §2).
+
+Contract (docs/ARCHITECTURE.md, "meshing"): ``Grid`` describes a rectilinear grid with a
+material code per voxel (-1 = no cell) and an optional SE grain ID; ``build_voxel_mesh``
+creates one hexahedron per active voxel with ``GhostMode.shared_facet`` and tags facets:
+interior facets with ``facet_tagger(mat_a, mat_b, grain_a, grain_b)``, exterior facets on the
+bounding box with ``XMIN..ZMAX = 101..106``; exterior facets against a missing voxel stay
+untagged (insulating).
+
+Performance: cells and points are built with numpy on rank 0. In parallel the cells are
+distributed by a slab partitioner (contiguous ranges of the C-ordered voxel index, i.e. slabs
+along x) that also lists the ghost ranks of every cell (its face neighbours' owners), so no
+dual graph is built or partitioned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from fem_assb.errors import InputError
+
+#: Facet tags of the six faces of the grid's bounding box.
+XMIN, XMAX, YMIN, YMAX, ZMIN, ZMAX = 101, 102, 103, 104, 105, 106
+#: Boundary tags by (axis, side): side 0 = low face, 1 = high face.
+FACE_TAGS = {(0, 0): XMIN, (0, 1): XMAX, (1, 0): YMIN, (1, 1): YMAX, (2, 0): ZMIN, (2, 1): ZMAX}
+
+#: DOLFINx hexahedron vertex order: (dx, dy, dz) offsets of the 8 vertices (x fastest).
+_HEX_CORNERS = np.array(
+    [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]],
+    dtype=np.int64,
+)
+
+
+@dataclass
+class Grid:
+    """A rectilinear voxel grid.
+
+    x_edges, y_edges, z_edges: (n+1,) strictly increasing cell edges along each axis [m].
+    material: (nx, ny, nz) int32 material code per voxel; -1 = no cell (pore, removed).
+    grain: (nx, ny, nz) int32 SE grain ID per voxel (0 = none), optional.
+    """
+
+    x_edges: np.ndarray
+    y_edges: np.ndarray
+    z_edges: np.ndarray
+    material: np.ndarray
+    grain: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.x_edges, self.y_edges, self.z_edges = (
+            np.asarray(e, dtype=np.float64) for e in (self.x_edges, self.y_edges, self.z_edges)
+        )
+        self.material = np.ascontiguousarray(self.material, dtype=np.int32)
+        if self.material.ndim != 3:
+            raise InputError(f"Grid.material must be 3D (nx, ny, nz); got shape {self.material.shape}.")
+        for name, edges, n in zip("xyz", self.edges, self.material.shape):
+            if edges.ndim != 1 or edges.size != n + 1:
+                raise InputError(f"Grid.{name}_edges must have {n + 1} entries (cells + 1), got {edges.shape}.")
+            if not (np.all(np.isfinite(edges)) and np.all(np.diff(edges) > 0)):
+                raise InputError(f"Grid.{name}_edges must be finite and strictly increasing (m).")
+        if self.grain is None:
+            self.grain = np.zeros(self.material.shape, dtype=np.int32)
+        self.grain = np.ascontiguousarray(self.grain, dtype=np.int32)
+        if self.grain.shape != self.material.shape:
+            raise InputError(f"Grid.grain has shape {self.grain.shape}, material has {self.material.shape}.")
+
+    @classmethod
+    def uniform(cls, material, voxel_size: float, grain=None, origin=(0.0, 0.0, 0.0)) -> Grid:
+        """A grid of cubic voxels of edge ``voxel_size`` [m] starting at ``origin`` [m]."""
+        material = np.asarray(material)
+        edges = [o + voxel_size * np.arange(n + 1) for o, n in zip(origin, material.shape)]
+        return cls(*edges, material=material, grain=grain)
+
+    @property
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (self.x_edges, self.y_edges, self.z_edges)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.material.shape)
+
+
+@dataclass
+class VoxelMesh:
+    """The mesh and the per-cell data of the active voxels (local cells: owned + ghost).
+
+    mesh: dolfinx Mesh (hexahedra, GhostMode.shared_facet).
+    cell_size: DG0 vector Function H = (hx, hy, hz) [m] per cell.
+    material, grain: int32 per local cell. voxel_index: int64 flat C-order grid index per local cell.
+    facet_tags: MeshTags over facets (only facets with a non-zero tag are listed).
+    grid_shape: (nx, ny, nz) of the grid; bounds: ((xmin, xmax), (ymin, ymax), (zmin, zmax)) [m].
+    """
+
+    mesh: object
+    cell_size: object
+    material: np.ndarray
+    grain: np.ndarray
+    voxel_index: np.ndarray
+    facet_tags: object
+    grid_shape: tuple[int, int, int]
+    bounds: tuple[tuple[float, float], ...]
+
+    @property
+    def num_owned_cells(self) -> int:
+        return self.mesh.topology.index_map(3).size_local
+
+
+def _cells_and_points(grid: Grid):
+    """Hexahedra (n_active, 8) of global point indices and the used points (n_points, 3) [m]."""
+    nx, ny, nz = grid.shape
+    active = np.flatnonzero(grid.material.ravel() >= 0)
+    i, j, k = np.unravel_index(active, grid.shape)
+    # Global index of the lower corner in the (nx+1, ny+1, nz+1) point lattice.
+    sy, sx = nz + 1, (ny + 1) * (nz + 1)
+    base = i.astype(np.int64) * sx + j * sy + k
+    offsets = _HEX_CORNERS @ np.array([sx, sy, 1], dtype=np.int64)
+    cells = base[:, None] + offsets[None, :]
+    used, renumber = _compact(cells, (nx + 1) * (ny + 1) * (nz + 1))
+    cells = renumber[cells]
+    pi, pj, pk = np.unravel_index(used, (nx + 1, ny + 1, nz + 1))
+    points = np.column_stack([grid.x_edges[pi], grid.y_edges[pj], grid.z_edges[pk]])
+    return active, cells, points
+
+
+def _compact(indices: np.ndarray, n: int):
+    """Sorted distinct values of ``indices`` (all in [0, n)) and the map value -> rank among them."""
+    marker = np.zeros(n, dtype=bool)
+    marker[indices.ravel()] = True
+    used = np.flatnonzero(marker)
+    renumber = np.full(n, -1, dtype=np.int64)
+    renumber[used] = np.arange(used.size, dtype=np.int64)
+    return used, renumber
+
+
+def _slab_owner(n: int, nparts: int) -> np.ndarray:
+    """Owner rank of each of ``n`` active cells: contiguous slabs of equal cell count along the
+    C-ordered voxel index (slabs along x)."""
+    return (np.arange(n, dtype=np.int64) * nparts // max(n, 1)).astype(np.int32)
+
+
+def _neighbour_owners(shape, active: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """(n_active, 6) owner rank of the face neighbour in -x, +x, -y, +y, -z, +z (-1: none)."""
+    rank_of = np.full(int(np.prod(shape)), -1, dtype=np.int32)
+    rank_of[active] = owner
+    rank_of = rank_of.reshape(shape)
+    idx = np.unravel_index(active, shape)
+    out = np.full((active.size, 6), -1, dtype=np.int32)
+    for col, (axis, step) in enumerate((a, s) for a in range(3) for s in (-1, 1)):
+        nb = list(idx)
+        nb[axis] = idx[axis] + step
+        inside = (nb[axis] >= 0) & (nb[axis] < shape[axis])
+        out[inside, col] = rank_of[tuple(a[inside] for a in nb)]
+    return out
+
+
+def _rank_parts(cells, points, owner, nb_owner, nparts):
+    """Per rank: (cells, original index, ghost owners, boundary vertices, nodes, coordinates).
+
+    Owned cells come first in voxel order, then the ghosts (cells of other ranks sharing a
+    facet with an owned cell: GhostMode.shared_facet). Boundary vertices are the vertices of
+    owned-cell facets whose neighbour is not an owned cell (they may be shared).
+    """
+    if nparts == 1:
+        n = cells.shape[0]
+        return [(cells.ravel(), np.arange(n, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64),
+                 np.arange(points.shape[0], dtype=np.int64), points.ravel())]
+    # A point is shared when cells of different owners touch it (vertex, edge or facet).
+    npts = points.shape[0]
+    flat, cell_owner = cells.ravel(), np.repeat(owner, 8)
+    lo = np.full(npts, nparts, dtype=np.int32)
+    hi = np.full(npts, -1, dtype=np.int32)
+    np.minimum.at(lo, flat, cell_owner)
+    np.maximum.at(hi, flat, cell_owner)
+    shared = lo != hi
+    parts = []
+    for r in range(nparts):
+        owned = np.flatnonzero(owner == r)
+        ghost = np.flatnonzero((owner != r) & np.any(nb_owner == r, axis=1))
+        local = np.concatenate([owned, ghost])
+        owned_pts, _ = _compact(cells[owned], npts)
+        bverts = owned_pts[shared[owned_pts]]
+        lc = cells[local]
+        nodes, _ = _compact(lc, npts)
+        parts.append((lc.ravel(), local.astype(np.int64), owner[ghost].astype(np.int32), bverts,
+                      nodes, points[nodes].ravel()))
+    return parts
+
+
+def _create_mesh(comm, cells, points, active_count, shape, active):
+    """Distribute cells by slabs and create the DOLFINx mesh without graph partitioning or
+    cell reordering (the voxel order already has good locality)."""
+    import basix.ufl
+    import ufl
+    from dolfinx import cpp as _cpp
+    from dolfinx import mesh as dmesh
+    from dolfinx.fem import coordinate_element
+
+    if comm.rank == 0:
+        owner = _slab_owner(active_count, comm.size)
+        nb_owner = (_neighbour_owners(shape, active, owner) if comm.size > 1
+                    else np.full((active_count, 6), -1, dtype=np.int32))
+        parts = _rank_parts(cells, points, owner, nb_owner, comm.size)
+    else:
+        parts = None
+    mine = comm.scatter(parts, root=0) if comm.size > 1 else parts[0]
+    del parts
+    lcells, original, ghost_owners, bverts, nodes, coords = mine
+    # The binding takes std::vector: lists of Python ints convert much faster than ndarrays.
+    topology = _cpp.mesh.create_topology(
+        comm, [_cpp.mesh.CellType.hexahedron], [lcells.tolist()], [original.tolist()],
+        [ghost_owners.tolist()], bverts.tolist(), 1,
+    )
+    cmap = coordinate_element(dmesh.CellType.hexahedron, 1)
+    geometry = _cpp.mesh.create_geometry(topology, [cmap._cpp_object], nodes, lcells, coords, 3)
+    cpp_mesh = _cpp.mesh.Mesh_float64(comm, topology, geometry)
+    element = basix.ufl.element("Lagrange", "hexahedron", 1, shape=(3,))
+    return dmesh.Mesh(cpp_mesh, ufl.Mesh(element))
+
+
+def _bcast_grid(comm, grid: Grid | None) -> Grid:
+    """The grid on every rank (arrays are small next to the mesh: 8 bytes per voxel)."""
+    if comm.size == 1:
+        return grid
+    if comm.rank == 0 and grid is None:
+        raise InputError("build_voxel_mesh: rank 0 must pass the grid.")
+    payload = None if comm.rank != 0 else (grid.x_edges, grid.y_edges, grid.z_edges, grid.material, grid.grain)
+    xe, ye, ze, mat, grain = comm.bcast(payload, root=0)
+    return grid if comm.rank == 0 else Grid(xe, ye, ze, mat, grain)
+
+
+def build_voxel_mesh(
+    comm,
+    grid: Grid | None,
+    facet_tagger: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> VoxelMesh:
+    """Build the hexahedral mesh of ``grid``'s active voxels (see the module docstring).
+
+    comm: MPI communicator; grid: needed on rank 0 only (None elsewhere);
+    facet_tagger(mat_a, mat_b, grain_a, grain_b) -> int tags for interior facets (vectorized,
+    symmetric in a/b, 0 = untagged); None tags no interior facet.
+    """
+    from dolfinx import fem
+
+    grid = _bcast_grid(comm, grid)
+    shape = grid.shape
+    active = np.flatnonzero(grid.material.ravel() >= 0)
+    if active.size == 0:
+        raise InputError("the grid has no active voxel (every material code is -1): nothing to mesh.")
+    if comm.rank == 0:
+        _, cells, points = _cells_and_points(grid)
+    else:
+        cells, points = np.zeros((0, 8), dtype=np.int64), np.zeros((0, 3), dtype=np.float64)
+
+    msh = _create_mesh(comm, cells, points, active.size, shape, active)
+    del cells, points
+
+    voxel_index = active[np.asarray(msh.topology.original_cell_index, dtype=np.int64)]
+    material = grid.material.ravel()[voxel_index]
+    grain = grid.grain.ravel()[voxel_index]
+
+    # Cell sizes (hx, hy, hz) per cell as a DG0 vector field.
+    ijk = np.unravel_index(voxel_index, shape)
+    sizes = np.column_stack([np.diff(e)[a] for e, a in zip(grid.edges, ijk)])
+    V = fem.functionspace(msh, ("DG", 0, (3,)))
+    H = fem.Function(V, name="cell_size")
+    dofs = V.dofmap.list[:, 0]
+    H.x.array.reshape(-1, 3)[dofs] = sizes
+    H.x.scatter_forward()
+
+    facet_tags = _tag_facets(msh, grid, voxel_index, ijk, material, grain, facet_tagger)
+    bounds = tuple((float(e[0]), float(e[-1])) for e in grid.edges)
+    return VoxelMesh(msh, H, material, grain, voxel_index, facet_tags, shape, bounds)
+
+
+#: DOLFINx reference facet of a hexahedron on each side: -x, +x, -y, +y, -z, +z.
+_REF_FACET = np.array([2, 3, 1, 4, 0, 5], dtype=np.int64)
+
+
+def _tag_facets(msh, grid: Grid, voxel_index, ijk, material, grain, facet_tagger):
+    """MeshTags over facets: interior by the tagger, bounding-box faces 101..106 (module doc).
+
+    Works cell by cell and side by side on the voxel lattice: the facet on side d of a cell is
+    its reference facet _REF_FACET[d] (the cell keeps the input vertex order), and what lies
+    across it is read from the grid, so both ranks tag a shared facet identically.
+    """
+    from dolfinx import mesh as dmesh
+
+    tdim = 3
+    msh.topology.create_connectivity(tdim, tdim - 1)
+    c2f = np.asarray(msh.topology.connectivity(tdim, tdim - 1).array).reshape(-1, 6)
+    nfacets = msh.topology.index_map(tdim - 1).size_local + msh.topology.index_map(tdim - 1).num_ghosts
+    tags = np.zeros(nfacets, dtype=np.int32)
+    shape = grid.shape
+    strides = (shape[1] * shape[2], shape[2], 1)
+    flat_mat, flat_grain = grid.material.ravel(), grid.grain.ravel()
+    for axis in range(3):
+        for side in (0, 1):
+            d = 2 * axis + side
+            facets = c2f[:, _REF_FACET[d]]
+            if side == 0:
+                outside = ijk[axis] == 0
+            else:
+                outside = ijk[axis] == shape[axis] - 1
+            tags[facets[outside]] = FACE_TAGS[(axis, side)]
+            # Interior facets: tag from the low side only (the +x, +y, +z side of a cell).
+            if side == 1 and facet_tagger is not None:
+                inner = np.flatnonzero(~outside)
+                nb = voxel_index[inner] + strides[axis]
+                mat_nb = flat_mat[nb]
+                has = mat_nb >= 0
+                inner, nb, mat_nb = inner[has], nb[has], mat_nb[has]
+                t = facet_tagger(material[inner], mat_nb, grain[inner], flat_grain[nb])
+                tags[facets[inner]] = np.asarray(t, dtype=np.int32)
+    # The high-side cell of an interior facet may be local while its low-side neighbour is not
+    # (the edge of the ghost layer): tag those from the high side too.
+    if facet_tagger is not None:
+        for axis in range(3):
+            facets = c2f[:, _REF_FACET[2 * axis]]
+            inner = np.flatnonzero(ijk[axis] > 0)
+            nb = voxel_index[inner] - strides[axis]
+            mat_nb = flat_mat[nb]
+            has = mat_nb >= 0
+            inner, nb, mat_nb = inner[has], nb[has], mat_nb[has]
+            t = facet_tagger(mat_nb, material[inner], flat_grain[nb], grain[inner])
+            tags[facets[inner]] = np.asarray(t, dtype=np.int32)
+    marked = np.flatnonzero(tags != 0).astype(np.int32)
+    return dmesh.meshtags(msh, tdim - 1, marked, tags[marked])
