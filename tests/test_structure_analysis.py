@@ -223,3 +223,25 @@ def test_analyze_cli_under_mpi_writes_once(shared_tmp_path, comm):
     comm.barrier()
     assert json.loads(out.read_text())["volume_fractions"]["SE"] == 1.0
     assert not [p for p in shared_tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+def test_analyze_cli_with_cam_particle_ids(tmp_path, capsys):
+    """Two touching CAM particles: one cluster without IDs, two particles with an ID image."""
+    from fem_assb.cli import main
+
+    labels = np.full((4, 2, 2), SE, np.uint8)
+    labels[1:3] = CAM
+    ids = np.zeros((4, 2, 2), np.int32)
+    ids[1], ids[2] = 1, 2
+    np.save(tmp_path / "c.npy", labels)
+    np.save(tmp_path / "ids.npy", ids)
+    args = ["analyze", str(tmp_path / "c.npy"), "--labels", "default", "--voxel-size", "1um"]
+    assert main(args) == 0
+    assert "CAM clusters           1," in capsys.readouterr().out
+    assert main([*args, "--cam-particles", str(tmp_path / "ids.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "CAM particles          2," in out
+    d = (6 * 4 / np.pi) ** (1 / 3)
+    assert f"mean d {d:.4g} um" in out
+    np.save(tmp_path / "bad.npy", np.zeros((4, 2, 3), np.int32))
+    assert main([*args, "--cam-particles", str(tmp_path / "bad.npy")]) == 1

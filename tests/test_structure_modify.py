@@ -239,3 +239,10 @@ def test_modify_cli_runs_operations_in_order(tmp_path):
     assert (c.labels[7:] == img(labels).labels[0]).all() and (c.labels[:7] == SE).all()
     assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "d.npz")]) == 1  # no operation
     assert main(["modify", str(tmp_path / "a.npz"), str(tmp_path / "d.npz"), "--stack", "x.npz"]) == 1
+
+
+def test_perforate_fill_must_be_electrolyte():
+    labels = np.full((1, 2, 2), CAM)
+    labels[0, 1, 1] = SE
+    with pytest.raises(InputError, match="filled with an electrolyte"):
+        M.perforate(img(labels), H, fill="CBD")

@@ -28,17 +28,22 @@ def add_image_arguments(parser) -> None:
     g.add_argument("--dataset", metavar="NAME", help=".h5 dataset or .vti array holding the labels")
 
 
+def _shape(args):
+    from fem_assb.errors import InputError
+
+    if not args.shape:
+        return None
+    try:
+        return tuple(int(s) for s in args.shape.replace("x", ",").split(","))
+    except ValueError:
+        raise InputError(f"--shape {args.shape!r} must be three integers, e.g. 100,60,60.") from None
+
+
 def load_image(args, path):
     """Read ``path`` with the reading options of :func:`add_image_arguments`."""
-    from fem_assb.errors import InputError
     from fem_assb.structure.io import read_image
 
-    shape = None
-    if args.shape:
-        try:
-            shape = tuple(int(s) for s in args.shape.replace("x", ",").split(","))
-        except ValueError:
-            raise InputError(f"--shape {args.shape!r} must be three integers, e.g. 100,60,60.") from None
+    shape = _shape(args)
     return read_image(
         path,
         labels=args.labels,
@@ -57,6 +62,9 @@ def add_arguments(parser) -> None:
         "image", metavar="IMAGE", help="voxel image (.npz .npy .raw .tif .vti .h5 or a folder of .tif)"
     )
     add_image_arguments(parser)
+    parser.add_argument(
+        "--cam-particles", metavar="IDS", help="CAM particle-ID image (0 = none) for the particle sizes"
+    )
     parser.add_argument("--json", metavar="OUT.json", help="write all indicators (and profiles) as JSON")
     parser.add_argument(
         "--png", metavar="OUT.png", help="plot fraction profiles along x and a mid-plane slice"
@@ -97,7 +105,7 @@ def format_table(s: dict) -> str:
     car = s["contact_area_ratio"]
     lines.append(f"A_C/A_CC               CAM {car['CAM']:.4f}, electronic (CAM+CBD) {car['electronic']:.4f}")
     for name, p in s["particles"].items():
-        what = "CAM clusters" if name == "CAM" else "SE grains"
+        what = {"CAM": "CAM clusters", "SE": "SE grains"}[name] if not p.get("labelled") else "CAM particles"
         lines.append(
             f"{what:<22} {p['count']}, mean d {p['mean_diameter_m'] * um:.4g} um "
             f"(std {p['std_diameter_m'] * um:.3g}), volume d50 {p['d50_volume_m'] * um:.4g} um"
@@ -158,7 +166,19 @@ def run(args) -> int:
     from fem_assb.structure.analysis import summary
 
     image = load_image(args, args.image)
-    s = summary(image)
+    ids = None
+    if args.cam_particles:
+        from fem_assb.structure.io import read_ids
+
+        ids = read_ids(
+            args.cam_particles,
+            image,
+            axes=args.axes,
+            shape=_shape(args),
+            dtype=args.dtype,
+            byte_order=args.byte_order,
+        )
+    s = summary(image, cam_particles=ids)
     print0(format_table(s))
     if rank() == 0:
         if args.json:

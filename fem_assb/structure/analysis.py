@@ -299,8 +299,12 @@ def isolated_counts(image: VoxelImage) -> dict[str, dict[str, int]]:
     return out
 
 
-def summary(image: VoxelImage) -> dict:
-    """All indicators of this module as a JSON-ready dict (lengths in m, areas in m^2)."""
+def summary(image: VoxelImage, cam_particles: np.ndarray | None = None) -> dict:
+    """All indicators of this module as a JSON-ready dict (lengths in m, areas in m^2).
+
+    Particle sizes: CAM particles from ``cam_particles`` (ID image) if given, else CAM clusters;
+    SE particles are the grains when the image has grain IDs.
+    """
     h = image.voxel_size
     nx, ny, nz = image.shape
     out: dict = {
@@ -333,12 +337,13 @@ def summary(image: VoxelImage) -> dict:
     out["particles"] = {}
     for name in ("CAM", "SE"):
         if class_mask(image, (name,)).any() and (name == "CAM" or image.grains is not None):
-            ps = particle_sizes(image, name)
+            ps = particle_sizes(image, name, cam_particles if name == "CAM" else None)
             out["particles"][name] = {
                 "count": ps.count,
                 "mean_diameter_m": ps.mean,
                 "std_diameter_m": ps.std,
                 "d50_volume_m": ps.d50_volume,
+                "labelled": name == "CAM" and cam_particles is not None,
             }
     out["profiles"] = {
         "x_m": ((np.arange(nx) + 0.5) * h).tolist(),

@@ -423,6 +423,16 @@ def _map_from_text(text: str, path) -> LabelMap:
     return label_map_from_dict(data["labels"])
 
 
+def read_ids(path, like: VoxelImage, *, axes=None, shape=None, dtype=None, byte_order=None) -> np.ndarray:
+    """An integer ID image (grains, particles; 0 = none) of the same shape as ``like``, in (x, y, z)."""
+    arr = _to_xyz(_as_labels(_read_plain(Path(path), shape, dtype, byte_order), f"{path}"), axes, f"{path}")
+    if arr.shape != like.shape:
+        raise InputError(
+            f"ID image {path} has shape {arr.shape}, the label image {like.shape}; they must match."
+        )
+    return arr
+
+
 def _read_plain(path: Path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
     fmt = image_format(path)
     if fmt == "npy":

@@ -202,6 +202,11 @@ def coarsen(image: VoxelImage, factor: int) -> VoxelImage:
 def _electrolyte_value(image: VoxelImage, fill: str | None) -> tuple[LabelMap, int]:
     if fill is not None:
         vals = image.label_map.values_of(fill)
+        kind = image.label_map.materials[vals[0]].kind
+        if kind not in ("SE", "LE"):
+            raise InputError(
+                f"channels must be filled with an electrolyte (SE or LE), not {fill!r} ({kind})."
+            )
         return image.label_map, vals[0]
     present = [k for k in ("SE", "LE") if analysis.class_mask(image, (k,)).any()]
     if len(present) != 1:
