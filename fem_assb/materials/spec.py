@@ -55,6 +55,9 @@ def energy_per_mol(value, name: str) -> float:
     if q.unitless:
         raise InputError(f"{name} = {value!r} has no unit; write e.g. '30 kJ/mol' or '0.3 eV'.")
     if q.check("[energy]"):
+        if "electron_volt" not in str(q.units):
+            raise InputError(f"{name} = {value!r} is an energy, not an energy per mole; write e.g. '30 kJ/mol' "
+                             "(or per particle in eV, e.g. '0.3 eV').")
         q = q * ureg.avogadro_constant
     try:
         out = float(q.to("J/mol").magnitude)

@@ -301,7 +301,7 @@ def _functional(pspec, unit, var, path, v0, T, base_dir, rows, check) -> Functio
         bad = grid[vals <= 0][0]
         raise InputError(f"{path} ({fn.name}) = {vals[vals <= 0][0]:.4g} {unit} at {var} = {bad:.6g}; "
                          f"it must be positive there.")
-    note = fn.name
+    note = "" if fn.name == "constant" else fn.name
     if math.isfinite(lo) or math.isfinite(hi):
         note += f"; valid {var} in [{lo:.4g}, {hi:.4g}]"
     if fn.assumption:

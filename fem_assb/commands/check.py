@@ -1,0 +1,71 @@
+"""`fem-assb check CASE.yaml`: validate a case and print it resolved in SI."""
+
+from __future__ import annotations
+
+NAME = "check"
+HELP = "validate a YAML case and print the resolved case in SI units"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("case", help="the case file (YAML)")
+    parser.add_argument("--no-materials", action="store_true", help="omit the material parameter table")
+
+
+def describe(case) -> str:
+    """The resolved case as text (SI units)."""
+    from dataclasses import asdict
+
+    from fem_assb.materials.report import format_value, parameter_table
+
+    out = [f"case {case.name}: {case.description}".rstrip(": "), f"file: {case.path}", ""]
+    st = case.structure
+    if st.generator is not None:
+        out.append(f"structure: generator {st.generator.get('kind', 'composite')}")
+        out += [f"  {k}: {v}" for k, v in st.generator.items() if k != "kind"]
+    else:
+        out.append(f"structure: image {st.image}")
+        out.append(f"  voxel_size: {format_value(st.voxel_size)} m")
+        out.append(f"  labels: {st.labels or 'default (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD)'}")
+    cell = case.cell
+    out.append("cell (m):")
+    out.append(f"  separator: {cell.separator_material}, thickness {format_value(cell.separator_thickness)}"
+               + (f", porosity {cell.separator_porosity}, conductivity factor {cell.separator_conductivity_factor}"
+                  if cell.separator_material == "LE" else ""))
+    out.append(f"  li_metal {format_value(cell.li_metal)}, anode_collector {format_value(cell.anode_collector)}, "
+               f"cathode_collector {format_value(cell.cathode_collector)}, max_cell_size "
+               f"{format_value(cell.max_cell_size)}, growth {cell.growth}")
+    op = case.operation
+    out.append(f"operation: temperature {op.temperature:.2f} K; initial OCV "
+               f"{case.materials.initial_ocv():.4f} V at x0 = {case.materials.cam.x0:.4f}")
+    for k, s in enumerate(op.steps):
+        parts = [s.kind]
+        if s.current_density is not None:
+            parts.append(f"current_density {format_value(s.current_density)} A/m^2")
+        if s.c_rate is not None:
+            parts.append(f"c_rate {format_value(s.c_rate)} 1/h")
+        if s.cutoff_voltage is not None:
+            parts.append(f"cutoff {format_value(s.cutoff_voltage)} V")
+        if s.duration is not None:
+            parts.append(f"duration {format_value(s.duration)} s")
+        out.append(f"  step {k}: " + ", ".join(parts))
+    if op.sweep is not None:
+        out.append(f"  sweep {op.sweep.parameter}: {op.sweep.values} (SI: {op.sweep.values_si})")
+    out.append("numerics: " + ", ".join(f"{k} {v}" for k, v in asdict(case.numerics).items()))
+    o = case.outputs
+    out.append(f"outputs: folder {o.folder}, fields {o.fields} every {o.field_interval} steps, plots {o.plots}")
+    for note in case.notes:
+        out.append(f"note: {note}")
+    return "\n".join(out), parameter_table(case.materials)
+
+
+def run(args) -> int:
+    from fem_assb.case import load_case
+    from fem_assb.parallel import print0
+
+    case = load_case(args.case)
+    text, table = describe(case)
+    print0(text)
+    if not args.no_materials:
+        print0("\nmaterials:\n" + table)
+    print0(f"\n{args.case}: OK")
+    return 0
