@@ -245,3 +245,18 @@ def test_analyze_cli_with_cam_particle_ids(tmp_path, capsys):
     assert f"mean d {d:.4g} um" in out
     np.save(tmp_path / "bad.npy", np.zeros((4, 2, 3), np.int32))
     assert main([*args, "--cam-particles", str(tmp_path / "bad.npy")]) == 1
+
+
+def test_periodic_lateral_boundaries_join_clusters():
+    """A path that leaves through y max and comes back at y min connects only if y is periodic."""
+    m = np.zeros((3, 4, 1), bool)
+    m[0, 0, 0] = True  # touches x min at y = 0
+    m[0:3, 3, 0] = True  # column at y = ny-1 reaching x max, touching (0,0) only across the y wrap
+    assert A.label_clusters(m)[1] == 2
+    ids, n = A.label_clusters(m, periodic=(1,))
+    assert n == 1 and set(np.unique(ids)) == {0, 1}
+    assert not A.percolating(m, 0)[0, 0, 0]
+    assert A.percolating(m, 0, periodic=(1,))[0, 0, 0]
+    assert A.connected_to_face(m, "xmax", periodic=(1, 2)).sum() == 4
+    with pytest.raises(InputError, match="no sense"):
+        A.percolating(m, 1, periodic=(1,))

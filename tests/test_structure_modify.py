@@ -246,3 +246,44 @@ def test_perforate_fill_must_be_electrolyte():
     labels[0, 1, 1] = SE
     with pytest.raises(InputError, match="filled with an electrolyte"):
         M.perforate(img(labels), H, fill="CBD")
+
+
+def test_remove_isolated_periodic_keeps_wrapped_paths(tmp_path):
+    """SE at y = 0 reaches the separator only through the SE column at y = ny-1 across the y wrap."""
+    from fem_assb.cli import main
+    from fem_assb.structure.io import read_image, write_image
+
+    labels = np.full((3, 3, 1), CAM)
+    labels[:, 2, 0] = SE  # column from the separator (x = 0) at y = 2
+    labels[2, 0, 0] = SE  # touches (2, 2, 0) only across the y wrap
+    im = img(labels)
+    assert M.remove_isolated(im).labels[2, 0, 0] == PORE
+    assert M.remove_isolated(im, periodic=(1,)).labels[2, 0, 0] == SE
+    write_image(im, tmp_path / "p.npz")
+    assert (
+        main(
+            [
+                "modify",
+                str(tmp_path / "p.npz"),
+                str(tmp_path / "q.npz"),
+                "--remove-isolated",
+                "--periodic",
+                "y",
+            ]
+        )
+        == 0
+    )
+    assert read_image(tmp_path / "q.npz").labels[2, 0, 0] == SE
+    assert (
+        main(
+            [
+                "modify",
+                str(tmp_path / "p.npz"),
+                str(tmp_path / "q.npz"),
+                "--remove-isolated",
+                "--periodic",
+                "x",
+            ]
+        )
+        == 1
+    )

@@ -39,6 +39,17 @@ def _shape(args):
         raise InputError(f"--shape {args.shape!r} must be three integers, e.g. 100,60,60.") from None
 
 
+def periodic_axes(text: str | None) -> tuple[int, ...]:
+    """``"yz"`` -> (1, 2): lateral axes that wrap around for connectivity."""
+    from fem_assb.errors import InputError
+
+    if not text:
+        return ()
+    if not set(text) <= {"y", "z"}:
+        raise InputError(f"--periodic {text!r}: give y, z or yz (x is through-plane, never periodic).")
+    return tuple(sorted({"y": 1, "z": 2}[c] for c in set(text)))
+
+
 def load_image(args, path):
     """Read ``path`` with the reading options of :func:`add_image_arguments`."""
     from fem_assb.structure.io import read_image
@@ -64,6 +75,11 @@ def add_arguments(parser) -> None:
     add_image_arguments(parser)
     parser.add_argument(
         "--cam-particles", metavar="IDS", help="CAM particle-ID image (0 = none) for the particle sizes"
+    )
+    parser.add_argument(
+        "--periodic",
+        metavar="yz",
+        help="lateral directions that wrap around for the connectivity (y, z or yz)",
     )
     parser.add_argument("--json", metavar="OUT.json", help="write all indicators (and profiles) as JSON")
     parser.add_argument(
@@ -178,7 +194,7 @@ def run(args) -> int:
             dtype=args.dtype,
             byte_order=args.byte_order,
         )
-    s = summary(image, cam_particles=ids)
+    s = summary(image, cam_particles=ids, periodic=periodic_axes(args.periodic))
     print0(format_table(s))
     if rank() == 0:
         if args.json:

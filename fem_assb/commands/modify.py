@@ -90,6 +90,9 @@ def add_arguments(parser) -> None:
         "--reverse", action="store_true", help="--stack: put this image's layer at the collector side"
     )
     opt.add_argument("--shell-material", default="AL_LCO", help="--shell: material name (class CAM)")
+    opt.add_argument(
+        "--periodic", metavar="yz", help="--remove-isolated: lateral directions that wrap around"
+    )
     opt.add_argument("--seed", type=int, default=0, help="--delaminate: random seed (default 0)")
     parser.set_defaults(ops=[])
 
@@ -112,6 +115,7 @@ def _slices(text: str):
 
 def apply(image, ops, args, load):
     """Apply ``ops`` [(name, value)] to ``image``; ``load(path)`` reads a second image."""
+    from fem_assb.commands.analyze import periodic_axes
     from fem_assb.errors import InputError
     from fem_assb.structure import modify as M
     from fem_assb.units import to_si
@@ -137,7 +141,7 @@ def apply(image, ops, args, load):
         elif name == "delaminate":
             image = M.delaminate(image, value, args.seed)
         elif name == "remove_isolated":
-            image = M.remove_isolated(image)
+            image = M.remove_isolated(image, periodic_axes(args.periodic))
     return image
 
 

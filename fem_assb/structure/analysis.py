@@ -9,7 +9,8 @@ Conducting networks (MODEL.md §1, seed 002 Eq. 4):
 - ionic: SE, LE and CBD (CBD is a homogenized electrolyte-soaked domain), reservoir ``xmin``;
 - electronic: CAM (all CAM kinds) and CBD, reservoir ``xmax``.
 A voxel of a class is *isolated* when it is not connected, through its network, to the
-network's reservoir face.
+network's reservoir face. Functions taking ``periodic`` (axes 1 = y, 2 = z) treat those
+lateral directions as wrapping around (periodic lateral boundaries, seed 002).
 """
 
 from __future__ import annotations
@@ -55,18 +56,48 @@ def face_slice(shape_ndim: int, face: str) -> tuple:
     return tuple(idx)
 
 
-def label_clusters(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Face-connected clusters of ``mask``: (cluster ID per voxel, 0 outside; number of clusters)."""
+def label_clusters(mask: np.ndarray, periodic: tuple[int, ...] = ()) -> tuple[np.ndarray, int]:
+    """Face-connected clusters of ``mask``: (cluster ID per voxel, 0 outside; number of clusters).
+
+    ``periodic``: axes (1 = y, 2 = z) along which the box wraps around (periodic lateral
+    boundaries, seed 002): voxels on opposite faces of such an axis are neighbours.
+    """
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 3:
         raise InputError(f"connectivity needs a 3D mask, got shape {mask.shape}.")
-    return ndimage.label(mask, structure=_FACE_STRUCTURE)
+    ids, n = ndimage.label(mask, structure=_FACE_STRUCTURE)
+    if not periodic or n == 0:
+        return ids, n
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = []
+    for axis in periodic:
+        if axis not in (0, 1, 2):
+            raise InputError(f"periodic axes must be among 0, 1, 2 (x, y, z), got {axis!r}.")
+        a = np.take(ids, 0, axis=axis)
+        b = np.take(ids, -1, axis=axis)
+        both = (a > 0) & (b > 0)
+        pairs.append(np.stack([a[both], b[both]]))
+    p = np.concatenate(pairs, axis=1)
+    graph = coo_matrix((np.ones(p.shape[1]), (p[0], p[1])), shape=(n + 1, n + 1))
+    _, comp = connected_components(graph, directed=False)
+    # renumber: 0 stays background, merged clusters get consecutive IDs from 1
+    roots = comp[1:]
+    _, new = np.unique(roots, return_inverse=True)
+    lut = np.concatenate([[0], new + 1]).astype(ids.dtype)
+    return lut[ids], int(new.max()) + 1
 
 
-def connected_to_face(mask: np.ndarray, face: str | tuple[str, ...]) -> np.ndarray:
-    """Voxels of ``mask`` face-connected (within ``mask``) to a face of the box (or any of several faces)."""
+def connected_to_face(
+    mask: np.ndarray, face: str | tuple[str, ...], periodic: tuple[int, ...] = ()
+) -> np.ndarray:
+    """Voxels of ``mask`` face-connected (within ``mask``) to a face of the box (or any of several faces).
+
+    ``periodic``: lateral axes that wrap around (see :func:`label_clusters`).
+    """
     faces = (face,) if isinstance(face, str) else tuple(face)
-    ids, n = label_clusters(mask)
+    ids, n = label_clusters(mask, periodic)
     if n == 0:
         return np.zeros(ids.shape, dtype=bool)
     keep = np.zeros(n + 1, dtype=bool)
@@ -76,12 +107,17 @@ def connected_to_face(mask: np.ndarray, face: str | tuple[str, ...]) -> np.ndarr
     return keep[ids]
 
 
-def percolating(mask: np.ndarray, axis: int) -> np.ndarray:
-    """Voxels of ``mask`` in clusters that touch both faces normal to ``axis`` (0, 1 or 2)."""
+def percolating(mask: np.ndarray, axis: int, periodic: tuple[int, ...] = ()) -> np.ndarray:
+    """Voxels of ``mask`` in clusters that touch both faces normal to ``axis`` (0, 1 or 2).
+
+    ``periodic``: other axes that wrap around (see :func:`label_clusters`).
+    """
     if axis not in (0, 1, 2):
         raise InputError(f"axis must be 0 (x), 1 (y) or 2 (z), got {axis!r}.")
+    if axis in periodic:
+        raise InputError(f"percolation along axis {axis} makes no sense when that axis is periodic.")
     names = "xyz"[axis]
-    ids, n = label_clusters(mask)
+    ids, n = label_clusters(mask, periodic)
     if n == 0:
         return np.zeros(ids.shape, dtype=bool)
     lo = np.zeros(n + 1, dtype=bool)
@@ -106,23 +142,23 @@ def _require_voxels(image: VoxelImage, name: str, what: str) -> np.ndarray:
     return mask
 
 
-def ionic_network(image: VoxelImage) -> np.ndarray:
+def ionic_network(image: VoxelImage, periodic: tuple[int, ...] = ()) -> np.ndarray:
     """Ion-conducting voxels connected to the separator side (xmin)."""
-    return connected_to_face(class_mask(image, IONIC_CLASSES), IONIC_RESERVOIR)
+    return connected_to_face(class_mask(image, IONIC_CLASSES), IONIC_RESERVOIR, periodic)
 
 
-def electronic_network(image: VoxelImage) -> np.ndarray:
+def electronic_network(image: VoxelImage, periodic: tuple[int, ...] = ()) -> np.ndarray:
     """Electron-conducting voxels connected to the cathode current collector (xmax)."""
-    return connected_to_face(class_mask(image, ELECTRONIC_CLASSES), ELECTRONIC_RESERVOIR)
+    return connected_to_face(class_mask(image, ELECTRONIC_CLASSES), ELECTRONIC_RESERVOIR, periodic)
 
 
-def connected_voxels(image: VoxelImage) -> np.ndarray:
+def connected_voxels(image: VoxelImage, periodic: tuple[int, ...] = ()) -> np.ndarray:
     """Voxels that belong to a network reaching its reservoir (CBD: either network).
 
     PORE voxels are never 'connected'; they carry nothing.
     """
-    ion = ionic_network(image)
-    ele = electronic_network(image)
+    ion = ionic_network(image, periodic)
+    ele = electronic_network(image, periodic)
     out = np.zeros(image.shape, dtype=bool)
     for kind, net in (("SE", ion), ("LE", ion), ("CAM", ele), ("CBD", ion | ele)):
         m = class_mask(image, (kind,))
@@ -130,15 +166,15 @@ def connected_voxels(image: VoxelImage) -> np.ndarray:
     return out
 
 
-def isolated_voxels(image: VoxelImage) -> np.ndarray:
+def isolated_voxels(image: VoxelImage, periodic: tuple[int, ...] = ()) -> np.ndarray:
     """Non-pore voxels not connected to their reservoir (see :func:`connected_voxels`)."""
-    return ~class_mask(image, ("PORE",)) & ~connected_voxels(image)
+    return ~class_mask(image, ("PORE",)) & ~connected_voxels(image, periodic)
 
 
-def connectivity(image: VoxelImage, name: str) -> float:
+def connectivity(image: VoxelImage, name: str, periodic: tuple[int, ...] = ()) -> float:
     """Connectivity = 1 - n_iso / n_tot of a material name or class (seed 002 Eq. 4); dimensionless."""
     mask = _require_voxels(image, name, "connectivity")
-    n_iso = np.count_nonzero(mask & isolated_voxels(image))
+    n_iso = np.count_nonzero(mask & isolated_voxels(image, periodic))
     return 1.0 - n_iso / np.count_nonzero(mask)
 
 
@@ -283,9 +319,9 @@ def particle_sizes(
 
 
 # ------------------------------------------------------------------ everything at once
-def isolated_counts(image: VoxelImage) -> dict[str, dict[str, int]]:
+def isolated_counts(image: VoxelImage, periodic: tuple[int, ...] = ()) -> dict[str, dict[str, int]]:
     """Per class present: total voxels, isolated voxels and isolated clusters (MODEL.md §1)."""
-    iso = isolated_voxels(image)
+    iso = isolated_voxels(image, periodic)
     out = {}
     for kind in ("CAM", "SE", "LE", "CBD"):
         m = class_mask(image, (kind,))
@@ -294,16 +330,19 @@ def isolated_counts(image: VoxelImage) -> dict[str, dict[str, int]]:
             out[kind] = {
                 "voxels": n,
                 "isolated_voxels": int(np.count_nonzero(m & iso)),
-                "isolated_clusters": int(label_clusters(m & iso)[1]),
+                "isolated_clusters": int(label_clusters(m & iso, periodic)[1]),
             }
     return out
 
 
-def summary(image: VoxelImage, cam_particles: np.ndarray | None = None) -> dict:
+def summary(
+    image: VoxelImage, cam_particles: np.ndarray | None = None, periodic: tuple[int, ...] = ()
+) -> dict:
     """All indicators of this module as a JSON-ready dict (lengths in m, areas in m^2).
 
     Particle sizes: CAM particles from ``cam_particles`` (ID image) if given, else CAM clusters;
-    SE particles are the grains when the image has grain IDs.
+    SE particles are the grains when the image has grain IDs. ``periodic``: lateral axes that
+    wrap around for the connectivity (1 = y, 2 = z).
     """
     h = image.voxel_size
     nx, ny, nz = image.shape
@@ -318,7 +357,7 @@ def summary(image: VoxelImage, cam_particles: np.ndarray | None = None) -> dict:
         out["svf_cam"] = svf_cam(image)
     except InputError:
         out["svf_cam"] = None
-    counts = isolated_counts(image)
+    counts = isolated_counts(image, periodic)
     out["connectivity"] = {k: 1.0 - c["isolated_voxels"] / c["voxels"] for k, c in counts.items()}
     out["isolated"] = counts
     aa = active_area(image)

@@ -339,9 +339,12 @@ def delaminate(image: VoxelImage, fraction: float, seed: int, electrolyte=("SE",
     return _new(image, image.labels, faces=tuple(out))
 
 
-def remove_isolated(image: VoxelImage) -> VoxelImage:
-    """Turn voxels not connected to their reservoir (analysis.isolated_voxels) into PORE (MODEL.md §1)."""
-    iso = analysis.isolated_voxels(image)
+def remove_isolated(image: VoxelImage, periodic: tuple[int, ...] = ()) -> VoxelImage:
+    """Turn voxels not connected to their reservoir (analysis.isolated_voxels) into PORE (MODEL.md §1).
+
+    ``periodic``: lateral axes (1 = y, 2 = z) that wrap around for the connectivity.
+    """
+    iso = analysis.isolated_voxels(image, periodic)
     pores = [v for v, m in sorted(image.label_map.materials.items()) if m.kind == "PORE"]
     label_map, value = (image.label_map, pores[0]) if pores else _value_for(image.label_map, "PORE", "PORE")
     labels = _fit_dtype(image.labels, value)
