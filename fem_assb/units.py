@@ -51,6 +51,8 @@ def to_si(value, unit: str, *, name: str = "value", default_unit: str | None = N
     """
     ureg = registry()
     q = quantity(value, name=name)
+    if not math.isfinite(q.magnitude):
+        raise InputError(f"{name} = {value!r} is not a finite number.")
     target = ureg.Quantity(1.0, unit)
     if q.unitless and not target.unitless:
         if default_unit is None:
