@@ -65,10 +65,10 @@ def test_coarsen_majority_vote():
     labels = np.zeros((4, 2, 2), int)
     labels[:2] = CAM
     labels[0, 0, 0] = SE  # one SE among 8 CAM -> CAM
-    labels[2:] = np.array([[SE, SE], [CAM, CAM]])  # tie 4:4 -> smallest value (CAM = 1)
+    labels[2:] = np.array([[SE, SE], [CAM, CAM]])  # tie 4:4 -> the block's first voxel (SE)
     c = M.coarsen(img(labels), 2)
     assert c.shape == (2, 1, 1) and c.voxel_size == pytest.approx(2 * H)
-    np.testing.assert_array_equal(c.labels.ravel(), [CAM, CAM])
+    np.testing.assert_array_equal(c.labels.ravel(), [CAM, SE])
     with pytest.raises(InputError, match="not divisible"):
         M.coarsen(img(np.zeros((3, 2, 2), int)), 2)
     # a block-aligned image keeps its fractions exactly
@@ -287,3 +287,11 @@ def test_remove_isolated_periodic_keeps_wrapped_paths(tmp_path):
         )
         == 1
     )
+
+
+def test_coarsen_does_not_bias_fractions():
+    """Random 50/50 CAM/SE: a 'smallest value wins ties' rule would give CAM 0.64; ours stays at 0.5."""
+    rng = np.random.default_rng(0)
+    labels = rng.choice([CAM, SE], size=(40, 40, 40))
+    c = M.coarsen(img(labels), 2)
+    assert A.volume_fractions(c)["CAM"] == pytest.approx(0.5, abs=0.02)

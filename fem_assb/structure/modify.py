@@ -154,11 +154,15 @@ def mirror_to_thickness(image: VoxelImage, thickness: float) -> VoxelImage:
 
 
 def _block_mode(blocks: np.ndarray, ignore_zero: bool = False) -> np.ndarray:
-    """Most frequent value of each row (ties: the smallest value); rows = blocks of voxels."""
+    """Most frequent value of each row; rows = blocks of voxels in block order.
+
+    Ties go to the tied value met first in block order (the block's corner voxel when it is
+    among them), which favours no material: a smallest-value rule would bias fractions.
+    """
     out = np.empty(blocks.shape[0], blocks.dtype)
     step = max(1, 2**22 // blocks.shape[1] ** 2)  # bounded memory for the pairwise comparison
     for a in range(0, blocks.shape[0], step):
-        s = np.sort(blocks[a : a + step], axis=1)
+        s = blocks[a : a + step]
         counts = (s[:, :, None] == s[:, None, :]).sum(axis=2)
         if ignore_zero:
             counts = np.where(s == 0, 0, counts)
@@ -169,7 +173,7 @@ def _block_mode(blocks: np.ndarray, ignore_zero: bool = False) -> np.ndarray:
 def coarsen(image: VoxelImage, factor: int) -> VoxelImage:
     """Merge ``factor`` ^3 voxel blocks into one voxel by majority vote (seed 002 uses 2).
 
-    Ties go to the smallest image value. Grain IDs: the most frequent non-zero ID of the block
+    Ties go to the tied value met first in the block (see ``_block_mode``). Grain IDs: the most frequent non-zero ID of the block
     where the new voxel is SE. The voxel size grows by ``factor``.
     """
     if not (isinstance(factor, (int, np.integer)) and factor >= 1):
