@@ -5,8 +5,9 @@ A composite is built in three steps, all reproducible from one integer seed:
 1. **Powder**: for each solid phase (CAM, SE, optionally CBD) sphere diameters are drawn from a
    lognormal distribution (number mean ``d``, coefficient of variation ``spread``) until the
    spheres' volume reaches the phase's share of a loose *pre-sinter* packing (``packing``,
-   default 0.55 of the box); centres are uniform in the box (extended by one radius on
-   non-periodic sides, so particles are cut by the faces instead of avoiding them).
+   default 0.55 of the box); centres are uniform in the packing domain: the box, extended on
+   non-periodic sides by the largest mean diameter, so the box is cut out of a larger packing
+   and has no wall layer (the fields of step 3 are computed on a padded grid, then cropped).
 2. **Packing**: collective rearrangement pushes overlapping spheres apart (mass-weighted) until
    no pair overlaps by more than ``overlap`` (default 10 %) of the sum of radii: sintering necks.
 3. **Densification** ("sintering"): every phase p grows from its spheres by a signed offset
@@ -157,29 +158,35 @@ def _draw_powder(rng, volume: float, mean: float, spread: float) -> np.ndarray:
 class _Packing:
     """Sphere centres ``x`` (n, 3) and radii ``r`` (n,) in voxel units, phase per sphere."""
 
-    def __init__(self, shape, periodic_axes):
+    def __init__(self, shape, periodic_axes, margin: float):
         self.shape = np.asarray(shape, float)
         self.periodic = np.zeros(3, bool)
         self.periodic[list(periodic_axes)] = True
+        # packing domain [lo, hi): the box, extended by ``margin`` on non-periodic sides so that
+        # the box is cut out of a larger packing (no wall effects inside the box)
+        self.lo = np.where(self.periodic, 0.0, -margin)
+        self.hi = np.where(self.periodic, self.shape, self.shape + margin)
         self.x = np.zeros((0, 3))
         self.r = np.zeros(0)
         self.phase = np.zeros(0, np.int8)
 
+    @property
+    def volume(self) -> float:
+        """Volume of the packing domain (voxels)."""
+        return float(np.prod(self.hi - self.lo))
+
     def add(self, rng, radii, phase):
-        """Drop spheres uniformly in the box extended by their radius on non-periodic sides."""
-        lo = np.where(self.periodic, 0.0, -radii[:, None])
-        hi = np.where(self.periodic, self.shape, self.shape + radii[:, None])
-        x = lo + rng.random((radii.size, 3)) * (hi - lo)
+        """Drop spheres with uniformly distributed centres in the packing domain."""
+        x = self.lo + rng.random((radii.size, 3)) * (self.hi - self.lo)
         self.x = np.vstack([self.x, x])
         self.r = np.concatenate([self.r, radii])
         self.phase = np.concatenate([self.phase, np.full(radii.size, phase, np.int8)])
 
     def _pairs(self):
         """Index pairs (i, j) of spheres closer than (r_i + r_j), with their separation vectors."""
-        pad = float(self.r.max()) if self.r.size else 0.0
-        box = np.where(self.periodic, self.shape, self.shape + 2 * pad + 4 * pad + 1.0)
-        shift = np.where(self.periodic, 0.0, pad)
-        pts = np.where(self.periodic, np.mod(self.x, self.shape), self.x + shift)
+        cut = 2.0 * float(self.r.max())
+        box = np.where(self.periodic, self.shape, self.hi - self.lo + 2 * cut + 1.0)  # no wrap-around pairs
+        pts = np.where(self.periodic, np.mod(self.x, self.shape), self.x - self.lo)
         pts = np.minimum(pts, np.nextafter(box, 0))  # cKDTree needs data in [0, box)
         groups = [np.flatnonzero(self.phase == p) for p in np.unique(self.phase)]
         trees = [cKDTree(pts[g], boxsize=box) for g in groups]
@@ -232,9 +239,7 @@ class _Packing:
     def _confine(self):
         per = self.periodic
         self.x[:, per] = np.mod(self.x[:, per], self.shape[per])
-        lo = -self.r[:, None]
-        hi = self.shape[None, :] + self.r[:, None]
-        self.x[:, ~per] = np.clip(self.x, lo, hi)[:, ~per]
+        self.x[:, ~per] = np.clip(self.x[:, ~per], self.lo[~per], self.hi[~per])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +249,8 @@ class _Packing:
 def _stamp(packing: _Packing, which: np.ndarray, shape, pad: tuple[int, int, int]) -> np.ndarray:
     """Image (shape + 2 pad) of sphere index + 1 for voxels inside the chosen spheres, else 0.
 
-    Periodic axes carry ``pad`` wrapped voxels on both sides; non-periodic axes are not padded.
+    The image covers the box plus ``pad`` voxels on both sides of every axis: wrapped copies on
+    periodic axes, the particles beyond the box on the others.
     """
     full = tuple(n + 2 * p for n, p in zip(shape, pad, strict=True))
     ids = np.zeros(full, np.int32)
@@ -254,7 +260,7 @@ def _stamp(packing: _Packing, which: np.ndarray, shape, pad: tuple[int, int, int
         idx = []
         for ax in range(3):
             lo, hi = int(math.floor(c[ax] - r - 0.5)), int(math.ceil(c[ax] + r - 0.5)) + 1
-            idx.append(np.arange(lo, hi) if per[ax] else np.arange(max(lo, 0), min(hi, shape[ax])))
+            idx.append(np.arange(lo, hi) if per[ax] else np.arange(max(lo, -pad[ax]), min(hi, shape[ax] + pad[ax])))
         if any(i.size == 0 for i in idx):
             continue
         d2 = (
@@ -265,8 +271,7 @@ def _stamp(packing: _Packing, which: np.ndarray, shape, pad: tuple[int, int, int
         hit = np.nonzero(d2 <= r * r)
         g = [idx[ax][hit[ax]] for ax in range(3)]
         for ax in range(3):
-            if per[ax]:
-                g[ax] = np.mod(g[ax], shape[ax]) + pad[ax]
+            g[ax] = (np.mod(g[ax], shape[ax]) if per[ax] else g[ax]) + pad[ax]
         for sx in _copies(shape, pad, per, 0):
             for sy in _copies(shape, pad, per, 1):
                 for sz in _copies(shape, pad, per, 2):
@@ -288,8 +293,9 @@ def _signed_distance(packing: _Packing, phase: int, shape) -> np.ndarray:
     by a Euclidean distance transform with indices on an image padded periodically.
     """
     which = np.flatnonzero(packing.phase == phase)
-    rmax = float(packing.r[which].max())
-    pad = tuple(min(n, int(math.ceil(4 * rmax)) + 2) if packing.periodic[a] else 0 for a, n in enumerate(shape))
+    # padding: the nearest surface of a box voxel lies within about one mean particle radius
+    margin = int(math.ceil(float(packing.r[which].mean()))) + 3
+    pad = tuple(min(n, margin) if packing.periodic[a] else margin for a, n in enumerate(shape))
     ids = _stamp(packing, which, shape, pad)
     if not ids.any():
         raise InputError(
@@ -455,13 +461,12 @@ def generate_composite(
     pack = min(packing, 0.95 * solid)
 
     streams = np.random.SeedSequence(seed).spawn(len((CAM, SE, CBD)) + 1)
-    pk = _Packing(shape, axes)
+    pk = _Packing(shape, axes, margin=0.5 * max(diam[p] for p in active) / h)
     for p, stream in zip((CAM, SE, CBD), streams, strict=False):
         if p not in active:
             continue
         rng = np.random.default_rng(stream)
-        ext = np.where(pk.periodic, pk.shape, pk.shape + diam[p] / h)  # box + one mean diameter
-        volume = pack * fractions[p] / solid * float(np.prod(ext))
+        volume = pack * fractions[p] / solid * pk.volume
         pk.add(rng, _draw_powder(rng, volume, diam[p] / h, spread[p]), p)
     pk.relax(overlap)
 
