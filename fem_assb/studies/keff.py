@@ -1,0 +1,341 @@
+"""Effective conductivity and tortuosity of one phase of a voxel image (MODEL.md §7).
+
+The problem (seed 000 Eq. S1, seed 002 Eqs. 5 and 6): the Poisson equation div(k grad phi) = 0
+on the phase alone, phi = 1 V on the face normal to the axis at index 0 and 0 V on the opposite
+face, all other faces (and the phase's boundary against other phases) insulating. Then
+
+    kappa_eff = l * i / U,   relative conductivity = kappa_eff / kappa_bulk,
+    tortuosity factor tau^2 = eps * kappa_bulk / kappa_eff,   tortuosity tau = sqrt(tau^2),
+
+with l the sample length along the axis, i the current density over the full cross-section and
+eps the phase's volume fraction. Discretization (DESIGN.md §2): DG0 on the hexahedral mesh of
+the phase's voxels, two-point fluxes on interior facets, the boundary potential applied through
+the half cell at the faces (so the potential sits exactly on the sample faces). Grain
+boundaries between SE grains of different IDs add the linearized area resistance
+R_GB = R T / (F i_GB0) in series with the two half cells (MODEL.md §3).
+
+Clusters of the phase that do not connect the two faces carry no current; they are removed
+before meshing and reported through ``percolating_fraction``. A phase with no percolating
+cluster gives relative conductivity 0 with a message (not an error).
+
+One-line use (any rank count; the image is needed on rank 0 only)::
+
+    from fem_assb.studies.keff import effective_conductivity
+    res = effective_conductivity(labels, phase=1, axis="all")
+    res["axes"]["x"]["tortuosity_factor"]
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+
+import numpy as np
+
+from fem_assb.errors import InputError
+
+AXES = {"x": 0, "y": 1, "z": 2}
+#: Interior facet tags of the keff mesh: same grain (or no grain) and grain boundary.
+BULK, GRAIN_BOUNDARY = 1, 2
+
+
+def grain_tagger(mat_a, mat_b, grain_a, grain_b):
+    """Interior facet tag: GRAIN_BOUNDARY between different non-zero grain IDs, else BULK."""
+    gb = (grain_a != grain_b) & (grain_a > 0) & (grain_b > 0)
+    return np.where(gb, GRAIN_BOUNDARY, BULK).astype(np.int32)
+
+
+def _parse_axes(axis) -> list[str]:
+    if axis in (None, "all"):
+        return ["x", "y", "z"]
+    names = [axis] if isinstance(axis, (str, int)) else list(axis)
+    out = []
+    for a in names:
+        a = "xyz"[a] if isinstance(a, (int, np.integer)) and 0 <= a < 3 else str(a).lower()
+        if a not in AXES:
+            raise InputError(f"axis {a!r} is not x, y, z or all.")
+        out.append(a)
+    return out
+
+
+def phase_mask(image, phase) -> np.ndarray:
+    """Boolean mask of ``phase`` in ``image`` (VoxelImage: material name, class or image value;
+    array: image value; boolean array: the mask itself)."""
+    from fem_assb.structure.image import VoxelImage
+
+    if isinstance(image, VoxelImage):
+        if isinstance(phase, (int, np.integer)) or (isinstance(phase, str) and phase.lstrip("-").isdigit()):
+            value = int(phase)
+            if value not in image.label_map.materials:
+                raise InputError(f"image value {value} is not in the label map.")
+            return image.labels == value
+        return image.mask(str(phase))
+    arr = np.asarray(image)
+    if arr.ndim != 3:
+        raise InputError(f"the image must be 3D (x, y, z); got shape {arr.shape}.")
+    if arr.dtype == bool:
+        return arr if phase in (None, True, 1) else ~arr
+    if phase is None:
+        raise InputError("give the phase: an image value (e.g. --phase 1).")
+    try:
+        value = int(phase)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"phase {phase!r} is a material name, but the image has no label map; give an image value "
+            "(e.g. --phase 1) or a label map (--labels L.yaml)."
+        ) from None
+    mask = arr == value
+    if not mask.any():
+        raise InputError(f"the image has no voxel of value {value} (values present: {np.unique(arr)[:20]}).")
+    return mask
+
+
+def _peak_rss_bytes(comm) -> float:
+    """Sum over ranks of the peak resident memory [bytes] (Linux ru_maxrss is in kB)."""
+    from mpi4py import MPI
+
+    return comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0, op=MPI.SUM)
+
+
+class _Problem:
+    """Forms of the keff problem on one mesh, compiled once for every axis."""
+
+    def __init__(self, vm, kappa: float, r_gb: float | None):
+        import ufl
+        from dolfinx import fem
+
+        from fem_assb.forms.transport import boundary_transmissibility, two_point_flux
+        from fem_assb.meshing.voxel_mesh import FACE_TAGS
+
+        msh = vm.mesh
+        self.vm = vm
+        self.V = fem.functionspace(msh, ("DG", 0))
+        u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
+        self.uh = fem.Function(self.V, name="phi")
+        H, n = vm.cell_size, ufl.FacetNormal(msh)
+        k = fem.Constant(msh, float(kappa))
+        md = {"quadrature_degree": 0}
+        dS = ufl.Measure("dS", msh, subdomain_data=vm.facet_tags, metadata=md)
+        ds = ufl.Measure("ds", msh, subdomain_data=vm.facet_tags, metadata=md)
+        tags = sorted(FACE_TAGS.values())
+        # Per face: weight (1 = Dirichlet face of this axis, 0 = insulating) and potential [V].
+        self.weight = {t: fem.Constant(msh, 0.0) for t in tags}
+        self.phi_b = {t: fem.Constant(msh, 0.0) for t in tags}
+        self.select = {t: fem.Constant(msh, 0.0) for t in tags}
+        tb = boundary_transmissibility(k, H, n)
+        a = two_point_flux(u, k, v, H, n) * dS(BULK)
+        if r_gb is not None:
+            a += two_point_flux(u, k, v, H, n, interface_resistance=fem.Constant(msh, float(r_gb))) * dS(
+                GRAIN_BOUNDARY
+            )
+        a += sum(self.weight[t] * tb * u * v * ds(t) for t in tags)
+        L = sum(self.weight[t] * self.phi_b[t] * tb * v * ds(t) for t in tags)
+        # Current [A] entering the domain through the selected face.
+        current = sum(self.select[t] * tb * (self.phi_b[t] - self.uh) * ds(t) for t in tags)
+        t0 = time.perf_counter()
+        self.a, self.L, self.current = fem.form(a), fem.form(L), fem.form(current)
+        self.compile_time = time.perf_counter() - t0
+        self.A = None
+
+    def solve_axis(self, axis: int, voltage: float, method: str, rtol: float) -> dict:
+        from dolfinx import fem
+        from dolfinx.fem import petsc as fpetsc
+        from mpi4py import MPI
+        from petsc4py import PETSc
+
+        from fem_assb.meshing.voxel_mesh import FACE_TAGS
+        from fem_assb.solvers.linear import solve_spd
+
+        lo, hi = FACE_TAGS[(axis, 0)], FACE_TAGS[(axis, 1)]
+        for t in self.weight:
+            self.weight[t].value = 1.0 if t in (lo, hi) else 0.0
+            self.phi_b[t].value = voltage if t == lo else 0.0
+        t0 = time.perf_counter()
+        if self.A is None:
+            self.A = fpetsc.create_matrix(self.a)
+        self.A.zeroEntries()
+        fpetsc.assemble_matrix(self.A, self.a)
+        self.A.assemble()
+        b = fpetsc.assemble_vector(self.L)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        t_asm = time.perf_counter() - t0
+        info = solve_spd(self.A, b, self.uh.x.petsc_vec, method=method, rtol=rtol)
+        b.destroy()
+        self.uh.x.scatter_forward()
+        comm = self.vm.mesh.comm
+        currents = []
+        for t in (lo, hi):
+            for s in self.select:
+                self.select[s].value = 1.0 if s == t else 0.0
+            currents.append(comm.allreduce(fem.assemble_scalar(self.current), op=MPI.SUM))
+        return {"current_in": currents[0], "current_out": -currents[1], "assemble": t_asm, "solve": info}
+
+
+def effective_conductivity(
+    image,
+    phase=None,
+    axis="x",
+    *,
+    voxel_size=None,
+    grains=None,
+    bulk_conductivity=1.0,
+    grain_resistance=None,
+    grain_exchange_current=None,
+    temperature=298.15,
+    solver="auto",
+    rtol=1e-10,
+    comm=None,
+) -> dict:
+    """Effective conductivity, tortuosity and percolation of ``phase`` along ``axis``.
+
+    image: VoxelImage or 3D integer/boolean array, needed on rank 0 only (None elsewhere);
+    phase: material name/class or image value (see phase_mask); axis: "x", "y", "z", "all" or a list;
+    voxel_size: edge of a cubic voxel [m] (float or "0.5 um"; default the image's, else 1 um: the
+    relative values do not depend on it unless grain boundaries are given);
+    grains: SE grain ID per voxel (default: the VoxelImage's grain IDs);
+    bulk_conductivity: kappa_bulk of the phase [S/m] (matters with grain boundaries only);
+    grain_resistance: R_GB [Ohm m^2], or grain_exchange_current: i_GB0 [A/m^2] with temperature [K]
+    (R_GB = R T / (F i_GB0)); solver: see fem_assb.solvers.linear; rtol: Krylov tolerance.
+
+    Returns a dict with the inputs, ``ranks``, ``run_time_s``, ``peak_memory_bytes`` (sum over
+    ranks), ``peak_memory_bytes_per_voxel`` and ``axes`` = {axis: result}; each result holds
+    volume_fraction, percolating_fraction, relative_conductivity, effective_conductivity [S/m],
+    tortuosity_factor, tortuosity (None when not percolating), current_density [A/m^2],
+    message, cells, iterations, solver and timings [s].
+    """
+    from mpi4py import MPI
+
+    from fem_assb.forms.transport import grain_boundary_resistance
+    from fem_assb.meshing.voxel_mesh import Grid, build_voxel_mesh
+    from fem_assb.structure.analysis import percolating
+    from fem_assb.structure.image import VoxelImage
+    from fem_assb.units import to_si
+
+    t_start = time.perf_counter()
+    comm = comm or MPI.COMM_WORLD
+    axes = _parse_axes(axis)
+    kappa = to_si(bulk_conductivity, "S/m", name="bulk conductivity", default_unit="S/m")
+    if not kappa > 0:
+        raise InputError(f"bulk conductivity must be positive, got {kappa} S/m.")
+    r_gb = None
+    if grain_resistance is not None and grain_exchange_current is not None:
+        raise InputError("give either the grain-boundary resistance or its exchange current, not both.")
+    if grain_resistance is not None:
+        r_gb = to_si(grain_resistance, "ohm*m^2", name="grain-boundary resistance", default_unit="ohm*m^2")
+    elif grain_exchange_current is not None:
+        i0 = to_si(grain_exchange_current, "A/m^2", name="grain-boundary exchange current", default_unit="A/m^2")
+        if not i0 > 0:
+            raise InputError(f"grain-boundary exchange current must be positive, got {i0} A/m^2.")
+        r_gb = grain_boundary_resistance(i0, float(temperature))
+    if r_gb is not None and not r_gb >= 0:
+        raise InputError(f"grain-boundary resistance must be >= 0, got {r_gb} Ohm m^2.")
+
+    # Rank 0: masks, fractions and the percolating clusters per axis.
+    plan = None
+    masks: dict[str, np.ndarray] = {}
+    if comm.rank == 0:
+        if image is None:
+            raise InputError("effective_conductivity: rank 0 must pass the image.")
+        mask = phase_mask(image, phase)
+        if voxel_size is None:
+            h = image.voxel_size if isinstance(image, VoxelImage) else 1e-6
+        else:
+            h = to_si(voxel_size, "m", name="voxel size", default_unit="m")
+        if grains is None and isinstance(image, VoxelImage):
+            grains = image.grain_ids()
+        grain_arr = None if grains is None else np.asarray(grains, dtype=np.int32)
+        if grain_arr is not None and grain_arr.shape != mask.shape:
+            raise InputError(f"grain IDs have shape {grain_arr.shape}, the image {mask.shape}.")
+        n_phase = int(mask.sum())
+        per_axis = {}
+        for a in axes:
+            p = percolating(mask, AXES[a]) if n_phase else mask
+            masks[a] = p
+            per_axis[a] = int(p.sum())
+        # Axes with identical percolating sets share one mesh.
+        groups: list[list[str]] = []
+        for a in axes:
+            for g in groups:
+                if np.array_equal(masks[g[0]], masks[a]):
+                    g.append(a)
+                    break
+            else:
+                groups.append([a])
+        n_gb = 0
+        if grain_arr is not None and r_gb is not None:
+            for d in range(3):
+                sl_a = [slice(None)] * 3
+                sl_b = [slice(None)] * 3
+                sl_a[d], sl_b[d] = slice(0, -1), slice(1, None)
+                both = mask[tuple(sl_a)] & mask[tuple(sl_b)]
+                ga, gb = grain_arr[tuple(sl_a)], grain_arr[tuple(sl_b)]
+                n_gb += int((both & (ga != gb) & (ga > 0) & (gb > 0)).sum())
+        plan = {"shape": mask.shape, "h": float(h), "n_phase": n_phase, "per_axis": per_axis,
+                "groups": groups, "n_gb_facets": n_gb}
+    plan = comm.bcast(plan, root=0)
+    shape, h = plan["shape"], plan["h"]
+    n_vox = int(np.prod(shape))
+    eps = plan["n_phase"] / n_vox
+
+    results = {}
+    for group in plan["groups"]:
+        n_cells = plan["per_axis"][group[0]]
+        base = {"volume_fraction": eps,
+                "percolating_fraction": (n_cells / plan["n_phase"]) if plan["n_phase"] else 0.0,
+                "cells": n_cells}
+        if n_cells == 0:
+            for a in group:
+                msg = (f"the phase does not connect the {a}min and {a}max faces: no current flows, "
+                       "the effective conductivity is 0.")
+                results[a] = dict(base, relative_conductivity=0.0, effective_conductivity=0.0,
+                                  tortuosity_factor=None, tortuosity=None, current_density=0.0,
+                                  message=msg, iterations=0, solver=None, timings={})
+            continue
+        t0 = time.perf_counter()
+        grid = None
+        if comm.rank == 0:
+            material = np.where(masks[group[0]], 0, -1).astype(np.int32)
+            grid = Grid.uniform(material, h, grain=None if (r_gb is None or grain_arr is None) else grain_arr)
+        vm = build_voxel_mesh(comm, grid, grain_tagger)
+        del grid
+        t_mesh = time.perf_counter() - t0
+        problem = _Problem(vm, kappa, r_gb)
+        for i, a in enumerate(group):
+            d = AXES[a]
+            out = problem.solve_axis(d, 1.0, solver, rtol)
+            length = shape[d] * h
+            area = np.prod([shape[j] * h for j in range(3) if j != d])
+            current = 0.5 * (out["current_in"] + out["current_out"])
+            j = current / area
+            k_eff = length * j / 1.0
+            rel = k_eff / kappa
+            tau2 = eps / rel if rel > 0 else None
+            res = dict(base, relative_conductivity=rel, effective_conductivity=k_eff,
+                       tortuosity_factor=tau2, tortuosity=None if tau2 is None else math.sqrt(tau2),
+                       current_density=j, message="",
+                       current_balance=abs(out["current_in"] - out["current_out"]) / max(abs(current), 1e-300),
+                       iterations=out["solve"].iterations, solver=out["solve"].method,
+                       timings={"mesh": t_mesh if i == 0 else 0.0,
+                                "forms": problem.compile_time if i == 0 else 0.0,
+                                "assemble": out["assemble"], "solve": out["solve"].time})
+            if plan["per_axis"][a] < plan["n_phase"]:
+                res["message"] = (f"{plan['n_phase'] - plan['per_axis'][a]} voxels of the phase are in clusters "
+                                  f"that do not connect the {a} faces; they were removed.")
+            results[a] = res
+        del problem, vm
+    peak = _peak_rss_bytes(comm)
+    return {
+        "phase": None if phase is None else str(phase),
+        "shape": list(shape),
+        "voxel_size_m": h,
+        "bulk_conductivity_S_per_m": kappa,
+        "grain_boundary": None if r_gb is None else {"resistance_ohm_m2": r_gb,
+                                                     "resistance_ohm_cm2": r_gb * 1e4,
+                                                     "facets": plan["n_gb_facets"]},
+        "ranks": comm.size,
+        "run_time_s": time.perf_counter() - t_start,
+        "peak_memory_bytes": peak,
+        "peak_memory_bytes_per_voxel": peak / n_vox,
+        "axes": results,
+    }
