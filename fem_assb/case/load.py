@@ -107,7 +107,11 @@ def _materials(spec, T, base_dir):
     if preset not in list_systems():
         raise InputError(f"materials.preset {preset!r} is unknown{did_you_mean(preset, list_systems())}; "
                          f"known: {', '.join(list_systems())}.")
-    return get_system(preset, overrides=overrides, temperature=T, base_dir=base_dir)
+    try:
+        return get_system(preset, overrides=overrides, temperature=T, base_dir=base_dir)
+    except InputError as err:
+        msg = str(err)
+        raise InputError(msg if msg.startswith("materials") else f"materials ({preset}): {msg}") from None
 
 
 # --- structure ------------------------------------------------------------------------------------

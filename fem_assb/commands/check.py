@@ -16,12 +16,17 @@ def describe(case) -> str:
     from dataclasses import asdict
 
     from fem_assb.materials.report import format_value, parameter_table
+    from fem_assb.units import to_si
 
     out = [f"case {case.name}: {case.description}".rstrip(": "), f"file: {case.path}", ""]
     st = case.structure
     if st.generator is not None:
         out.append(f"structure: generator {st.generator.get('kind', 'composite')}")
-        out += [f"  {k}: {v}" for k, v in st.generator.items() if k != "kind"]
+        for k, v in st.generator.items():
+            if k in ("voxel_size", "d_cam", "d_se", "d_cbd"):
+                out.append(f"  {k}: {format_value(to_si(v, 'm', name=k))} m")
+            elif k != "kind":
+                out.append(f"  {k}: {v}")
     else:
         out.append(f"structure: image {st.image}")
         out.append(f"  voxel_size: {format_value(st.voxel_size)} m")
@@ -50,7 +55,11 @@ def describe(case) -> str:
         out.append(f"  step {k}: " + ", ".join(parts))
     if op.sweep is not None:
         out.append(f"  sweep {op.sweep.parameter}: {op.sweep.values} (SI: {op.sweep.values_si})")
-    out.append("numerics: " + ", ".join(f"{k} {v}" for k, v in asdict(case.numerics).items()))
+    units = {"dt_initial": " s", "dt_min": " s", "dt_max": " s", "max_voltage_step": " V", "phi_tol": " V"}
+    num = asdict(case.numerics)
+    newton = num.pop("newton")
+    out.append("numerics: " + ", ".join(f"{k} {format_value(v)}{units.get(k, '')}" for k, v in num.items()))
+    out.append("  newton: " + ", ".join(f"{k} {format_value(v)}{units.get(k, '')}" for k, v in newton.items()))
     o = case.outputs
     out.append(f"outputs: folder {o.folder}, fields {o.fields} every {o.field_interval} steps, plots {o.plots}")
     for note in case.notes:

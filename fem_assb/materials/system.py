@@ -169,7 +169,8 @@ def build_system(name: str, data: dict, *, temperature: float | None = None,
     rows: list[Row] = []
     T = temperature if temperature is not None else S.temperature(_plain(data["temperature"]))
     S.positive(T, "temperature")
-    rows.append(Row("temperature", T, "K", _source(data["temperature"])))
+    rows.append(Row("temperature", T, "K", _source(data["temperature"]) if temperature is None
+                    else "set by the caller (case operation.temperature)"))
     resolved: dict[str, object] = {}
     cam_x0 = None
     for section in ("cam", "electrolyte", "anode", "separator", *OPTIONAL_SECTIONS):
