@@ -17,13 +17,28 @@ CASES = sorted((Path(__file__).resolve().parents[1] / "cases").glob("*.yaml"))
 
 BASE = {
     "name": "t",
-    "structure": {"generator": {"kind": "composite", "shape": [8, 8, 8], "voxel_size": "0.5 um",
-                                "cam_fraction": 0.6, "se_fraction": 0.4, "d_cam": "2 um", "d_se": "1 um"}},
+    "structure": {
+        "generator": {
+            "kind": "composite",
+            "shape": [8, 8, 8],
+            "voxel_size": "0.5 um",
+            "cam_fraction": 0.6,
+            "se_fraction": 0.4,
+            "d_cam": "2 um",
+            "d_se": "1 um",
+        }
+    },
     "cell": {"separator": {"material": "SE", "thickness": "30 um"}, "li_metal": "5 um"},
     "materials": {"preset": "NMC811_Li6PS5Cl"},
-    "operation": {"temperature": "25 degC",
-                  "steps": [{"kind": "discharge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3.0 V"}]},
-    "numerics": {"dt_initial": "0.5 s", "dt_max": "2 min", "newton": {"phi_tol": "1 uV", "max_iterations": 10}},
+    "operation": {
+        "temperature": "25 degC",
+        "steps": [{"kind": "discharge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3.0 V"}],
+    },
+    "numerics": {
+        "dt_initial": "0.5 s",
+        "dt_max": "2 min",
+        "newton": {"phi_tol": "1 uV", "max_iterations": 10},
+    },
     "outputs": {"folder": "out", "fields": ["phi", "x"], "field_interval": 5, "plots": False},
 }
 
@@ -70,9 +85,15 @@ def test_resolved_values_are_si():
 
 
 def test_seed_units_as_written_in_the_papers():
-    case = _case(cell__separator__thickness="0.002 cm", operation__steps__0__current_density="0.001 A/cm^2",
-                 materials={"preset": "NMC811_Li6PS5Cl", "electrolyte": {"kappa": "0.7e-3 S/cm"},
-                            "cam": {"c0": "0.01131 mol/cm^3"}})
+    case = _case(
+        cell__separator__thickness="0.002 cm",
+        operation__steps__0__current_density="0.001 A/cm^2",
+        materials={
+            "preset": "NMC811_Li6PS5Cl",
+            "electrolyte": {"kappa": "0.7e-3 S/cm"},
+            "cam": {"c0": "0.01131 mol/cm^3"},
+        },
+    )
     assert case.cell.separator_thickness == pytest.approx(20e-6)
     assert case.operation.steps[0].current_density == pytest.approx(10.0)
     assert case.materials.electrolyte.kappa.value_at(1.0) == pytest.approx(0.07)
@@ -92,31 +113,51 @@ def test_defaults_come_from_the_preset():
 
 
 def test_operation_temperature_drives_arrhenius():
-    mats = {"preset": "LCO_LLZO",
-            "electrolyte": {"kappa": {"value": "7.69e-4 S/cm", "arrhenius": {"E_A": "0.4 eV", "T_ref": "25 degC"}}}}
-    cold = _case(materials=mats, operation__temperature="25 degC", operation__steps__0__cutoff_voltage="3.4 V")
+    mats = {
+        "preset": "LCO_LLZO",
+        "electrolyte": {
+            "kappa": {"value": "7.69e-4 S/cm", "arrhenius": {"E_A": "0.4 eV", "T_ref": "25 degC"}}
+        },
+    }
+    cold = _case(
+        materials=mats, operation__temperature="25 degC", operation__steps__0__cutoff_voltage="3.4 V"
+    )
     hot = _case(materials=mats, operation__temperature="80 degC", operation__steps__0__cutoff_voltage="3.4 V")
-    ratio = hot.materials.electrolyte.kappa.value_at(1.0, 353.15) / cold.materials.electrolyte.kappa.value_at(1.0)
-    assert ratio == pytest.approx(math.exp(0.4 * 96485.33212 / 8.314462618 * (1 / 298.15 - 1 / 353.15)), rel=1e-4)
+    ratio = hot.materials.electrolyte.kappa.value_at(1.0, 353.15) / cold.materials.electrolyte.kappa.value_at(
+        1.0
+    )
+    assert ratio == pytest.approx(
+        math.exp(0.4 * 96485.33212 / 8.314462618 * (1 / 298.15 - 1 / 353.15)), rel=1e-4
+    )
     assert hot.materials.temperature == pytest.approx(353.15)
 
 
 def test_c_rate_step():
-    case = _case(operation__steps=[{"kind": "discharge", "c_rate": 0.5, "cutoff_voltage": "3 V"},
-                                   {"kind": "rest", "duration": "10 min"},
-                                   {"kind": "charge", "c_rate": "0.25 / h", "cutoff_voltage": "4.5 V"}])
+    case = _case(
+        operation__steps=[
+            {"kind": "discharge", "c_rate": 0.5, "cutoff_voltage": "3 V"},
+            {"kind": "rest", "duration": "10 min"},
+            {"kind": "charge", "c_rate": "0.25 / h", "cutoff_voltage": "4.5 V"},
+        ]
+    )
     d, r, c = case.operation.steps
     assert d.c_rate == 0.5 and d.current_density_for(3600.0 * 20.0) == pytest.approx(10.0)
     assert r.duration == 600.0 and c.c_rate == pytest.approx(0.25)
 
 
 def test_sweep_expands_to_resolved_cases():
-    case = _case(operation__sweep={"parameter": "operation.steps.0.current_density",
-                                   "values": ["1 mA/cm^2", "2 mA/cm^2", "40 A/m^2"]})
+    case = _case(
+        operation__sweep={
+            "parameter": "operation.steps.0.current_density",
+            "values": ["1 mA/cm^2", "2 mA/cm^2", "40 A/m^2"],
+        }
+    )
     subs = case.sweep_cases()
     assert [s.operation.steps[0].current_density for _, s in subs] == pytest.approx([10.0, 20.0, 40.0])
     assert case.operation.sweep.values_si == pytest.approx([10.0, 20.0, 40.0])
-    mats = _case(operation__sweep={"parameter": "materials.electrolyte.kappa", "values": ["0.7 mS/cm", "1.4 mS/cm"]})
+    mats = _case(
+        operation__sweep={"parameter": "materials.electrolyte.kappa", "values": ["0.7 mS/cm", "1.4 mS/cm"]}
+    )
     kap = [s.materials.electrolyte.kappa.value_at(1.0) for _, s in mats.sweep_cases()]
     assert kap == pytest.approx([0.07, 0.14])
     temps = _case(operation__sweep={"parameter": "operation.temperature", "values": ["25 degC", "60 degC"]})
@@ -159,23 +200,49 @@ BAD = [
     ({"operation__steps__0__cutoff_voltage": float("nan")}, "not a finite number"),
     ({"cell__separator__thickness": "-5 um"}, "must be a length > 0"),
     ({"numerics__dt_initial": "0 s"}, "must be a positive time"),
-    ({"materials": {"preset": "NMC811_Li6PS5Cl", "cam": {"c0": "0.005 mol/cm^3"}}}, "outside the valid range"),
+    (
+        {"materials": {"preset": "NMC811_Li6PS5Cl", "cam": {"c0": "0.005 mol/cm^3"}}},
+        "outside the valid range",
+    ),
     ({"operation__steps__0__cutoff_voltage": "4.5 V"}, "not below the initial open-circuit voltage"),
-    ({"operation__steps": [{"kind": "charge", "current_density": "1 mA/cm^2", "cutoff_voltage": "4.0 V"}]},
-     "not above the initial open-circuit voltage"),
-    ({"operation__steps": [{"kind": "discharge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3.0 V"},
-                           {"kind": "discharge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3.5 V"}]},
-     "not below the cut-off 3 V of step 0"),
+    (
+        {"operation__steps": [{"kind": "charge", "current_density": "1 mA/cm^2", "cutoff_voltage": "4.0 V"}]},
+        "not above the initial open-circuit voltage",
+    ),
+    (
+        {
+            "operation__steps": [
+                {"kind": "discharge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3.0 V"},
+                {"kind": "discharge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3.5 V"},
+            ]
+        },
+        "not below the cut-off 3 V of step 0",
+    ),
     ({"operation__steps": [{"kind": "rest"}]}, "needs a duration"),
-    ({"operation__steps": [{"kind": "discharge", "cutoff_voltage": "3 V"}]}, "exactly one of current_density"),
-    ({"operation__steps": [{"kind": "dischrge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3 V"}]},
-     "did you mean 'discharge'"),
+    (
+        {"operation__steps": [{"kind": "discharge", "cutoff_voltage": "3 V"}]},
+        "exactly one of current_density",
+    ),
+    (
+        {"operation__steps": [{"kind": "dischrge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3 V"}]},
+        "did you mean 'discharge'",
+    ),
     ({"cell__separator__material": "LE"}, "does not fit the solid electrolyte"),
     ({"numerics__linear_solver": "itertive"}, "did you mean 'iterative'"),
     ({"numerics__dt_initial": "1 h"}, "dt_min <= dt_initial <= dt_max"),
-    ({"operation__sweep": {"parameter": "operation.steps.0.current_density", "values": ["1 mA/cm^2", "1 V"]}},
-     "inconsistent units"),
-    ({"operation__sweep": {"parameter": "operaton.temperature", "values": [300]}}, "did you mean 'operation'"),
+    (
+        {
+            "operation__sweep": {
+                "parameter": "operation.steps.0.current_density",
+                "values": ["1 mA/cm^2", "1 V"],
+            }
+        },
+        "inconsistent units",
+    ),
+    (
+        {"operation__sweep": {"parameter": "operaton.temperature", "values": [300]}},
+        "did you mean 'operation'",
+    ),
     ({"structure": {"image": "missing.npy", "voxel_size": "1 um"}}, "does not exist"),
     ({"structure": {"generator": {"kind": "compsite"}}}, "did you mean 'composite'"),
 ]

@@ -229,8 +229,15 @@ def test_liquid_fits_at_one_molar():
 
     assert float(P.kappa_nyman2008(1000.0, 298.15, np)) == pytest.approx(0.9487, abs=1e-4)
     assert float(P.D_nyman2008(1000.0, 298.15, np)) == pytest.approx(1.7684e-10, rel=1e-4)
-    s = get_system("NMC811_LiPF6", overrides={"electrolyte": {"t_plus": {"model": "t_plus_landesfeind2019"},
-                                                              "tdf": {"model": "tdf_landesfeind2019"}}})
+    s = get_system(
+        "NMC811_LiPF6",
+        overrides={
+            "electrolyte": {
+                "t_plus": {"model": "t_plus_landesfeind2019"},
+                "tdf": {"model": "tdf_landesfeind2019"},
+            }
+        },
+    )
     assert s.electrolyte.t_plus.value_at(1000.0, 298.0) == pytest.approx(0.221, abs=0.005)
     assert s.electrolyte.tdf.value_at(1000.0, 298.0) == pytest.approx(2.18, abs=0.05)
 
@@ -239,8 +246,9 @@ def test_film_arrhenius_reproduces_both_fits():
     """[003] Eq. 11: the 100 degC film with the implied E_A gives the 25 degC fit, and vice versa."""
     ht1 = get_system("LCO_LLZO_HT1_film")
     ht2 = get_system("LCO_LLZO_HT2_film")
-    assert ht1.film.E_A == pytest.approx(8.314462618 * math.log(2e-13 / 1.55e-14) / (1 / 298.15 - 1 / 373.15),
-                                         rel=1e-3)
+    assert ht1.film.E_A == pytest.approx(
+        8.314462618 * math.log(2e-13 / 1.55e-14) / (1 / 298.15 - 1 / 373.15), rel=1e-3
+    )
     assert ht1.film.D_at(298.15) == pytest.approx(1.55e-18, rel=1e-3)
     cooled = get_system("LCO_LLZO_HT1_film", temperature=298.15)
     assert cooled.film.D_cam == pytest.approx(ht2.film.D_cam, rel=1e-3)
@@ -258,22 +266,32 @@ def test_constant_override_turns_function_into_constant():
 
 
 def test_expression_override_in_x_and_T():
-    s = get_system("NMC811_Li6PS5Cl",
-                   overrides={"cam": {"D": {"expr": "1e-12 * exp(-2 * x) * (T / 298.15)", "unit": "cm^2/s"}}})
+    s = get_system(
+        "NMC811_Li6PS5Cl",
+        overrides={"cam": {"D": {"expr": "1e-12 * exp(-2 * x) * (T / 298.15)", "unit": "cm^2/s"}}},
+    )
     assert s.cam.D.value_at(0.5, 596.3) == pytest.approx(1e-16 * math.exp(-1.0) * 2.0, rel=1e-12)
 
 
 def test_electrolyte_expression_takes_c_in_mol_per_litre():
-    s = get_system("NMC811_LiPF6", overrides={"electrolyte": {"kappa": {"expr": "0.5 + 0.4 * c", "unit": "S/m"}}})
+    s = get_system(
+        "NMC811_LiPF6", overrides={"electrolyte": {"kappa": {"expr": "0.5 + 0.4 * c", "unit": "S/m"}}}
+    )
     assert s.electrolyte.kappa.value_at(1000.0) == pytest.approx(0.9)
-    s = get_system("NMC811_LiPF6", overrides={"electrolyte": {"kappa": {
-        "expr": "0.5 + 0.4e-3 * c", "unit": "S/m", "c_unit": "mol/m^3"}}})
+    s = get_system(
+        "NMC811_LiPF6",
+        overrides={
+            "electrolyte": {"kappa": {"expr": "0.5 + 0.4e-3 * c", "unit": "S/m", "c_unit": "mol/m^3"}}
+        },
+    )
     assert s.electrolyte.kappa.value_at(1000.0) == pytest.approx(0.9)
 
 
 def test_inline_table_is_monotone_and_interpolates_nodes():
     xs, ys = [0.2, 0.4, 0.7, 1.0], [4.3, 4.0, 3.9, 3.2]
-    s = get_system("NMC811_Li6PS5Cl", overrides={"cam": {"U0": {"table": {"x": xs, "value": ys}, "unit": "V"}}})
+    s = get_system(
+        "NMC811_Li6PS5Cl", overrides={"cam": {"U0": {"table": {"x": xs, "value": ys}, "unit": "V"}}}
+    )
     U0 = s.cam.U0
     assert np.allclose(U0.numpy(xs), ys)
     x = np.linspace(0.0, 1.2, 1201)
@@ -284,8 +302,11 @@ def test_inline_table_is_monotone_and_interpolates_nodes():
 
 def test_csv_table_with_log_interpolation(tmp_path):
     (tmp_path / "sigma.csv").write_text("x, sigma\n0.2, 1e-2\n0.6, 1e-4\n1.0, 1e-6\n")
-    s = get_system("NMC811_Li6PS5Cl", base_dir=tmp_path, overrides={
-        "cam": {"sigma": {"csv": "sigma.csv", "unit": "S/cm", "interpolate": "log"}}})
+    s = get_system(
+        "NMC811_Li6PS5Cl",
+        base_dir=tmp_path,
+        overrides={"cam": {"sigma": {"csv": "sigma.csv", "unit": "S/cm", "interpolate": "log"}}},
+    )
     assert s.cam.sigma.value_at(0.4) == pytest.approx(1e-1, rel=1e-12)  # geometric mean in S/m
     assert s.cam.sigma.value_at(0.8) == pytest.approx(1e-3, rel=1e-12)
 
@@ -293,11 +314,18 @@ def test_csv_table_with_log_interpolation(tmp_path):
 def test_arrhenius_on_constant_and_on_function():
     E = "30 kJ/mol"
     base = get_system("LCO_LLZO")
-    hot = get_system("LCO_LLZO", temperature=350.0, overrides={
-        "electrolyte": {"kappa": {"value": "7.69e-4 S/cm", "arrhenius": {"E_A": E, "T_ref": "298.15 K"}}},
-        "cam": {"i00": {"arrhenius": {"E_A": "0.3110 eV"}}}})
+    hot = get_system(
+        "LCO_LLZO",
+        temperature=350.0,
+        overrides={
+            "electrolyte": {"kappa": {"value": "7.69e-4 S/cm", "arrhenius": {"E_A": E, "T_ref": "298.15 K"}}},
+            "cam": {"i00": {"arrhenius": {"E_A": "0.3110 eV"}}},
+        },
+    )
     factor = math.exp(-30e3 / 8.314462618 * (1 / 350.0 - 1 / 298.15))
-    assert hot.electrolyte.kappa.value_at(hot.electrolyte.c0, 350.0) == pytest.approx(0.0769 * factor, rel=1e-9)
+    assert hot.electrolyte.kappa.value_at(hot.electrolyte.c0, 350.0) == pytest.approx(
+        0.0769 * factor, rel=1e-9
+    )
     f_ev = math.exp(-0.3110 * 96485.33212 / 8.314462618 * (1 / 350.0 - 1 / 298.15))
     assert hot.cam.i00 == pytest.approx(base.cam.i00 * f_ev, rel=1e-4)
     # arrhenius alone on a preset function keeps its shape
@@ -308,17 +336,33 @@ def test_arrhenius_on_constant_and_on_function():
 
 
 def test_seed_units_and_si_give_the_same_system():
-    a = get_system("LCO_LLZO", overrides={"electrolyte": {"kappa": "7.69e-4 S/cm"}, "cam": {"c0": "0.027058 mol/cm^3"}})
-    b = get_system("LCO_LLZO", overrides={"electrolyte": {"kappa": "0.0769 S/m"}, "cam": {"c0": "27058 mol/m^3"}})
+    a = get_system(
+        "LCO_LLZO", overrides={"electrolyte": {"kappa": "7.69e-4 S/cm"}, "cam": {"c0": "0.027058 mol/cm^3"}}
+    )
+    b = get_system(
+        "LCO_LLZO", overrides={"electrolyte": {"kappa": "0.0769 S/m"}, "cam": {"c0": "27058 mol/m^3"}}
+    )
     assert a.electrolyte.kappa.value_at(1.0) == pytest.approx(b.electrolyte.kappa.value_at(1.0), rel=1e-12)
     assert a.cam.c0 == pytest.approx(b.cam.c0, rel=1e-12)
 
 
-@pytest.mark.parametrize("value,unit,si_unit", [
-    (0.01131, "mol/cm^3", "mol/m^3"), (1.0, "mA/cm^2", "A/m^2"), (8.83e-3, "S/cm", "S/m"),
-    (0.5, "um", "m"), (8.71e-13, "cm^2/s", "m^2/s"), (1.5392e-3, "A*cm^2.5/mol^1.5", "A*m^2.5/mol^1.5"),
-    (9.75e-9, "F/cm^2", "F/m^2"), (3861.0, "mAh/g", "C/kg"), (4.77, "g/cm^3", "kg/m^3"), (25.0, "degC", "K"),
-    (100.0, "nm", "m"), (0.3, "eV", "J")])
+@pytest.mark.parametrize(
+    "value,unit,si_unit",
+    [
+        (0.01131, "mol/cm^3", "mol/m^3"),
+        (1.0, "mA/cm^2", "A/m^2"),
+        (8.83e-3, "S/cm", "S/m"),
+        (0.5, "um", "m"),
+        (8.71e-13, "cm^2/s", "m^2/s"),
+        (1.5392e-3, "A*cm^2.5/mol^1.5", "A*m^2.5/mol^1.5"),
+        (9.75e-9, "F/cm^2", "F/m^2"),
+        (3861.0, "mAh/g", "C/kg"),
+        (4.77, "g/cm^3", "kg/m^3"),
+        (25.0, "degC", "K"),
+        (100.0, "nm", "m"),
+        (0.3, "eV", "J"),
+    ],
+)
 def test_unit_round_trip(value, unit, si_unit):
     from fem_assb.units import registry, to_si
 
@@ -330,30 +374,45 @@ def test_unit_round_trip(value, unit, si_unit):
 # --- bad input ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"cam": {"sigam": "1 S/m"}}, "did you mean 'sigma'"),
-    ({"electrolyt": {}}, "did you mean 'electrolyte'"),
-    ({"cam": {"c_max": 49030}}, "has no unit"),
-    ({"cam": {"c_max": "49030 mol/m^2"}}, "inconsistent units"),
-    ({"electrolyte": {"kappa": "-0.1 S/m"}}, "must be positive"),
-    ({"cam": {"i00": "nan A*m^2.5/mol^1.5"}}, "not a finite number"),
-    ({"cam": {"c0": "0.1 mol/cm^3"}}, "must be below cam.c_max"),
-    ({"cam": {"c0": "0.004 mol/cm^3"}}, "outside the valid range"),
-    ({"cam": {"alpha": "1.5"}}, "symmetry factor"),
-    ({"cam": {"D": {"model": "nmc811_chen2020"}}}, "describes U0, not D"),
-    ({"cam": {"U0": {"model": "chen2020"}}}, "did you mean 'nmc811_chen2020'"),
-    ({"cam": {"D": {"expr": "1e-16 * foo(x)", "unit": "m^2/s"}}}, "only the functions"),
-    ({"cam": {"D": {"expr": "1e-16 * y", "unit": "m^2/s"}}}, "unknown name 'y'"),
-    ({"cam": {"D": {"expr": "__import__('os')", "unit": "m^2/s"}}}, "only the functions"),
-    ({"cam": {"D": {"expr": "1e-16 * x"}}}, "needs 'unit'"),
-    ({"cam": {"U0": {"table": {"x": [0.5, 0.3], "value": [3.9, 4.0]}, "unit": "V"}}}, "must increase strictly"),
-    ({"cam": {"D": {"table": {"x": [0.1, 0.5, 1.0], "value": [1e-16, -1e-16, 1e-16]}, "unit": "m^2/s"}}},
-     "must be positive"),
-    ({"cam": {"U0": {"table": {"x": [0.5, 1.0], "value": [3.9, 3.5]}, "unit": "V"}}}, "outside the valid range"),
-    ({"cam": {"i00": {"value": "1e-8 A*m^2.5/mol^1.5", "arrhenius": {"E_A": "30 kJ"}}}}, "E_A"),
-    ({"grain_boundary": {"i_GB0": "1 A/cm^2"}}, "misses C_GB"),
-    ({"separator": {"material": "LE"}}, "solid electrolyte needs a dense separator"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"cam": {"sigam": "1 S/m"}}, "did you mean 'sigma'"),
+        ({"electrolyt": {}}, "did you mean 'electrolyte'"),
+        ({"cam": {"c_max": 49030}}, "has no unit"),
+        ({"cam": {"c_max": "49030 mol/m^2"}}, "inconsistent units"),
+        ({"electrolyte": {"kappa": "-0.1 S/m"}}, "must be positive"),
+        ({"cam": {"i00": "nan A*m^2.5/mol^1.5"}}, "not a finite number"),
+        ({"cam": {"c0": "0.1 mol/cm^3"}}, "must be below cam.c_max"),
+        ({"cam": {"c0": "0.004 mol/cm^3"}}, "outside the valid range"),
+        ({"cam": {"alpha": "1.5"}}, "symmetry factor"),
+        ({"cam": {"D": {"model": "nmc811_chen2020"}}}, "describes U0, not D"),
+        ({"cam": {"U0": {"model": "chen2020"}}}, "did you mean 'nmc811_chen2020'"),
+        ({"cam": {"D": {"expr": "1e-16 * foo(x)", "unit": "m^2/s"}}}, "only the functions"),
+        ({"cam": {"D": {"expr": "1e-16 * y", "unit": "m^2/s"}}}, "unknown name 'y'"),
+        ({"cam": {"D": {"expr": "__import__('os')", "unit": "m^2/s"}}}, "only the functions"),
+        ({"cam": {"D": {"expr": "1e-16 * x"}}}, "needs 'unit'"),
+        (
+            {"cam": {"U0": {"table": {"x": [0.5, 0.3], "value": [3.9, 4.0]}, "unit": "V"}}},
+            "must increase strictly",
+        ),
+        (
+            {
+                "cam": {
+                    "D": {"table": {"x": [0.1, 0.5, 1.0], "value": [1e-16, -1e-16, 1e-16]}, "unit": "m^2/s"}
+                }
+            },
+            "must be positive",
+        ),
+        (
+            {"cam": {"U0": {"table": {"x": [0.5, 1.0], "value": [3.9, 3.5]}, "unit": "V"}}},
+            "outside the valid range",
+        ),
+        ({"cam": {"i00": {"value": "1e-8 A*m^2.5/mol^1.5", "arrhenius": {"E_A": "30 kJ"}}}}, "E_A"),
+        ({"grain_boundary": {"i_GB0": "1 A/cm^2"}}, "misses C_GB"),
+        ({"separator": {"material": "LE"}}, "solid electrolyte needs a dense separator"),
+    ],
+)
 def test_bad_overrides_are_rejected(overrides, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(")):
         get_system("NMC811_Li6PS5Cl", overrides=overrides)

@@ -50,13 +50,25 @@ def test_numpy_and_ufl_agree(name):
 def test_overrides_agree_in_ufl(tmp_path):
     import ufl
 
-    s = get_system("NMC811_LiPF6", overrides={
-        "cam": {"U0": {"table": [[0.2, 4.3], [0.5, 3.9], [1.0, 3.4]], "unit": "V", "extension": "linear"},
-                "sigma": {"table": {"x": [0.2, 0.6, 1.0], "value": [1e-2, 1e-4, 1e-6]}, "unit": "S/cm",
-                          "interpolate": "log"},
-                "D": {"expr": "1e-12 * exp(-2 * x) * sqrt(T / 298.15)", "unit": "cm^2/s",
-                      "arrhenius": {"E_A": "20 kJ/mol"}}},
-        "electrolyte": {"kappa": {"expr": "max(0.1, 1 - 0.2 * (c - 1)**2)", "unit": "S/m"}}})
+    s = get_system(
+        "NMC811_LiPF6",
+        overrides={
+            "cam": {
+                "U0": {"table": [[0.2, 4.3], [0.5, 3.9], [1.0, 3.4]], "unit": "V", "extension": "linear"},
+                "sigma": {
+                    "table": {"x": [0.2, 0.6, 1.0], "value": [1e-2, 1e-4, 1e-6]},
+                    "unit": "S/cm",
+                    "interpolate": "log",
+                },
+                "D": {
+                    "expr": "1e-12 * exp(-2 * x) * sqrt(T / 298.15)",
+                    "unit": "cm^2/s",
+                    "arrhenius": {"E_A": "20 kJ/mol"},
+                },
+            },
+            "electrolyte": {"kappa": {"expr": "max(0.1, 1 - 0.2 * (c - 1)**2)", "unit": "S/m"}},
+        },
+    )
     u, T = _ufl_coefficients(2)
     for fn in (s.cam.U0, s.cam.sigma, s.cam.D):
         expr = fn(u, T, ufl)
@@ -65,7 +77,9 @@ def test_overrides_agree_in_ufl(tmp_path):
             assert got == pytest.approx(fn.value_at(v, 320.0), rel=1e-12)
     kappa = s.electrolyte.kappa(u, T, ufl)
     for c in (100.0, 1000.0, 3000.0, 6000.0):
-        assert float(kappa((0, 0, 0), {u: c, T: 300.0})) == pytest.approx(s.electrolyte.kappa.value_at(c, 300.0))
+        assert float(kappa((0, 0, 0), {u: c, T: 300.0})) == pytest.approx(
+            s.electrolyte.kappa.value_at(c, 300.0)
+        )
 
 
 def test_exchange_current_agrees_in_ufl():

@@ -9,5 +9,15 @@ See docs/cases.md.
 from fem_assb.case.load import load_case, resolve_case
 from fem_assb.case.schema import Case, Cell, Numerics, Operation, Outputs, Step, Structure, Sweep
 
-__all__ = ["load_case", "resolve_case", "Case", "Cell", "Numerics", "Operation", "Outputs", "Step", "Structure",
-           "Sweep"]
+__all__ = [
+    "load_case",
+    "resolve_case",
+    "Case",
+    "Cell",
+    "Numerics",
+    "Operation",
+    "Outputs",
+    "Step",
+    "Structure",
+    "Sweep",
+]

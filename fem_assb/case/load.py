@@ -49,14 +49,18 @@ def load_case(path) -> Case:
     if not isinstance(raw, dict):
         raise InputError(f"{path} must contain a mapping with the sections {', '.join(TOP_KEYS)}.")
     try:
-        return resolve_case(raw, base_dir=path.parent.resolve(), path=path.resolve(),
-                            default_name=path.stem)
+        return resolve_case(raw, base_dir=path.parent.resolve(), path=path.resolve(), default_name=path.stem)
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
 
 
-def resolve_case(raw: dict, base_dir: Path | None = None, path: Path | None = None, default_name: str = "case",
-                 allow_sweep: bool = True) -> Case:
+def resolve_case(
+    raw: dict,
+    base_dir: Path | None = None,
+    path: Path | None = None,
+    default_name: str = "case",
+    allow_sweep: bool = True,
+) -> Case:
     """Resolve a parsed case dict (see docs/cases.md) into a :class:`Case`."""
     base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
     check_keys(raw, TOP_KEYS, "the case file")
@@ -101,12 +105,16 @@ def _materials(spec, T, base_dir):
     if isinstance(spec, str):
         spec = {"preset": spec}
     if not isinstance(spec, dict) or "preset" not in spec:
-        raise InputError("materials needs 'preset: NAME' (see `fem-assb materials list`), plus optional overrides.")
+        raise InputError(
+            "materials needs 'preset: NAME' (see `fem-assb materials list`), plus optional overrides."
+        )
     overrides = {k: v for k, v in spec.items() if k != "preset"}
     preset = str(spec["preset"])
     if preset not in list_systems():
-        raise InputError(f"materials.preset {preset!r} is unknown{did_you_mean(preset, list_systems())}; "
-                         f"known: {', '.join(list_systems())}.")
+        raise InputError(
+            f"materials.preset {preset!r} is unknown{did_you_mean(preset, list_systems())}; "
+            f"known: {', '.join(list_systems())}."
+        )
     try:
         return get_system(preset, overrides=overrides, temperature=T, base_dir=base_dir)
     except InputError as err:
@@ -120,17 +128,23 @@ def _materials(spec, T, base_dir):
 def _generator_function(kind: str):
     from fem_assb.structure import generate
 
-    kinds = getattr(generate, "KINDS", None) or getattr(generate, "_KINDS", {"composite": generate.generate_composite})
+    kinds = getattr(generate, "KINDS", None) or getattr(
+        generate, "_KINDS", {"composite": generate.generate_composite}
+    )
     if kind not in kinds:
-        raise InputError(f"structure.generator kind {kind!r} is unknown{did_you_mean(kind, kinds)}; "
-                         f"use one of {', '.join(kinds)}.")
+        raise InputError(
+            f"structure.generator kind {kind!r} is unknown{did_you_mean(kind, kinds)}; "
+            f"use one of {', '.join(kinds)}."
+        )
     return kinds[kind]
 
 
 def _structure(spec, base_dir) -> Structure:
     if not isinstance(spec, dict):
-        raise InputError("structure must be a mapping: {image: FILE, voxel_size: ..., labels: {...}} "
-                         "or {generator: {kind: composite, ...}}.")
+        raise InputError(
+            "structure must be a mapping: {image: FILE, voxel_size: ..., labels: {...}} "
+            "or {generator: {kind: composite, ...}}."
+        )
     if "image" in spec and "generator" in spec:
         raise InputError("structure: give either 'image' or 'generator', not both.")
     if "generator" in spec:
@@ -141,7 +155,9 @@ def _structure(spec, base_dir) -> Structure:
             check_keys(spec, {"generator"}, "structure")
             gen = dict(gen)
         else:
-            raise InputError("structure.generator must be a name (composite) or a mapping {kind: composite, ...}.")
+            raise InputError(
+                "structure.generator must be a name (composite) or a mapping {kind: composite, ...}."
+            )
         gen.setdefault("kind", "composite")
         func = _generator_function(str(gen["kind"]))
         params = inspect.signature(func).parameters
@@ -161,7 +177,9 @@ def _structure(spec, base_dir) -> Structure:
     image = Path(str(spec["image"]))
     image = image if image.is_absolute() else (base_dir / image)
     if not image.is_file():
-        raise InputError(f"structure.image {str(image)!r} does not exist (paths are relative to the case file).")
+        raise InputError(
+            f"structure.image {str(image)!r} does not exist (paths are relative to the case file)."
+        )
     if "voxel_size" not in spec:
         raise InputError("structure.voxel_size is missing; give the voxel edge length, e.g. '0.5 um'.")
     h = to_si(spec["voxel_size"], "m", name="structure.voxel_size")
@@ -175,7 +193,9 @@ def _labels(spec) -> dict[int, tuple[str, str]] | None:
     if spec is None:
         return None
     if not isinstance(spec, dict):
-        raise InputError("structure.labels must map material names to image values, e.g. {PORE: 0, CAM: 1, SE: 2}.")
+        raise InputError(
+            "structure.labels must map material names to image values, e.g. {PORE: 0, CAM: 1, SE: 2}."
+        )
     out: dict[int, tuple[str, str]] = {}
     for name, val in spec.items():
         kind = str(name)
@@ -184,13 +204,17 @@ def _labels(spec) -> dict[int, tuple[str, str]] | None:
             kind = str(val.get("kind", name))
             val = val.get("values", val.get("value"))
         if kind not in MATERIAL_CLASSES:
-            raise InputError(f"structure.labels: {name!r} is not a material class{did_you_mean(kind, MATERIAL_CLASSES)}; "
-                             f"use one of {', '.join(MATERIAL_CLASSES)} or {{value: N, kind: CLASS}}.")
+            raise InputError(
+                f"structure.labels: {name!r} is not a material class{did_you_mean(kind, MATERIAL_CLASSES)}; "
+                f"use one of {', '.join(MATERIAL_CLASSES)} or {{value: N, kind: CLASS}}."
+            )
         for v in val if isinstance(val, list) else [val]:
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise InputError(f"structure.labels.{name}: image values must be integers >= 0, got {v!r}.")
             if v in out:
-                raise InputError(f"structure.labels: image value {v} is given twice ({out[v][0]} and {name}).")
+                raise InputError(
+                    f"structure.labels: image value {v} is given twice ({out[v][0]} and {name})."
+                )
             out[v] = (str(name), kind)
     return out
 
@@ -216,16 +240,25 @@ def _cell(spec, system) -> Cell:
     material = str(sep.get("material", ssep.material))
     if material != ssep.material:
         kind = system.electrolyte.kind
-        raise InputError(f"cell.separator.material = {material!r} does not fit the {kind} electrolyte of "
-                         f"{system.name}; use {ssep.material!r}.")
-    thickness = _length(sep["thickness"], "cell.separator.thickness", positive=True) if "thickness" in sep \
+        raise InputError(
+            f"cell.separator.material = {material!r} does not fit the {kind} electrolyte of "
+            f"{system.name}; use {ssep.material!r}."
+        )
+    thickness = (
+        _length(sep["thickness"], "cell.separator.thickness", positive=True)
+        if "thickness" in sep
         else ssep.thickness
+    )
     porosity = factor = None
     if material == "LE":
         porosity = _fraction(sep.get("porosity", ssep.porosity), "cell.separator.porosity")
-        factor = _fraction(sep.get("conductivity_factor", ssep.kappa_factor), "cell.separator.conductivity_factor")
+        factor = _fraction(
+            sep.get("conductivity_factor", ssep.kappa_factor), "cell.separator.conductivity_factor"
+        )
     elif "porosity" in sep or "conductivity_factor" in sep:
-        raise InputError("cell.separator: porosity and conductivity_factor apply to a porous (LE) separator only.")
+        raise InputError(
+            "cell.separator: porosity and conductivity_factor apply to a porous (LE) separator only."
+        )
     growth = float(to_si(spec.get("growth", 1.2), "", name="cell.growth"))
     if not 1.0 <= growth <= 2.0:
         raise InputError(f"cell.growth = {growth} must lie in [1, 2].")
@@ -238,7 +271,8 @@ def _cell(spec, system) -> Cell:
         anode_collector=_length(spec.get("anode_collector", "0 m"), "cell.anode_collector"),
         cathode_collector=_length(spec.get("cathode_collector", "0 m"), "cell.cathode_collector"),
         max_cell_size=_length(spec["max_cell_size"], "cell.max_cell_size", positive=True)
-        if "max_cell_size" in spec else None,
+        if "max_cell_size" in spec
+        else None,
         growth=growth,
     )
 
@@ -278,10 +312,15 @@ def _seed_step(system) -> dict:
     if op is None or not hasattr(op, "cutoff_voltage"):
         raise InputError(f"operation.steps is missing and {system.name} has no seed cut-off; give the steps.")
     if not hasattr(op, "current_density"):
-        raise InputError(f"operation.steps is missing and {system.name} has no seed current density; "
-                         "give the steps, e.g. [{kind: discharge, current_density: 1 mA/cm^2, cutoff_voltage: 3 V}].")
-    return {"kind": "discharge", "current_density": f"{op.current_density} A/m^2",
-            "cutoff_voltage": f"{op.cutoff_voltage} V"}
+        raise InputError(
+            f"operation.steps is missing and {system.name} has no seed current density; "
+            "give the steps, e.g. [{kind: discharge, current_density: 1 mA/cm^2, cutoff_voltage: 3 V}]."
+        )
+    return {
+        "kind": "discharge",
+        "current_density": f"{op.current_density} A/m^2",
+        "cutoff_voltage": f"{op.cutoff_voltage} V",
+    }
 
 
 def _step(spec, k) -> Step:
@@ -291,8 +330,10 @@ def _step(spec, k) -> Step:
     check_keys(spec, STEP_KEYS, where)
     kind = spec.get("kind")
     if kind not in STEP_KINDS:
-        raise InputError(f"{where}.kind = {kind!r} is unknown{did_you_mean(kind, STEP_KINDS)}; "
-                         f"use {', '.join(STEP_KINDS)}.")
+        raise InputError(
+            f"{where}.kind = {kind!r} is unknown{did_you_mean(kind, STEP_KINDS)}; "
+            f"use {', '.join(STEP_KINDS)}."
+        )
     duration = None
     if "duration" in spec:
         duration = to_si(spec["duration"], "s", name=f"{where}.duration")
@@ -307,8 +348,10 @@ def _step(spec, k) -> Step:
         return Step(kind, duration=duration)
     given = [k for k in ("current_density", "c_rate") if k in spec]
     if len(given) != 1:
-        raise InputError(f"{where} ({kind}) needs exactly one of current_density (e.g. '1 mA/cm^2') or c_rate "
-                         f"(e.g. 0.1, per hour).")
+        raise InputError(
+            f"{where} ({kind}) needs exactly one of current_density (e.g. '1 mA/cm^2') or c_rate "
+            f"(e.g. 0.1, per hour)."
+        )
     cd = cr = None
     if given[0] == "current_density":
         cd = to_si(spec["current_density"], "A/m^2", name=f"{where}.current_density")
@@ -317,8 +360,10 @@ def _step(spec, k) -> Step:
         cr = to_si(spec["c_rate"], "1/h", name=f"{where}.c_rate", default_unit="1/h")
         value = cr
     if not value > 0:
-        raise InputError(f"{where}.{given[0]} = {spec[given[0]]!r} must be positive; the kind ({kind}) "
-                         "already sets the direction of the current.")
+        raise InputError(
+            f"{where}.{given[0]} = {spec[given[0]]!r} must be positive; the kind ({kind}) "
+            "already sets the direction of the current."
+        )
     if "cutoff_voltage" not in spec:
         raise InputError(f"{where} ({kind}) needs cutoff_voltage (e.g. '3.0 V').")
     cut = to_si(spec["cutoff_voltage"], "V", name=f"{where}.cutoff_voltage")
@@ -330,17 +375,26 @@ def _step(spec, k) -> Step:
 def _check_cutoffs(steps, system) -> None:
     """A discharge must end below, a charge above, the voltage it starts from."""
     ocv = system.initial_ocv()
-    ref, what = ocv, (f"the initial open-circuit voltage {ocv:.4f} V (U0 of {system.cam.material} at "
-                      f"x0 = {system.cam.x0:.4f}, {system.temperature:.2f} K)")
+    ref, what = (
+        ocv,
+        (
+            f"the initial open-circuit voltage {ocv:.4f} V (U0 of {system.cam.material} at "
+            f"x0 = {system.cam.x0:.4f}, {system.temperature:.2f} K)"
+        ),
+    )
     for k, st in enumerate(steps):
         if st.kind == "rest":
             continue
         if st.kind == "discharge" and not st.cutoff_voltage < ref:
-            raise InputError(f"operation.steps[{k}]: the discharge cut-off voltage {st.cutoff_voltage:g} V is not "
-                             f"below {what}; the discharge would stop at once. Lower cutoff_voltage.")
+            raise InputError(
+                f"operation.steps[{k}]: the discharge cut-off voltage {st.cutoff_voltage:g} V is not "
+                f"below {what}; the discharge would stop at once. Lower cutoff_voltage."
+            )
         if st.kind == "charge" and not st.cutoff_voltage > ref:
-            raise InputError(f"operation.steps[{k}]: the charge cut-off voltage {st.cutoff_voltage:g} V is not "
-                             f"above {what}; the charge would stop at once. Raise cutoff_voltage.")
+            raise InputError(
+                f"operation.steps[{k}]: the charge cut-off voltage {st.cutoff_voltage:g} V is not "
+                f"above {what}; the charge would stop at once. Raise cutoff_voltage."
+            )
         ref, what = st.cutoff_voltage, f"the cut-off {st.cutoff_voltage:g} V of step {k}"
 
 
@@ -352,12 +406,16 @@ def _sweep(spec) -> Sweep:
         raise InputError("operation.sweep must be {parameter: PATH, values: [...]}.")
     check_keys(spec, {"parameter", "values"}, "operation.sweep")
     if "parameter" not in spec or "values" not in spec:
-        raise InputError("operation.sweep needs 'parameter' (e.g. operation.steps.0.current_density) and 'values'.")
+        raise InputError(
+            "operation.sweep needs 'parameter' (e.g. operation.steps.0.current_density) and 'values'."
+        )
     param = str(spec["parameter"])
     root = param.split(".")[0]
     if root not in SWEEP_ROOTS:
-        raise InputError(f"operation.sweep.parameter {param!r} must start with one of {', '.join(SWEEP_ROOTS)}"
-                         f"{did_you_mean(root, SWEEP_ROOTS)}.")
+        raise InputError(
+            f"operation.sweep.parameter {param!r} must start with one of {', '.join(SWEEP_ROOTS)}"
+            f"{did_you_mean(root, SWEEP_ROOTS)}."
+        )
     if param.startswith("operation.sweep"):
         raise InputError("operation.sweep cannot sweep itself.")
     values = spec["values"]
@@ -414,7 +472,9 @@ def expand_sweep(case: Case) -> list[tuple[object, Case]]:
         raw["operation"] = {k: v for k, v in (raw.get("operation") or {}).items() if k != "sweep"}
         _set_path(raw, sweep.parameter, value)
         try:
-            sub = resolve_case(raw, base_dir=base_dir, path=case.path, default_name=case.name, allow_sweep=False)
+            sub = resolve_case(
+                raw, base_dir=base_dir, path=case.path, default_name=case.name, allow_sweep=False
+            )
         except InputError as err:
             raise InputError(f"operation.sweep ({sweep.parameter} = {value!r}): {err}") from None
         out.append((value, sub))
@@ -423,8 +483,16 @@ def expand_sweep(case: Case) -> list[tuple[object, Case]]:
 
 # --- numerics and outputs -------------------------------------------------------------------------
 
-NUMERICS_KEYS = {"dt_initial", "dt_min", "dt_max", "max_voltage_step", "max_stoichiometry_step", "newton",
-                 "linear_solver", "surface_iterations"}
+NUMERICS_KEYS = {
+    "dt_initial",
+    "dt_min",
+    "dt_max",
+    "max_voltage_step",
+    "max_stoichiometry_step",
+    "newton",
+    "linear_solver",
+    "surface_iterations",
+}
 NEWTON_KEYS = {"phi_tol", "x_tol", "max_iterations", "rtol", "atol"}
 
 
@@ -439,22 +507,30 @@ def _numerics(spec) -> Numerics:
                 raise InputError(f"numerics.{key} = {spec[key]!r} must be a positive time.")
     dt0, dtmin, dtmax = (kw.get(k, getattr(d, k)) for k in ("dt_initial", "dt_min", "dt_max"))
     if not dtmin <= dt0 <= dtmax:
-        raise InputError(f"numerics: need dt_min <= dt_initial <= dt_max (got {dtmin:g} s, {dt0:g} s, {dtmax:g} s).")
+        raise InputError(
+            f"numerics: need dt_min <= dt_initial <= dt_max (got {dtmin:g} s, {dt0:g} s, {dtmax:g} s)."
+        )
     if "max_voltage_step" in spec:
         kw["max_voltage_step"] = to_si(spec["max_voltage_step"], "V", name="numerics.max_voltage_step")
     if "max_stoichiometry_step" in spec:
-        kw["max_stoichiometry_step"] = to_si(spec["max_stoichiometry_step"], "", name="numerics.max_stoichiometry_step")
+        kw["max_stoichiometry_step"] = to_si(
+            spec["max_stoichiometry_step"], "", name="numerics.max_stoichiometry_step"
+        )
     for key in ("max_voltage_step", "max_stoichiometry_step"):
         if key in kw and not kw[key] > 0:
             raise InputError(f"numerics.{key} must be positive.")
     if "linear_solver" in spec:
         ls = str(spec["linear_solver"])
         if ls not in ("direct", "iterative"):
-            raise InputError(f"numerics.linear_solver = {ls!r}{did_you_mean(ls, ('direct', 'iterative'))}; "
-                             "use 'direct' (MUMPS) or 'iterative' (Krylov + AMG).")
+            raise InputError(
+                f"numerics.linear_solver = {ls!r}{did_you_mean(ls, ('direct', 'iterative'))}; "
+                "use 'direct' (MUMPS) or 'iterative' (Krylov + AMG)."
+            )
         kw["linear_solver"] = ls
     if "surface_iterations" in spec:
-        kw["surface_iterations"] = _count(spec["surface_iterations"], "numerics.surface_iterations", minimum=0)
+        kw["surface_iterations"] = _count(
+            spec["surface_iterations"], "numerics.surface_iterations", minimum=0
+        )
     if "newton" in spec:
         nw = spec["newton"] or {}
         check_keys(nw, NEWTON_KEYS, "numerics.newton")
@@ -490,8 +566,10 @@ def _outputs(spec, name) -> Outputs:
         raise InputError(f"outputs.fields must be a list of {', '.join(FIELD_NAMES)}.")
     for f in fields:
         if f not in FIELD_NAMES:
-            raise InputError(f"outputs.fields: unknown field {f!r}{did_you_mean(f, FIELD_NAMES)}; "
-                             f"known: {', '.join(FIELD_NAMES)}.")
+            raise InputError(
+                f"outputs.fields: unknown field {f!r}{did_you_mean(f, FIELD_NAMES)}; "
+                f"known: {', '.join(FIELD_NAMES)}."
+            )
     interval = _count(spec.get("field_interval", 0), "outputs.field_interval", minimum=0)
     plots = spec.get("plots", True)
     if not isinstance(plots, bool):

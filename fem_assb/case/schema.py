@@ -71,7 +71,9 @@ def read_label_image(path: Path):
 
         with h5py.File(path, "r") as fh:
             found = []
-            fh.visititems(lambda n, o: found.append(n) if isinstance(o, h5py.Dataset) and o.ndim == 3 else None)
+            fh.visititems(
+                lambda n, o: found.append(n) if isinstance(o, h5py.Dataset) and o.ndim == 3 else None
+            )
             if not found:
                 raise InputError(f"{path} contains no 3D dataset.")
             return fh[found[0]][()]
@@ -101,12 +103,21 @@ class Cell:
         """The :class:`fem_assb.structure.virtual_cell.VirtualCell` of ``image`` with these layers."""
         from fem_assb.structure.virtual_cell import Separator, VirtualCell
 
-        sep = Separator(self.separator_material, self.separator_thickness,
-                        porosity=self.separator_porosity, conductivity_factor=self.separator_conductivity_factor)
-        return VirtualCell(image, sep, li_metal_thickness=self.li_metal,
-                           anode_collector_thickness=self.anode_collector,
-                           cathode_collector_thickness=self.cathode_collector,
-                           max_cell_size=self.max_cell_size, growth=self.growth)
+        sep = Separator(
+            self.separator_material,
+            self.separator_thickness,
+            porosity=self.separator_porosity,
+            conductivity_factor=self.separator_conductivity_factor,
+        )
+        return VirtualCell(
+            image,
+            sep,
+            li_metal_thickness=self.li_metal,
+            anode_collector_thickness=self.anode_collector,
+            cathode_collector_thickness=self.cathode_collector,
+            max_cell_size=self.max_cell_size,
+            growth=self.growth,
+        )
 
 
 @dataclass

@@ -33,15 +33,24 @@ def describe(case) -> str:
         out.append(f"  labels: {st.labels or 'default (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD)'}")
     cell = case.cell
     out.append("cell (m):")
-    out.append(f"  separator: {cell.separator_material}, thickness {format_value(cell.separator_thickness)}"
-               + (f", porosity {cell.separator_porosity}, conductivity factor {cell.separator_conductivity_factor}"
-                  if cell.separator_material == "LE" else ""))
-    out.append(f"  li_metal {format_value(cell.li_metal)}, anode_collector {format_value(cell.anode_collector)}, "
-               f"cathode_collector {format_value(cell.cathode_collector)}, max_cell_size "
-               f"{format_value(cell.max_cell_size)}, growth {cell.growth}")
+    out.append(
+        f"  separator: {cell.separator_material}, thickness {format_value(cell.separator_thickness)}"
+        + (
+            f", porosity {cell.separator_porosity}, conductivity factor {cell.separator_conductivity_factor}"
+            if cell.separator_material == "LE"
+            else ""
+        )
+    )
+    out.append(
+        f"  li_metal {format_value(cell.li_metal)}, anode_collector {format_value(cell.anode_collector)}, "
+        f"cathode_collector {format_value(cell.cathode_collector)}, max_cell_size "
+        f"{format_value(cell.max_cell_size)}, growth {cell.growth}"
+    )
     op = case.operation
-    out.append(f"operation: temperature {op.temperature:.2f} K; initial OCV "
-               f"{case.materials.initial_ocv():.4f} V at x0 = {case.materials.cam.x0:.4f}")
+    out.append(
+        f"operation: temperature {op.temperature:.2f} K; initial OCV "
+        f"{case.materials.initial_ocv():.4f} V at x0 = {case.materials.cam.x0:.4f}"
+    )
     for k, s in enumerate(op.steps):
         parts = [s.kind]
         if s.current_density is not None:
@@ -59,9 +68,13 @@ def describe(case) -> str:
     num = asdict(case.numerics)
     newton = num.pop("newton")
     out.append("numerics: " + ", ".join(f"{k} {format_value(v)}{units.get(k, '')}" for k, v in num.items()))
-    out.append("  newton: " + ", ".join(f"{k} {format_value(v)}{units.get(k, '')}" for k, v in newton.items()))
+    out.append(
+        "  newton: " + ", ".join(f"{k} {format_value(v)}{units.get(k, '')}" for k, v in newton.items())
+    )
     o = case.outputs
-    out.append(f"outputs: folder {o.folder}, fields {o.fields} every {o.field_interval} steps, plots {o.plots}")
+    out.append(
+        f"outputs: folder {o.folder}, fields {o.fields} every {o.field_interval} steps, plots {o.plots}"
+    )
     for note in case.notes:
         out.append(f"note: {note}")
     return "\n".join(out), parameter_table(case.materials)

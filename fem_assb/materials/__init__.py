@@ -26,17 +26,31 @@ def list_systems() -> list[str]:
     return list(SYSTEMS)
 
 
-def get_system(name: str, overrides: dict | None = None, temperature: float | None = None,
-               base_dir: str | Path | None = None) -> System:
+def get_system(
+    name: str,
+    overrides: dict | None = None,
+    temperature: float | None = None,
+    base_dir: str | Path | None = None,
+) -> System:
     """The material system ``name`` in SI, with ``overrides`` (a ``materials`` section of a case
     without ``preset``) applied, at ``temperature`` [K] (default: the preset's temperature).
     ``base_dir``: folder that CSV table paths are relative to."""
     if name not in SYSTEMS:
-        raise InputError(f"unknown material system {name!r}{did_you_mean(name, SYSTEMS)}; "
-                         f"known: {', '.join(SYSTEMS)} (see `fem-assb materials list`).")
+        raise InputError(
+            f"unknown material system {name!r}{did_you_mean(name, SYSTEMS)}; "
+            f"known: {', '.join(SYSTEMS)} (see `fem-assb materials list`)."
+        )
     data = merge(SYSTEMS[name], overrides)
     return build_system(name, data, temperature=temperature, base_dir=Path(base_dir) if base_dir else None)
 
 
-__all__ = ["get_system", "list_systems", "System", "Row", "Functional", "exchange_current_density",
-           "FARADAY", "R_GAS"]
+__all__ = [
+    "get_system",
+    "list_systems",
+    "System",
+    "Row",
+    "Functional",
+    "exchange_current_density",
+    "FARADAY",
+    "R_GAS",
+]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 
@@ -174,7 +174,7 @@ def table(
     slopes = np.diff(ys) / np.diff(xs)
     jumps = np.diff(np.concatenate([[0.0], slopes]))  # slope change at x_0 .. x_{n-2}
     x0, xn, y0 = float(xs[0]), float(xs[-1]), float(ys[0])
-    knots = [(float(a), float(b)) for a, b in zip(xs[:-1], jumps)]
+    knots = [(float(a), float(b)) for a, b in zip(xs[:-1], jumps, strict=True)]
     s_first, s_last = float(slopes[0]), float(slopes[-1])
 
     def f(v, T, m):
@@ -189,11 +189,21 @@ def table(
     return Functional(f, unit, variable, valid=(x0, xn), name=name, source=source, extension=extension)
 
 
-_FUNCS = {"exp": "exp", "log": "log", "ln": "log", "tanh": "tanh", "sqrt": "sqrt", "min": "min_value",
-          "max": "max_value", "clip": "clip"}
+_FUNCS = {
+    "exp": "exp",
+    "log": "log",
+    "ln": "log",
+    "tanh": "tanh",
+    "sqrt": "sqrt",
+    "min": "min_value",
+    "max": "max_value",
+    "clip": "clip",
+}
 
 
-def expression(text: str, variable: str, scale_v: float, scale_out: float, unit: str, source: str = "") -> Functional:
+def expression(
+    text: str, variable: str, scale_v: float, scale_out: float, unit: str, source: str = ""
+) -> Functional:
     """A user formula of ``x`` (or ``c``) and ``T`` such as ``"1e-2 * exp(-5 * x)"``.
 
     ``scale_v`` converts the SI variable to the unit the formula is written in (e.g. 1e-3 for c
@@ -212,9 +222,23 @@ def expression(text: str, variable: str, scale_v: float, scale_out: float, unit:
                 f"{', '.join(sorted(_FUNCS))}."
             )
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS):
-            raise InputError(f"expression {text!r}: only the functions {', '.join(sorted(_FUNCS))} may be called.")
-        if not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load,
-                                 ast.Constant, ast.operator, ast.unaryop)):
+            raise InputError(
+                f"expression {text!r}: only the functions {', '.join(sorted(_FUNCS))} may be called."
+            )
+        if not isinstance(
+            node,
+            (
+                ast.Expression,
+                ast.BinOp,
+                ast.UnaryOp,
+                ast.Call,
+                ast.Name,
+                ast.Load,
+                ast.Constant,
+                ast.operator,
+                ast.unaryop,
+            ),
+        ):
             raise InputError(f"expression {text!r} contains {type(node).__name__}; use arithmetic only.")
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
             raise InputError(f"expression {text!r} contains the non-number {node.value!r}.")
@@ -226,7 +250,9 @@ def expression(text: str, variable: str, scale_v: float, scale_out: float, unit:
         names["T"] = T
         return scale_out * eval(code, {"__builtins__": {}}, names)  # noqa: S307 - AST checked above
 
-    fn = Functional(f, unit, "x" if variable == "x" else "c", name="expression", source=source or f"expression {text}")
+    fn = Functional(
+        f, unit, "x" if variable == "x" else "c", name="expression", source=source or f"expression {text}"
+    )
     probe = fn.numpy(np.linspace(0.05, 0.95, 5) / (scale_v if variable == "c" else 1.0), T_REF)
     if not np.all(np.isfinite(probe)):
         raise InputError(f"expression {text!r} gives NaN or infinite values; check it on its range.")

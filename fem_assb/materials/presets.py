@@ -30,11 +30,22 @@ LI_000 = {  # 000 Table S1 (also 002 Table 1)
 
 NMC811_000 = {  # 000 Table S1 / S2 (SE case values; LE values are replaced below)
     "material": "NMC811",
-    "U0": {"model": "nmc811_chen2020", "source": "000 Table S1 [3]: 4.2 V at initial conditions (functional*)"},
+    "U0": {
+        "model": "nmc811_chen2020",
+        "source": "000 Table S1 [3]: 4.2 V at initial conditions (functional*)",
+    },
     "c0": {"value": "0.01131 mol/cm^3", "source": "000 Table S1 (calc.)"},
     "c_max": {"value": "0.04903 mol/cm^3", "source": "000 Table S1 (calc.)"},
-    "sigma": {"model": "nmc811_sigma_nmc622_trend", "value": "8.83e-3 S/cm", "source": "000 Table S1 [Amin 2016]*"},
-    "D": {"model": "nmc811_D_oregan2022_scaled", "value": "8.71e-13 cm^2/s", "source": "000 Table S1 (SE) [Ruess 2020]*"},
+    "sigma": {
+        "model": "nmc811_sigma_nmc622_trend",
+        "value": "8.83e-3 S/cm",
+        "source": "000 Table S1 [Amin 2016]*",
+    },
+    "D": {
+        "model": "nmc811_D_oregan2022_scaled",
+        "value": "8.71e-13 cm^2/s",
+        "source": "000 Table S1 (SE) [Ruess 2020]*",
+    },
     "i00": {"value": f"1.5392e-3 {I00_UNIT}", "source": "000 Table S1 (SE), calc. from [Ruess 2020]"},
     "alpha": {"value": "0.5", "source": ALPHA_NOTE},
     "density": {"value": "4.77 g/cm^3", "source": "000 Table S2 [Bielefeld 2022]"},
@@ -55,9 +66,20 @@ LIPF6_000 = {  # 000 Table S1 (LE) with the functional forms of PARAMETERS.md
     "c0": {"value": "1e-3 mol/cm^3", "source": "000 Table S1"},
     "kappa": {"model": "kappa_nyman2008", "value": "9.4e-3 S/cm", "source": "000 Table S1 [Nyman 2008]*"},
     "D": {"model": "D_nyman2008", "value": "3.79e-6 cm^2/s", "source": "000 Table S1 [Nyman 2008]*"},
-    "t_plus": {"model": "seed_constant", "value": "0.25", "source": "000 Table S1 [Nyman 2008]* (fit: t_plus_landesfeind2019)"},
-    "tdf": {"model": "seed_constant", "value": "1.85", "source": "000 Table S1 [Landesfeind 2019]* (fit: tdf_landesfeind2019)"},
-    "density": {"value": "1.2 g/cm^3", "source": "approximate density of 1 M LiPF6 in EC:EMC (not from the seeds)"},
+    "t_plus": {
+        "model": "seed_constant",
+        "value": "0.25",
+        "source": "000 Table S1 [Nyman 2008]* (fit: t_plus_landesfeind2019)",
+    },
+    "tdf": {
+        "model": "seed_constant",
+        "value": "1.85",
+        "source": "000 Table S1 [Landesfeind 2019]* (fit: tdf_landesfeind2019)",
+    },
+    "density": {
+        "value": "1.2 g/cm^3",
+        "source": "approximate density of 1 M LiPF6 in EC:EMC (not from the seeds)",
+    },
 }
 
 LLZO_002 = {  # 002 Table 1
@@ -65,7 +87,10 @@ LLZO_002 = {  # 002 Table 1
     "material": "LLZO",
     "c0": {"value": "0.0384 mol/cm^3", "source": "002 Table 1 [Neumann 2021]"},
     "kappa": {"value": "7.69e-4 S/cm", "source": "002 Table 1 [Neumann 2021]"},
-    "D": {"value": "5.36e-9 cm^2/s", "source": "002 Table 1 [Neumann 2021] (self-diffusion; unused with t+ = 1)"},
+    "D": {
+        "value": "5.36e-9 cm^2/s",
+        "source": "002 Table 1 [Neumann 2021] (self-diffusion; unused with t+ = 1)",
+    },
     "t_plus": {"value": "1", "source": "002 Table 1"},
     "density": {"value": "5.1 g/cm^3", "source": "approximate density of cubic LLZO (not from the seeds)"},
 }
@@ -77,14 +102,20 @@ GB_002 = {  # 002 Table 1
 
 LCO_002 = {  # 002 Table 1 (003 Table 3 repeats the bulk values)
     "material": "LCO",
-    "U0": {"model": "lco_ramadass2004", "source": "002 Table 1 [56]: 4.2 V at initial conditions (functional*)"},
+    "U0": {
+        "model": "lco_ramadass2004",
+        "source": "002 Table 1 [56]: 4.2 V at initial conditions (functional*)",
+    },
     "c0": {"value": "0.027058 mol/cm^3", "source": "002 Table 1 [31]"},
     "c_max": {"value": "0.051555 mol/cm^3", "source": "002 Table 1 [57]"},
     "sigma": {"model": "seed_constant", "value": "4.47 S/cm", "source": "002 Table 1 [58] (Menetrier 1999)*"},
     "D": {"model": "seed_constant", "value": "8.48e-12 cm^2/s", "source": "002 Table 1 [59]*"},
     "i00": {"value": f"0.0116 {I00_UNIT}", "source": "002 Table 1, calc. from [54] (R_CT = 2600 Ohm cm^2)"},
     "alpha": {"value": "0.5", "source": "002 Table 1 [31]"},
-    "density": {"value": "5.1 g/cm^3", "source": "PARAMETERS.md: about 5.1 g/cm^3 (secondary source, approximate)"},
+    "density": {
+        "value": "5.1 g/cm^3",
+        "source": "PARAMETERS.md: about 5.1 g/cm^3 (secondary source, approximate)",
+    },
 }
 
 SEP_SE = {"material": "SE", "porosity": {"value": "0"}, "kappa_factor": {"value": "1"}}
@@ -95,8 +126,12 @@ SYSTEMS: dict[str, dict] = {}
 
 SYSTEMS["NMC811_Li6PS5Cl"] = {
     "description": "NMC811 | Li6PS5Cl | Li metal, the ASSB case of seeds 000/001",
-    "sources": ["000 Table S1 (SE and Li-metal blocks)", "000 Table S2 (densities)", "001 (binder-free ASSB)",
-                "PARAMETERS.md (functional forms)"],
+    "sources": [
+        "000 Table S1 (SE and Li-metal blocks)",
+        "000 Table S2 (densities)",
+        "001 (binder-free ASSB)",
+        "PARAMETERS.md (functional forms)",
+    ],
     "temperature": ROOM_T,
     "cam": NMC811_000,
     "electrolyte": LPSCL_000,
@@ -106,23 +141,37 @@ SYSTEMS["NMC811_Li6PS5Cl"] = {
 }
 
 SYSTEMS["NMC811_LiPF6"] = {
-    "description": "NMC811 | 1 M LiPF6 in EC:EMC 3:7 (porous separator, CBD) | Li metal, the LIB case of 000/001",
-    "sources": ["000 Table S1 (LE and Li-metal blocks)", "000 Table S2", "001 (separator and CBD effective media)",
-                "PARAMETERS.md (Nyman 2008, Landesfeind 2019)"],
+    "description": "NMC811 | 1 M LiPF6 in EC:EMC 3:7 (porous separator, CBD) | Li metal, LIB case of 000/001",
+    "sources": [
+        "000 Table S1 (LE and Li-metal blocks)",
+        "000 Table S2",
+        "001 (separator and CBD effective media)",
+        "PARAMETERS.md (Nyman 2008, Landesfeind 2019)",
+    ],
     "temperature": ROOM_T,
-    "cam": {**NMC811_000,
-            "D": {"model": "nmc811_D_oregan2022_scaled", "value": "1.63e-12 cm^2/s", "source": "000 Table S1 (LE)*"},
-            "i00": {"value": f"2.402e-2 {I00_UNIT}", "source": "000 Table S1 (LE), calc. from [Ruess 2020]"}},
+    "cam": {
+        **NMC811_000,
+        "D": {
+            "model": "nmc811_D_oregan2022_scaled",
+            "value": "1.63e-12 cm^2/s",
+            "source": "000 Table S1 (LE)*",
+        },
+        "i00": {"value": f"2.402e-2 {I00_UNIT}", "source": "000 Table S1 (LE), calc. from [Ruess 2020]"},
+    },
     "electrolyte": LIPF6_000,
     "anode": LI_000,
-    "separator": {"material": "LE",
-                  "porosity": {"value": "0.5", "source": "001 (porous separator soaked with LE)"},
-                  "kappa_factor": {"value": "0.5", "source": "001 (effective = 50 % of bulk)"},
-                  "D_factor": {"value": "0.5", "source": "assumed equal to kappa_factor (001 gives kappa only)"},
-                  "thickness": {"value": "20 um", "source": "000 Table S1"}},
-    "cbd": {"porosity": {"value": "0.5", "source": "001 [59, 60]"},
-            "kappa_factor": {"value": "0.12", "source": "001 (effective = 12 % of bulk)"},
-            "D_factor": {"value": "0.12", "source": "assumed equal to kappa_factor (001 gives kappa only)"}},
+    "separator": {
+        "material": "LE",
+        "porosity": {"value": "0.5", "source": "001 (porous separator soaked with LE)"},
+        "kappa_factor": {"value": "0.5", "source": "001 (effective = 50 % of bulk)"},
+        "D_factor": {"value": "0.5", "source": "assumed equal to kappa_factor (001 gives kappa only)"},
+        "thickness": {"value": "20 um", "source": "000 Table S1"},
+    },
+    "cbd": {
+        "porosity": {"value": "0.5", "source": "001 [59, 60]"},
+        "kappa_factor": {"value": "0.12", "source": "001 (effective = 12 % of bulk)"},
+        "D_factor": {"value": "0.12", "source": "assumed equal to kappa_factor (001 gives kappa only)"},
+    },
     "operation": {"cutoff_voltage": {"value": "3.0 V", "source": "000 Table S1"}},
 }
 
@@ -132,25 +181,44 @@ SYSTEMS["LCO_LLZO"] = {
     "temperature": ROOM_T,
     "cam": LCO_002,
     "electrolyte": LLZO_002,
-    "anode": {**LI_000, "sigma": {"value": "1 S/cm", "source": "002 Table 1"},
-              "i0": {"value": "2.59e-2 A/cm^2", "source": "002 Table 1 [38]"}},
+    "anode": {
+        **LI_000,
+        "sigma": {"value": "1 S/cm", "source": "002 Table 1"},
+        "i0": {"value": "2.59e-2 A/cm^2", "source": "002 Table 1 [38]"},
+    },
     "separator": {**SEP_SE, "thickness": {"value": "25 um", "source": "002 Table 1"}},
     "grain_boundary": GB_002,
-    "operation": {"current_density": {"value": "1 mA/cm^2", "source": "002 Table 1"},
-                  "cutoff_voltage": {"value": "3.4 V", "source": "002 Table 1"}},
+    "operation": {
+        "current_density": {"value": "1 mA/cm^2", "source": "002 Table 1"},
+        "cutoff_voltage": {"value": "3.4 V", "source": "002 Table 1"},
+    },
 }
 
 SYSTEMS["NMC811_LLZO"] = {
     "description": "NMC811 | LLZO with grain boundaries | Li metal (seed 002 Table 2; rest as Table 1)",
-    "sources": ["002 Table 2 (NMC811)", "002 Table 1 (LLZO, Li metal, operation)", "000 Table S2 (NMC811 density)"],
+    "sources": [
+        "002 Table 2 (NMC811)",
+        "002 Table 1 (LLZO, Li metal, operation)",
+        "000 Table S2 (NMC811 density)",
+    ],
     "temperature": ROOM_T,
-    "cam": {**NMC811_000,
-            "U0": {"model": "nmc811_chen2020", "source": "002 Table 2 [36]: 4.2 V at initial conditions*"},
-            "c0": {"value": "0.01131 mol/cm^3", "source": "002 Table 2 (calc.)"},
-            "c_max": {"value": "0.04903 mol/cm^3", "source": "002 Table 2 (calc.)"},
-            "sigma": {"model": "nmc811_sigma_nmc622_trend", "value": "8.83e-3 S/cm", "source": "002 Table 2 [52]*"},
-            "D": {"model": "nmc811_D_oregan2022_scaled", "value": "8.71e-13 cm^2/s", "source": "002 Table 2 [53]*"},
-            "i00": {"value": f"0.0116 {I00_UNIT}", "source": "002 Table 2, calc. from [54] (same as LCO)"}},
+    "cam": {
+        **NMC811_000,
+        "U0": {"model": "nmc811_chen2020", "source": "002 Table 2 [36]: 4.2 V at initial conditions*"},
+        "c0": {"value": "0.01131 mol/cm^3", "source": "002 Table 2 (calc.)"},
+        "c_max": {"value": "0.04903 mol/cm^3", "source": "002 Table 2 (calc.)"},
+        "sigma": {
+            "model": "nmc811_sigma_nmc622_trend",
+            "value": "8.83e-3 S/cm",
+            "source": "002 Table 2 [52]*",
+        },
+        "D": {
+            "model": "nmc811_D_oregan2022_scaled",
+            "value": "8.71e-13 cm^2/s",
+            "source": "002 Table 2 [53]*",
+        },
+        "i00": {"value": f"0.0116 {I00_UNIT}", "source": "002 Table 2, calc. from [54] (same as LCO)"},
+    },
     "electrolyte": LLZO_002,
     "anode": SYSTEMS["LCO_LLZO"]["anode"],
     "separator": SYSTEMS["LCO_LLZO"]["separator"],
@@ -160,31 +228,42 @@ SYSTEMS["NMC811_LLZO"] = {
 
 
 def _lco_003(i00: str, i00_src: str) -> dict:
-    return {**LCO_002,
-            "U0": {"model": "lco_ramadass2004", "source": "003 Table 3 [48]: 4.2 V at initial conditions*"},
-            "c0": {"value": "0.027058 mol/cm^3", "source": "003 Table 3 [22]"},
-            "c_max": {"value": "0.051555 mol/cm^3", "source": "003 Table 3 [49]"},
-            "sigma": {"model": "seed_constant", "value": "4.47 S/cm", "source": "003 Table 3 [50]*"},
-            "D": {"model": "seed_constant", "value": "8.48e-12 cm^2/s", "source": "003 Table 3 [51]*"},
-            "i00": {"value": f"{i00} {I00_UNIT}", "source": i00_src},
-            "alpha": {"value": "0.5", "source": "003 Table 3"}}
+    return {
+        **LCO_002,
+        "U0": {"model": "lco_ramadass2004", "source": "003 Table 3 [48]: 4.2 V at initial conditions*"},
+        "c0": {"value": "0.027058 mol/cm^3", "source": "003 Table 3 [22]"},
+        "c_max": {"value": "0.051555 mol/cm^3", "source": "003 Table 3 [49]"},
+        "sigma": {"model": "seed_constant", "value": "4.47 S/cm", "source": "003 Table 3 [50]*"},
+        "D": {"model": "seed_constant", "value": "8.48e-12 cm^2/s", "source": "003 Table 3 [51]*"},
+        "i00": {"value": f"{i00} {I00_UNIT}", "source": i00_src},
+        "alpha": {"value": "0.5", "source": "003 Table 3"},
+    }
 
 
 def _llzo_003(kappa: str, src: str) -> dict:
-    return {"kind": "solid", "material": "LLZO:Ta",
-            "c0": {"value": "0.0384 mol/cm^3", "source": "003 Table 3 [22]"},
-            "kappa": {"value": f"{kappa} S/cm", "source": src},
-            "t_plus": {"value": "1", "source": "003 Table 3"},
-            "density": LLZO_002["density"]}
+    return {
+        "kind": "solid",
+        "material": "LLZO:Ta",
+        "c0": {"value": "0.0384 mol/cm^3", "source": "003 Table 3 [22]"},
+        "kappa": {"value": f"{kappa} S/cm", "source": src},
+        "t_plus": {"value": "1", "source": "003 Table 3"},
+        "density": LLZO_002["density"],
+    }
 
 
 def _li_003(i0: str, src: str) -> dict:
-    return {**LI_000, "sigma": {"value": "100 S/cm", "source": "003 Table 3 [22]"},
-            "i0": {"value": f"{i0} A/cm^2", "source": src},
-            "alpha": {"value": "0.5", "source": "003 Table 3"}}
+    return {
+        **LI_000,
+        "sigma": {"value": "100 S/cm", "source": "003 Table 3 [22]"},
+        "i0": {"value": f"{i0} A/cm^2", "source": src},
+        "alpha": {"value": "0.5", "source": "003 Table 3"},
+    }
 
 
-_HT_SOURCES = ["003 Table 3 (HT: conventional sintering [Finsterbusch 2018])", "PARAMETERS.md (Ramadass 2004 OCP)"]
+_HT_SOURCES = [
+    "003 Table 3 (HT: conventional sintering [Finsterbusch 2018])",
+    "PARAMETERS.md (Ramadass 2004 OCP)",
+]
 SYSTEMS["LCO_LLZO_HT1"] = {
     "description": "LCO | LLZO:Ta, conventionally sintered, operated at 100 degC (seed 003 Table 3, HT1)",
     "sources": _HT_SOURCES,
@@ -193,8 +272,10 @@ SYSTEMS["LCO_LLZO_HT1"] = {
     "electrolyte": _llzo_003("1.1e-2", "003 Table 3 (HT1) [22]"),
     "anode": _li_003("1e-3", "003 Table 3 (HT) [22]"),
     "separator": {**SEP_SE, "thickness": {"value": "500 um", "source": "003 Table 3 (HT) [22]"}},
-    "operation": {"current_density": {"value": "0.1 mA/cm^2", "source": "003 Table 3 (HT) [22]"},
-                  "cutoff_voltage": {"value": "3.4 V", "source": "003 Table 3"}},
+    "operation": {
+        "current_density": {"value": "0.1 mA/cm^2", "source": "003 Table 3 (HT) [22]"},
+        "cutoff_voltage": {"value": "3.4 V", "source": "003 Table 3"},
+    },
 }
 SYSTEMS["LCO_LLZO_HT2"] = {
     **SYSTEMS["LCO_LLZO_HT1"],
@@ -210,8 +291,10 @@ SYSTEMS["LCO_LLZO_LT"] = {
     "electrolyte": _llzo_003("5.195e-4", "003 Table 3 (LT) [30]"),
     "anode": _li_003("1.2e-3", "003 Table 3 (LT), calc. [30]"),
     "separator": {**SEP_SE, "thickness": {"value": "400 um", "source": "003 Table 3 (LT) [30]"}},
-    "operation": {"current_density": {"value": "0.05 mA/cm^2", "source": "003 Table 3 (LT) [30]"},
-                  "cutoff_voltage": {"value": "3.4 V", "source": "003 Table 3"}},
+    "operation": {
+        "current_density": {"value": "0.05 mA/cm^2", "source": "003 Table 3 (LT) [30]"},
+        "cutoff_voltage": {"value": "3.4 V", "source": "003 Table 3"},
+    },
 }
 
 # Resistive film fitted in seed 003 Fig. 6: l_RF = 100 nm, sigma_RF = 1 S/cm, D_RF = 2e-13 cm^2/s at
@@ -222,53 +305,90 @@ FILM_E_A = "31.54 kJ/mol"
 
 
 def _film(D: str, T_ref: str) -> dict:
-    return {"l_cam": {"value": "100 nm", "source": "003 Fig. 6 (fitted)"},
-            "sigma_cam": {"value": "1 S/cm", "source": "003 Fig. 6 (fitted)"},
-            "D_cam": {"value": f"{D} cm^2/s", "arrhenius": {"E_A": FILM_E_A, "T_ref": T_ref},
-                      "source": "003 Fig. 6 (fitted), Arrhenius per 003 Eq. 11 with E_A implied by the 25/100 degC fits"},
-            "l_se": {"value": "0 nm", "source": "003 Fig. 6 uses no degraded SE layer"},
-            "kappa_se": {"value": "5.4e-4 S/cm", "source": "unused while l_se = 0 (bulk LLZO value)"}}
+    return {
+        "l_cam": {"value": "100 nm", "source": "003 Fig. 6 (fitted)"},
+        "sigma_cam": {"value": "1 S/cm", "source": "003 Fig. 6 (fitted)"},
+        "D_cam": {
+            "value": f"{D} cm^2/s",
+            "arrhenius": {"E_A": FILM_E_A, "T_ref": T_ref},
+            "source": "003 Fig. 6 (fitted); Arrhenius (003 Eq. 11), E_A implied by the 25/100 degC fits",
+        },
+        "l_se": {"value": "0 nm", "source": "003 Fig. 6 uses no degraded SE layer"},
+        "kappa_se": {"value": "5.4e-4 S/cm", "source": "unused while l_se = 0 (bulk LLZO value)"},
+    }
 
 
-SYSTEMS["LCO_LLZO_HT1_film"] = {**SYSTEMS["LCO_LLZO_HT1"],
-                                "description": "HT1 with the resistive CAM film fitted in 003 Fig. 6 (100 degC)",
-                                "film": _film("2e-13", "100 degC")}
-SYSTEMS["LCO_LLZO_HT2_film"] = {**SYSTEMS["LCO_LLZO_HT2"],
-                                "description": "HT2 with the resistive CAM film fitted in 003 Fig. 6 (25 degC)",
-                                "film": _film("1.55e-14", "25 degC")}
+SYSTEMS["LCO_LLZO_HT1_film"] = {
+    **SYSTEMS["LCO_LLZO_HT1"],
+    "description": "HT1 with the resistive CAM film fitted in 003 Fig. 6 (100 degC)",
+    "film": _film("2e-13", "100 degC"),
+}
+SYSTEMS["LCO_LLZO_HT2_film"] = {
+    **SYSTEMS["LCO_LLZO_HT2"],
+    "description": "HT2 with the resistive CAM film fitted in 003 Fig. 6 (25 degC)",
+    "film": _film("1.55e-14", "25 degC"),
+}
 
 SYSTEMS["NMC622_bLPS"] = {
     "description": "NMC622 | beta-Li3PS4 | Li metal (seed 004 Table 1)",
-    "sources": ["004 Table 1", "004 text (sigma and D end points of NMC622)", "PARAMETERS.md (MSMR OCP, densities)"],
+    "sources": [
+        "004 Table 1",
+        "004 text (sigma and D end points of NMC622)",
+        "PARAMETERS.md (MSMR OCP, densities)",
+    ],
     "temperature": {"value": "25 degC", "source": "004 section 2.2 (cycling at 25 degC)"},
-    "cam": {"material": "NMC622",
-            "U0": {"model": "nmc622_msmr_verbrugge2017", "source": "004 Table 1: Eq. S4.3 (not in the seed text)*"},
-            "c0": {"value": "0.021 mol/cm^3", "source": "004 Table 1 (calc.)"},
-            "c_max": {"value": "0.0519 mol/cm^3", "source": "004 Table 1 (calc.)"},
-            "sigma": {"model": "nmc622_sigma_loglinear", "source": "004 Table 1: Eq. S4.1; end points from 004 text*"},
-            "D": {"model": "nmc622_D_loglinear", "source": "004 Table 1: Eq. S4.2; end points from 004 text*"},
-            "i00": {"value": f"4.98e-4 {I00_UNIT}",
-                    "source": "004 Table 1 (calc.; printed unit 'A/cm2/mol1.5' read as A cm^2.5/mol^1.5)"},
-            "alpha": {"value": "0.5", "source": "004 Table 1"},
-            "density": {"value": "4.7 g/cm^3", "source": "PARAMETERS.md: about 4.7 g/cm^3 (secondary source, approximate)"}},
-    "electrolyte": {"kind": "solid", "material": "beta-Li3PS4",
-                    "c0": {"value": "0.0103 mol/cm^3", "source": "004 Table 1 (calc.)"},
-                    "kappa": {"value": "1.20e-4 S/cm", "source": "004 Table 1 (measured)"},
-                    "D": {"value": "2.4e-9 cm^2/s", "source": "004 Table 1 (NMR self-diffusion; unused with t+ = 1)"},
-                    "t_plus": {"value": "1", "source": "004 Table 1"},
-                    "tdf": {"value": "1.28", "source": "004 Table 1 (thermodynamic correction factor)"},
-                    "density": {"value": "1.87 g/cm^3",
-                                "source": "approximate crystallographic density of beta-Li3PS4 (not from the seeds)"}},
-    "anode": {**LI_000,
-              "sigma": {"value": "10e2 S/cm", "source": "004 Table 1 (printed 10 * 10^2)"},
-              "i0": {"value": "8.87e-4 A/cm^2", "source": "004 Table 1 (printed as i00 in A/cm^2)"},
-              "alpha": {"value": "0.5", "source": "004 Table 1"},
-              "U0": {"value": "0 V", "source": "004 Table 1"}},
+    "cam": {
+        "material": "NMC622",
+        "U0": {
+            "model": "nmc622_msmr_verbrugge2017",
+            "source": "004 Table 1: Eq. S4.3 (not in the seed text)*",
+        },
+        "c0": {"value": "0.021 mol/cm^3", "source": "004 Table 1 (calc.)"},
+        "c_max": {"value": "0.0519 mol/cm^3", "source": "004 Table 1 (calc.)"},
+        "sigma": {
+            "model": "nmc622_sigma_loglinear",
+            "source": "004 Table 1: Eq. S4.1; end points from 004 text*",
+        },
+        "D": {"model": "nmc622_D_loglinear", "source": "004 Table 1: Eq. S4.2; end points from 004 text*"},
+        "i00": {
+            "value": f"4.98e-4 {I00_UNIT}",
+            "source": "004 Table 1 (calc.; printed unit 'A/cm2/mol1.5' read as A cm^2.5/mol^1.5)",
+        },
+        "alpha": {"value": "0.5", "source": "004 Table 1"},
+        "density": {
+            "value": "4.7 g/cm^3",
+            "source": "PARAMETERS.md: about 4.7 g/cm^3 (secondary source, approximate)",
+        },
+    },
+    "electrolyte": {
+        "kind": "solid",
+        "material": "beta-Li3PS4",
+        "c0": {"value": "0.0103 mol/cm^3", "source": "004 Table 1 (calc.)"},
+        "kappa": {"value": "1.20e-4 S/cm", "source": "004 Table 1 (measured)"},
+        "D": {"value": "2.4e-9 cm^2/s", "source": "004 Table 1 (NMR self-diffusion; unused with t+ = 1)"},
+        "t_plus": {"value": "1", "source": "004 Table 1"},
+        "tdf": {"value": "1.28", "source": "004 Table 1 (thermodynamic correction factor)"},
+        "density": {
+            "value": "1.87 g/cm^3",
+            "source": "approximate crystallographic density of beta-Li3PS4 (not from the seeds)",
+        },
+    },
+    "anode": {
+        **LI_000,
+        "sigma": {"value": "10e2 S/cm", "source": "004 Table 1 (printed 10 * 10^2)"},
+        "i0": {"value": "8.87e-4 A/cm^2", "source": "004 Table 1 (printed as i00 in A/cm^2)"},
+        "alpha": {"value": "0.5", "source": "004 Table 1"},
+        "U0": {"value": "0 V", "source": "004 Table 1"},
+    },
     "separator": {**SEP_SE, "thickness": {"value": "425 um", "source": "004 Table 1 (measured)"}},
-    "double_layer": {"cathode": {"value": "8e-7 F/cm^2", "source": "004 Table 1 (NMC622)"},
-                     "anode": {"value": "2e-7 F/cm^2", "source": "004 Table 1 (Li metal)"}},
-    "operation": {"current_density": {"value": "0.178 mA/cm^2", "source": "004 section 2.2 (0.1C, 1.78 mAh/cm^2)"},
-                  "cutoff_voltage": {"value": "2.6 V", "source": "004 section 2.2"},
-                  "max_voltage": {"value": "4.3 V", "source": "004 section 2.2"},
-                  "cathode_thickness": {"value": "40 um", "source": "004 Table 1 (measured)"}},
+    "double_layer": {
+        "cathode": {"value": "8e-7 F/cm^2", "source": "004 Table 1 (NMC622)"},
+        "anode": {"value": "2e-7 F/cm^2", "source": "004 Table 1 (Li metal)"},
+    },
+    "operation": {
+        "current_density": {"value": "0.178 mA/cm^2", "source": "004 section 2.2 (0.1C, 1.78 mAh/cm^2)"},
+        "cutoff_voltage": {"value": "2.6 V", "source": "004 section 2.2"},
+        "max_voltage": {"value": "4.3 V", "source": "004 section 2.2"},
+        "cathode_thickness": {"value": "40 um", "source": "004 Table 1 (measured)"},
+    },
 }

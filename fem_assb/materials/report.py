@@ -47,14 +47,22 @@ def plot_functions(system: System, path) -> None:
 
     T = system.temperature
     cam, el = system.cam, system.electrolyte
-    panels = [("U0", cam.U0, "x", "V", False), ("sigma", cam.sigma, "x", "S/m", True), ("D_s", cam.D, "x", "m^2/s", True)]
+    panels = [
+        ("U0", cam.U0, "x", "V", False),
+        ("sigma", cam.sigma, "x", "S/m", True),
+        ("D_s", cam.D, "x", "m^2/s", True),
+    ]
     if el.kind == "liquid":
-        panels += [("kappa", el.kappa, "c", "S/m", False), ("D_e", el.D, "c", "m^2/s", False),
-                   ("t+", el.t_plus, "c", "-", False), ("TDF", el.tdf, "c", "-", False)]
+        panels += [
+            ("kappa", el.kappa, "c", "S/m", False),
+            ("D_e", el.D, "c", "m^2/s", False),
+            ("t+", el.t_plus, "c", "-", False),
+            ("TDF", el.tdf, "c", "-", False),
+        ]
     ncol = min(len(panels), 4)
     nrow = (len(panels) + ncol - 1) // ncol
     fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), squeeze=False)
-    for ax, (label, fn, var, unit, logy) in zip(axes.flat, panels):
+    for ax, (label, fn, var, unit, logy) in zip(axes.flat, panels, strict=False):
         if var == "x":
             v = np.linspace(0.0, 1.0, 401)
             v0, xlabel, scale = cam.x0, "x = c_s / c_max", 1.0
@@ -73,7 +81,7 @@ def plot_functions(system: System, path) -> None:
         ax.set_ylabel(f"{label} [{unit}]")
         ax.set_title(fn.name, fontsize=8)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"{system.name} at {T:.2f} K", fontsize=10)

@@ -26,8 +26,20 @@ from fem_assb.errors import InputError
 from fem_assb.materials.functional import T_REF, Functional, constant, expression, table, with_arrhenius
 from fem_assb.units import quantity, registry, to_si
 
-FUNCTIONAL_KEYS = {"value", "model", "expr", "table", "csv", "unit", "c_unit", "interpolate", "extension",
-                   "arrhenius", "source", "columns"}
+FUNCTIONAL_KEYS = {
+    "value",
+    "model",
+    "expr",
+    "table",
+    "csv",
+    "unit",
+    "c_unit",
+    "interpolate",
+    "extension",
+    "arrhenius",
+    "source",
+    "columns",
+}
 CONSTANT_KEYS = {"value", "arrhenius", "source"}
 
 
@@ -44,7 +56,8 @@ def check_keys(mapping: dict, known, where: str) -> None:
     for key in mapping:
         if key not in known:
             raise InputError(
-                f"unknown key {key!r} in {where}{did_you_mean(key, known)}; valid keys: {', '.join(sorted(known))}."
+                f"unknown key {key!r} in {where}{did_you_mean(key, known)}; "
+                f"valid keys: {', '.join(sorted(known))}."
             )
 
 
@@ -56,8 +69,10 @@ def energy_per_mol(value, name: str) -> float:
         raise InputError(f"{name} = {value!r} has no unit; write e.g. '30 kJ/mol' or '0.3 eV'.")
     if q.check("[energy]"):
         if "electron_volt" not in str(q.units):
-            raise InputError(f"{name} = {value!r} is an energy, not an energy per mole; write e.g. '30 kJ/mol' "
-                             "(or per particle in eV, e.g. '0.3 eV').")
+            raise InputError(
+                f"{name} = {value!r} is an energy, not an energy per mole; write e.g. '30 kJ/mol' "
+                "(or per particle in eV, e.g. '0.3 eV')."
+            )
         q = q * ureg.avogadro_constant
     try:
         out = float(q.to("J/mol").magnitude)
@@ -108,7 +123,9 @@ def constant_value(spec, unit: str, name: str, T: float) -> float:
     if isinstance(spec, dict):
         check_keys(spec, CONSTANT_KEYS, name)
         if "value" not in spec:
-            raise InputError(f"{name} is a constant: give 'value: <number> {unit}' (no model, formula or table).")
+            raise InputError(
+                f"{name} is a constant: give 'value: <number> {unit}' (no model, formula or table)."
+            )
         value = _si(spec["value"], unit, name)
         if "arrhenius" in spec:
             E_A, T_ref = arrhenius(spec["arrhenius"], name)
@@ -127,8 +144,17 @@ def _si(value, unit: str, name: str) -> float:
     return to_si(value, unit, name=name)
 
 
-def functional(spec, unit: str, variable: str, name: str, *, v0: float, T0: float = T_REF,
-               base_dir: Path | None = None, default: dict | None = None) -> Functional:
+def functional(
+    spec,
+    unit: str,
+    variable: str,
+    name: str,
+    *,
+    v0: float,
+    T0: float = T_REF,
+    base_dir: Path | None = None,
+    default: dict | None = None,
+) -> Functional:
     """A Functional from ``spec`` (see module doc). ``v0``: the variable at initial conditions (SI).
 
     ``default``: the preset's spec; an override with only ``arrhenius`` / ``source`` keys adds
@@ -155,17 +181,26 @@ def functional(spec, unit: str, variable: str, name: str, *, v0: float, T0: floa
     elif kinds[0] == "model":
         fn = build_model(str(spec["model"]), name.split(".")[-1], unit, variable, value0, v0, T0)
         if fn.variable != variable:
-            raise InputError(f"model {spec['model']!r} is a function of {fn.variable}, but {name} is a function "
-                             f"of {variable}.")
+            raise InputError(
+                f"model {spec['model']!r} is a function of {fn.variable}, but {name} is a function "
+                f"of {variable}."
+            )
     elif kinds[0] == "expr":
-        fn = expression(spec["expr"], variable, _var_scale(spec, variable, name), _out_scale(spec, unit, name),
-                        unit)
+        fn = expression(
+            spec["expr"], variable, _var_scale(spec, variable, name), _out_scale(spec, unit, name), unit
+        )
     else:
         xs, ys = _table_columns(spec, variable, name, base_dir)
         xs = xs / _var_scale(spec, variable, name)
-        fn = table(xs, ys * _out_scale(spec, unit, name), unit, variable,
-                   interpolate=spec.get("interpolate", "linear"), extension=spec.get("extension", "constant"),
-                   source=f"table ({spec['csv']})" if "csv" in spec else "table (case file)")
+        fn = table(
+            xs,
+            ys * _out_scale(spec, unit, name),
+            unit,
+            variable,
+            interpolate=spec.get("interpolate", "linear"),
+            extension=spec.get("extension", "constant"),
+            source=f"table ({spec['csv']})" if "csv" in spec else "table (case file)",
+        )
     if "source" in spec:
         fn = fn.with_meta(source=str(spec["source"]) + (f"; {fn.source}" if fn.source else ""))
     if "arrhenius" in spec:
@@ -202,17 +237,23 @@ def _table_columns(spec, variable, name, base_dir):
         elif isinstance(tab, list) and all(isinstance(r, (list, tuple)) and len(r) == 2 for r in tab):
             xs, ys = [r[0] for r in tab], [r[1] for r in tab]
         else:
-            raise InputError(f"{name}.table must be {{{variable}: [...], value: [...]}} or a list of "
-                             f"[{variable}, value] pairs.")
+            raise InputError(
+                f"{name}.table must be {{{variable}: [...], value: [...]}} or a list of "
+                f"[{variable}, value] pairs."
+            )
         try:
             return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
         except (TypeError, ValueError):
-            raise InputError(f"{name}.table entries must be plain numbers (the unit goes in 'unit').") from None
+            raise InputError(
+                f"{name}.table entries must be plain numbers (the unit goes in 'unit')."
+            ) from None
     path = Path(str(spec["csv"]))
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
     if not path.is_file():
-        raise InputError(f"{name}: the table file {str(path)!r} does not exist (paths are relative to the case file).")
+        raise InputError(
+            f"{name}: the table file {str(path)!r} does not exist (paths are relative to the case file)."
+        )
     rows = []
     with open(path, newline="") as fh:
         for k, row in enumerate(csv.reader(fh)):

@@ -34,23 +34,59 @@ from fem_assb.materials.functional import FARADAY, R_GAS, Functional, arrhenius_
 # parameter -> (SI unit, kind); kind: "pos" (> 0), "nonneg" (>= 0), "unit" (0 < v <= 1),
 # "frac" (0 <= v <= 1), "any", "f:<var>:<check>" (functional of x or c), "str"
 SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
-    "cam": {"material": ("", "str"), "c_max": ("mol/m^3", "pos"), "c0": ("mol/m^3", "pos"),
-            "alpha": ("1", "open"), "i00": ("A*m^2.5/mol^1.5", "pos"), "density": ("kg/m^3", "pos"),
-            "U0": ("V", "f:x:any"), "sigma": ("S/m", "f:x:pos"), "D": ("m^2/s", "f:x:pos")},
-    "electrolyte": {"kind": ("", "str"), "material": ("", "str"), "c0": ("mol/m^3", "pos"),
-                    "density": ("kg/m^3", "pos"), "kappa": ("S/m", "f:c:pos"), "D": ("m^2/s", "f:c:pos"),
-                    "t_plus": ("1", "f:c:any"), "tdf": ("1", "f:c:pos")},
-    "anode": {"material": ("", "str"), "U0": ("V", "any"), "i0": ("A/m^2", "pos"), "alpha": ("1", "open"),
-              "sigma": ("S/m", "pos"), "density": ("kg/m^3", "pos"), "capacity": ("C/kg", "pos")},
-    "separator": {"material": ("", "str"), "porosity": ("1", "frac"), "kappa_factor": ("1", "unit"),
-                  "D_factor": ("1", "unit"), "thickness": ("m", "pos")},
+    "cam": {
+        "material": ("", "str"),
+        "c_max": ("mol/m^3", "pos"),
+        "c0": ("mol/m^3", "pos"),
+        "alpha": ("1", "open"),
+        "i00": ("A*m^2.5/mol^1.5", "pos"),
+        "density": ("kg/m^3", "pos"),
+        "U0": ("V", "f:x:any"),
+        "sigma": ("S/m", "f:x:pos"),
+        "D": ("m^2/s", "f:x:pos"),
+    },
+    "electrolyte": {
+        "kind": ("", "str"),
+        "material": ("", "str"),
+        "c0": ("mol/m^3", "pos"),
+        "density": ("kg/m^3", "pos"),
+        "kappa": ("S/m", "f:c:pos"),
+        "D": ("m^2/s", "f:c:pos"),
+        "t_plus": ("1", "f:c:any"),
+        "tdf": ("1", "f:c:pos"),
+    },
+    "anode": {
+        "material": ("", "str"),
+        "U0": ("V", "any"),
+        "i0": ("A/m^2", "pos"),
+        "alpha": ("1", "open"),
+        "sigma": ("S/m", "pos"),
+        "density": ("kg/m^3", "pos"),
+        "capacity": ("C/kg", "pos"),
+    },
+    "separator": {
+        "material": ("", "str"),
+        "porosity": ("1", "frac"),
+        "kappa_factor": ("1", "unit"),
+        "D_factor": ("1", "unit"),
+        "thickness": ("m", "pos"),
+    },
     "cbd": {"porosity": ("1", "unit"), "kappa_factor": ("1", "unit"), "D_factor": ("1", "unit")},
     "grain_boundary": {"i_GB0": ("A/m^2", "pos"), "C_GB": ("F/m^2", "pos")},
-    "film": {"l_cam": ("m", "nonneg"), "sigma_cam": ("S/m", "pos"), "D_cam": ("m^2/s", "pos"),
-             "l_se": ("m", "nonneg"), "kappa_se": ("S/m", "pos")},
+    "film": {
+        "l_cam": ("m", "nonneg"),
+        "sigma_cam": ("S/m", "pos"),
+        "D_cam": ("m^2/s", "pos"),
+        "l_se": ("m", "nonneg"),
+        "kappa_se": ("S/m", "pos"),
+    },
     "double_layer": {"cathode": ("F/m^2", "pos"), "anode": ("F/m^2", "pos")},
-    "operation": {"current_density": ("A/m^2", "pos"), "cutoff_voltage": ("V", "pos"),
-                  "max_voltage": ("V", "pos"), "cathode_thickness": ("m", "pos")},
+    "operation": {
+        "current_density": ("A/m^2", "pos"),
+        "cutoff_voltage": ("V", "pos"),
+        "max_voltage": ("V", "pos"),
+        "cathode_thickness": ("m", "pos"),
+    },
 }
 REQUIRED = {
     "cam": ("material", "c_max", "c0", "alpha", "i00", "density", "U0", "sigma", "D"),
@@ -150,7 +186,9 @@ def merge(preset: dict, overrides: dict | None) -> dict:
             continue
         if value is None:
             if key not in OPTIONAL_SECTIONS:
-                raise InputError(f"materials.{key} cannot be removed; only {', '.join(OPTIONAL_SECTIONS)} can.")
+                raise InputError(
+                    f"materials.{key} cannot be removed; only {', '.join(OPTIONAL_SECTIONS)} can."
+                )
             out[key] = None
             continue
         S.check_keys(value, SCHEMA[key], f"materials.{key}")
@@ -163,14 +201,23 @@ def merge(preset: dict, overrides: dict | None) -> dict:
     return out
 
 
-def build_system(name: str, data: dict, *, temperature: float | None = None,
-                 base_dir: Path | None = None) -> System:
+def build_system(
+    name: str, data: dict, *, temperature: float | None = None, base_dir: Path | None = None
+) -> System:
     """Resolve a (merged) preset dict into a :class:`System` at ``temperature`` [K]."""
     rows: list[Row] = []
     T = temperature if temperature is not None else S.temperature(_plain(data["temperature"]))
     S.positive(T, "temperature")
-    rows.append(Row("temperature", T, "K", _source(data["temperature"]) if temperature is None
-                    else "set by the caller (case operation.temperature)"))
+    rows.append(
+        Row(
+            "temperature",
+            T,
+            "K",
+            _source(data["temperature"])
+            if temperature is None
+            else "set by the caller (case operation.temperature)",
+        )
+    )
     resolved: dict[str, object] = {}
     cam_x0 = None
     for section in ("cam", "electrolyte", "anode", "separator", *OPTIONAL_SECTIONS):
@@ -188,8 +235,10 @@ def build_system(name: str, data: dict, *, temperature: float | None = None,
             c0 = _const(sdata["c0"], "mol/m^3", "cam.c0", T, rows, "pos")
             c_max = _const(sdata["c_max"], "mol/m^3", "cam.c_max", T, rows, "pos")
             if not c0 < c_max:
-                raise InputError(f"cam.c0 = {c0:g} mol/m^3 must be below cam.c_max = {c_max:g} mol/m^3 "
-                                 f"(the initial stoichiometry x0 = c0/c_max must lie in (0, 1)).")
+                raise InputError(
+                    f"cam.c0 = {c0:g} mol/m^3 must be below cam.c_max = {c_max:g} mol/m^3 "
+                    f"(the initial stoichiometry x0 = c0/c_max must lie in (0, 1))."
+                )
             values.update(c0=c0, c_max=c_max)
             cam_x0 = c0 / c_max
         for param, (unit, kind) in SCHEMA[section].items():
@@ -210,8 +259,14 @@ def build_system(name: str, data: dict, *, temperature: float | None = None,
     _complete(resolved, rows, T, data)
     _check_consistency(name, resolved, T)
     sections = {k: (None if v is None else _section_class(k)(k, v)) for k, v in resolved.items()}
-    return System(name=name, description=str(data.get("description", "")), sources=list(data.get("sources", [])),
-                  temperature=T, rows=rows, **sections)
+    return System(
+        name=name,
+        description=str(data.get("description", "")),
+        sources=list(data.get("sources", [])),
+        temperature=T,
+        rows=rows,
+        **sections,
+    )
 
 
 def _section_class(name):
@@ -271,7 +326,9 @@ def _check_value(value, path, kind):
         S.positive(value, path, allow_zero=True, upper=1.0)
     elif kind == "open":
         if not (math.isfinite(value) and 0 < value < 1):
-            raise InputError(f"{path} = {value} makes no sense; a symmetry factor lies strictly between 0 and 1.")
+            raise InputError(
+                f"{path} = {value} makes no sense; a symmetry factor lies strictly between 0 and 1."
+            )
     elif not math.isfinite(value):
         raise InputError(f"{path} = {value} is not a finite number.")
 
@@ -280,8 +337,9 @@ def _functional(pspec, unit, var, path, v0, T, base_dir, rows, check) -> Functio
     spec, base, _ = _unwrap(pspec)
     if spec is None:
         raise InputError(f"{path} is empty; give a value with units, a model, a formula or a table.")
-    fn = S.functional(spec, unit, var, path, v0=v0 if v0 is not None else 0.5, T0=T, base_dir=base_dir,
-                      default=base)
+    fn = S.functional(
+        spec, unit, var, path, v0=v0 if v0 is not None else 0.5, T0=T, base_dir=base_dir, default=base
+    )
     _, _, override = _unwrap(pspec)
     src = f"override (case file); {fn.source}" if override else fn.source
     lo, hi = fn.valid
@@ -297,11 +355,15 @@ def _functional(pspec, unit, var, path, v0, T, base_dir, rows, check) -> Functio
     vals = fn.numpy(grid, T)
     if not np.all(np.isfinite(vals)):
         bad = grid[~np.isfinite(vals)][0]
-        raise InputError(f"{path} ({fn.name}) is NaN or infinite at {var} = {bad:.6g}; check the formula or table.")
+        raise InputError(
+            f"{path} ({fn.name}) is NaN or infinite at {var} = {bad:.6g}; check the formula or table."
+        )
     if check == "pos" and np.any(vals <= 0):
         bad = grid[vals <= 0][0]
-        raise InputError(f"{path} ({fn.name}) = {vals[vals <= 0][0]:.4g} {unit} at {var} = {bad:.6g}; "
-                         f"it must be positive there.")
+        raise InputError(
+            f"{path} ({fn.name}) = {vals[vals <= 0][0]:.4g} {unit} at {var} = {bad:.6g}; "
+            f"it must be positive there."
+        )
     note = "" if fn.name == "constant" else fn.name
     if math.isfinite(lo) or math.isfinite(hi):
         note += f"; valid {var} in [{lo:.4g}, {hi:.4g}]"
@@ -331,7 +393,9 @@ def _complete(res: dict, rows: list[Row], T: float, data: dict) -> None:
     if el["kind"] == "liquid":
         missing = [k for k in ("D", "t_plus", "tdf") if k not in el]
         if missing:
-            raise InputError(f"a liquid electrolyte needs {', '.join(missing)} (functions of c or constants).")
+            raise InputError(
+                f"a liquid electrolyte needs {', '.join(missing)} (functions of c or constants)."
+            )
     else:
         el.setdefault("t_plus", constant(1.0, "1", "c"))
         el.setdefault("D", None)
@@ -342,7 +406,9 @@ def _complete(res: dict, rows: list[Row], T: float, data: dict) -> None:
     an.setdefault("material", "Li metal")
     sep = res["separator"]
     if sep["material"] not in ("SE", "LE"):
-        raise InputError(f"separator.material = {sep['material']!r}; use 'SE' (dense) or 'LE' (porous, liquid).")
+        raise InputError(
+            f"separator.material = {sep['material']!r}; use 'SE' (dense) or 'LE' (porous, liquid)."
+        )
     sep.setdefault("porosity", 0.0 if sep["material"] == "SE" else 0.5)
     sep.setdefault("kappa_factor", 1.0 if sep["material"] == "SE" else 0.5)
     sep.setdefault("D_factor", sep["kappa_factor"])
@@ -375,7 +441,9 @@ def _check_consistency(name: str, res: dict, T: float) -> None:
     if sep["material"] == "LE" and not sep["porosity"] > 0:
         raise InputError("separator.porosity must be > 0 for a porous (LE) separator.")
     if res.get("cbd") is not None and el["kind"] != "liquid":
-        raise InputError(f"{name}: a CBD section needs a liquid electrolyte (the ASSB cases are binder-free).")
+        raise InputError(
+            f"{name}: a CBD section needs a liquid electrolyte (the ASSB cases are binder-free)."
+        )
 
 
 __all__ = ["System", "Row", "build_system", "merge", "FARADAY", "R_GAS"]
