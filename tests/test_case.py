@@ -245,6 +245,8 @@ BAD = [
     ),
     ({"structure": {"image": "missing.npy", "voxel_size": "1 um"}}, "does not exist"),
     ({"structure": {"generator": {"kind": "compsite"}}}, "did you mean 'composite'"),
+    ({"structure__generator__se_fraction": 0.5}, "add up to"),
+    ({"structure__generator__cam_fraction": -0.2}, "cam_fraction"),
 ]
 
 

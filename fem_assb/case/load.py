@@ -170,6 +170,7 @@ def _structure(spec, base_dir) -> Structure:
                 value = to_si(gen[key], "m", name=f"structure.generator.{key}")
                 if not value > 0:
                     raise InputError(f"structure.generator.{key} = {gen[key]!r} must be a positive length.")
+        _check_composition(gen)
         return Structure(generator=gen)
     if "image" not in spec:
         raise InputError("structure needs 'image: FILE' (with voxel_size and labels) or 'generator: {...}'.")
@@ -186,6 +187,18 @@ def _structure(spec, base_dir) -> Structure:
     if not (math.isfinite(h) and h > 0):
         raise InputError(f"structure.voxel_size = {spec['voxel_size']!r} must be a positive length.")
     return Structure(image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels")))
+
+
+def _check_composition(gen: dict) -> None:
+    """Validate the volume fractions now (the generator itself runs only when the structure is built)."""
+    from fem_assb.structure import generate
+
+    keys = ("cam_fraction", "se_fraction", "cbd_fraction", "svf_cam", "density")
+    if hasattr(generate, "target_fractions") and any(k in gen for k in keys):
+        try:
+            generate.target_fractions(**{k: gen[k] for k in keys if k in gen})
+        except InputError as err:
+            raise InputError(f"structure.generator: {err}") from None
 
 
 def _labels(spec) -> dict[int, tuple[str, str]] | None:
