@@ -115,9 +115,7 @@ class _Problem:
         self.uh = fem.Function(self.V, name="phi")
         H, n = vm.cell_size, ufl.FacetNormal(msh)
         k = fem.Constant(msh, float(kappa))
-        md = {"quadrature_degree": 0}
-        dS = ufl.Measure("dS", msh, subdomain_data=vm.facet_tags, metadata=md)
-        ds = ufl.Measure("ds", msh, subdomain_data=vm.facet_tags, metadata=md)
+        _, ds, dS = vm.measures(interior_tags=(BULK, GRAIN_BOUNDARY))
         tags = sorted(FACE_TAGS.values())
         # Per face: weight (1 = Dirichlet face of this axis, 0 = insulating) and potential [V].
         self.weight = {t: fem.Constant(msh, 0.0) for t in tags}
