@@ -211,3 +211,29 @@ def test_cli_generate_and_segment(tmp_path, capsys):
     assert "conflicts              0" in capsys.readouterr().out
     assert main(["generate", "perforated", "--shape", "8,8,8", "--voxel-size", "1um", "--cam-fraction", "0.5",
                  "-o", str(tmp_path / "p.npy")]) == 1  # the channel radius is missing
+
+
+SEED002_CORNERS = [  # (SVF_CAM, density, d_CAM, d_SE, voxel): the extremes of seed 002
+    (0.333, 0.80, "8 um", "3.5 um", "0.2 um"),
+    (0.80, 0.93, "8 um", "0.8 um", "0.2 um"),
+    (0.80, 0.93, "2 um", "0.8 um", "0.1 um"),
+    (0.333, 0.80, "2 um", "3.5 um", "0.1 um"),
+]
+
+
+@pytest.mark.parametrize("svf, density, d_cam, d_se, h", SEED002_CORNERS)
+def test_seed002_extremes_small_box(svf, density, d_cam, d_se, h):
+    img = generate_composite((48, 48, 48), h, svf_cam=svf, density=density, d_cam=d_cam, d_se=d_se, seed=9)
+    f = fractions(img)
+    assert abs(f[CAM] - svf * density) < TOL and abs(f[PORE] - (1 - density)) < TOL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("svf, density, d_cam, d_se, h", SEED002_CORNERS)
+def test_seed002_extremes_100_cubed(svf, density, d_cam, d_se, h, seed):
+    img = generate_composite((100, 100, 100), h, svf_cam=svf, density=density, d_cam=d_cam, d_se=d_se, seed=seed,
+                             periodic=True)
+    f = fractions(img)
+    assert abs(f[CAM] - svf * density) < TOL and abs(f[SE] - (1 - svf) * density) < TOL
+    assert abs(f[PORE] - (1 - density)) < TOL
