@@ -172,13 +172,41 @@ def test_image_structure_with_label_map(tmp_path):
     labels[2:] = 5
     np.save(tmp_path / "img.npy", labels)
     raw = copy.deepcopy(BASE)
-    raw["structure"] = {"image": "img.npy", "voxel_size": "0.25 um", "labels": {"CAM": 1, "SE": [5, 6]}}
+    raw["structure"] = {"image": "img.npy", "voxel_size": "0.25 um",
+                        "labels": {1: "CAM", 5: {"material": "SE", "grain": 1}}}
     (tmp_path / "case.yaml").write_text(yaml.safe_dump(raw))
     case = load_case(tmp_path / "case.yaml")
     assert case.structure.image == (tmp_path / "img.npy").resolve()
     assert case.structure.voxel_size == pytest.approx(0.25e-6)
     image = case.structure.build()
     assert image.mask("SE").sum() == 32 and image.voxel_size == pytest.approx(0.25e-6)
+    assert set(np.unique(image.grain_ids()[image.mask("SE")])) == {1}
+
+
+def test_image_structure_with_label_map_file(tmp_path):
+    """structure.labels may name a label-map YAML file (docs/structures.md), which also gives the voxel size."""
+    import numpy as np
+
+    labels = np.ones((3, 3, 3), dtype=np.int32)
+    labels[0] = 2
+    np.save(tmp_path / "img.npy", labels)
+    (tmp_path / "map.yaml").write_text("voxel_size: 0.5 um\nlabels: {1: CAM, 2: SE}\n")
+    raw = copy.deepcopy(BASE)
+    raw["structure"] = {"image": "img.npy", "labels": "map.yaml"}
+    (tmp_path / "case.yaml").write_text(yaml.safe_dump(raw))
+    image = load_case(tmp_path / "case.yaml").structure.build()
+    assert image.mask("SE").sum() == 9 and image.voxel_size == pytest.approx(0.5e-6)
+
+
+def test_image_with_unknown_value_is_rejected_at_load(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "img.npy", np.full((2, 2, 2), 7, dtype=np.int32))
+    raw = copy.deepcopy(BASE)
+    raw["structure"] = {"image": "img.npy", "voxel_size": "0.5 um", "labels": {1: "CAM", 2: "SE"}}
+    (tmp_path / "case.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(InputError, match=r"\[7\].*not in the label map"):
+        load_case(tmp_path / "case.yaml")
 
 
 # --- bad input ------------------------------------------------------------------------------------

@@ -27,12 +27,13 @@ from fem_assb.case.schema import (
     Sweep,
 )
 from fem_assb.errors import InputError
+from fem_assb.structure.image import LabelMap
+from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.materials import get_system, list_systems
 from fem_assb.materials.spec import check_keys, did_you_mean, temperature
 from fem_assb.units import quantity, to_si
 
 TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs")
-MATERIAL_CLASSES = ("CAM", "SE", "LE", "CBD", "PORE")
 
 
 def load_case(path) -> Case:
@@ -181,12 +182,14 @@ def _structure(spec, base_dir) -> Structure:
         raise InputError(
             f"structure.image {str(image)!r} does not exist (paths are relative to the case file)."
         )
-    if "voxel_size" not in spec:
-        raise InputError("structure.voxel_size is missing; give the voxel edge length, e.g. '0.5 um'.")
-    h = to_si(spec["voxel_size"], "m", name="structure.voxel_size")
-    if not (math.isfinite(h) and h > 0):
-        raise InputError(f"structure.voxel_size = {spec['voxel_size']!r} must be a positive length.")
-    return Structure(image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels")))
+    h = None
+    if "voxel_size" in spec:
+        h = to_si(spec["voxel_size"], "m", name="structure.voxel_size")
+        if not (math.isfinite(h) and h > 0):
+            raise InputError(f"structure.voxel_size = {spec['voxel_size']!r} must be a positive length.")
+    structure = Structure(image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels"), base_dir))
+    structure.build()  # read once now: a wrong file, label or voxel size fails at load time
+    return structure
 
 
 def _check_composition(gen: dict) -> None:
@@ -201,35 +204,14 @@ def _check_composition(gen: dict) -> None:
             raise InputError(f"structure.generator: {err}") from None
 
 
-def _labels(spec) -> dict[int, tuple[str, str]] | None:
-    """{name: value | [values] | {value(s), kind}} -> {value: (name, class)}."""
+def _labels(spec, base_dir) -> LabelMap | Path | None:
+    """structure.labels: the label map inline ({0: PORE, 1: CAM, 2: SE, ...}, the format of
+    docs/structures.md) or the path of a label-map YAML file; None: stored with the image."""
     if spec is None:
         return None
-    if not isinstance(spec, dict):
-        raise InputError(
-            "structure.labels must map material names to image values, e.g. {PORE: 0, CAM: 1, SE: 2}."
-        )
-    out: dict[int, tuple[str, str]] = {}
-    for name, val in spec.items():
-        kind = str(name)
-        if isinstance(val, dict):
-            check_keys(val, {"value", "values", "kind"}, f"structure.labels.{name}")
-            kind = str(val.get("kind", name))
-            val = val.get("values", val.get("value"))
-        if kind not in MATERIAL_CLASSES:
-            raise InputError(
-                f"structure.labels: {name!r} is not a material class{did_you_mean(kind, MATERIAL_CLASSES)}; "
-                f"use one of {', '.join(MATERIAL_CLASSES)} or {{value: N, kind: CLASS}}."
-            )
-        for v in val if isinstance(val, list) else [val]:
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise InputError(f"structure.labels.{name}: image values must be integers >= 0, got {v!r}.")
-            if v in out:
-                raise InputError(
-                    f"structure.labels: image value {v} is given twice ({out[v][0]} and {name})."
-                )
-            out[v] = (str(name), kind)
-    return out
+    if isinstance(spec, str):
+        return Path(spec) if Path(spec).is_absolute() else base_dir / spec
+    return label_map_from_dict(spec)
 
 
 # --- cell -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fem_assb.materials import System
+from fem_assb.structure.image import LabelMap
 
 STEP_KINDS = ("discharge", "charge", "rest")
 FIELD_NAMES = ("phi", "c", "x", "utilization", "material", "grain", "current")
@@ -20,64 +21,31 @@ FIELD_NAMES = ("phi", "c", "x", "utilization", "material", "grain", "current")
 class Structure:
     """The cathode microstructure: an image file with label map and voxel size, or a generator spec.
 
-    image: path of the label image (.npy, .tif/.tiff, .h5); voxel_size [m]; labels: image value
-    -> (material name, material class). generator: the spec dict of
-    :func:`fem_assb.structure.generate.from_spec` (``kind`` plus its keyword arguments).
+    image: path of the label image (any format of :func:`fem_assb.structure.io.read_image`);
+    voxel_size [m] (None: the one stored with the image or its label map); labels: a LabelMap or
+    the path of a label-map YAML file (None: the map stored with the image or in its
+    ``<stem>.labels.yaml`` sidecar). generator: the
+    spec dict of :func:`fem_assb.structure.generate.from_spec` (``kind`` plus its keyword arguments).
     """
 
     image: Path | None = None
     voxel_size: float | None = None
-    labels: dict[int, tuple[str, str]] | None = None
+    labels: LabelMap | Path | None = None
     generator: dict | None = None
 
     @property
     def kind(self) -> str:
         return "image" if self.image is not None else "generator"
 
-    def label_map(self):
-        from fem_assb.structure.image import LabelMap, Material
-
-        if self.labels is None:
-            return LabelMap.default()
-        return LabelMap({v: Material(name, kind) for v, (name, kind) in self.labels.items()})
-
     def build(self):
         """The VoxelImage (reads the image file or runs the generator; numpy only)."""
-        from fem_assb.structure.image import VoxelImage
-
         if self.generator is not None:
             from fem_assb.structure.generate import from_spec
 
             return from_spec(dict(self.generator))
-        labels = read_label_image(self.image)
-        return VoxelImage(labels, self.voxel_size, self.label_map())
+        from fem_assb.structure.io import read_image
 
-
-def read_label_image(path: Path):
-    """A 3D integer label array from .npy, .tif/.tiff or .h5/.hdf5 (first 3D integer dataset)."""
-    import numpy as np
-
-    from fem_assb.errors import InputError
-
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        return np.load(path)
-    if suffix in (".tif", ".tiff"):
-        import tifffile
-
-        return tifffile.imread(path)
-    if suffix in (".h5", ".hdf5"):
-        import h5py
-
-        with h5py.File(path, "r") as fh:
-            found = []
-            fh.visititems(
-                lambda n, o: found.append(n) if isinstance(o, h5py.Dataset) and o.ndim == 3 else None
-            )
-            if not found:
-                raise InputError(f"{path} contains no 3D dataset.")
-            return fh[found[0]][()]
-    raise InputError(f"{path}: unknown image format {suffix!r}; use .npy, .tif or .h5.")
+        return read_image(self.image, labels=self.labels, voxel_size=self.voxel_size)
 
 
 @dataclass
