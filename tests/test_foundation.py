@@ -94,3 +94,15 @@ def test_info_under_mpi(comm, capsys):
     main(["info"])
     out = capsys.readouterr().out
     assert ("MPI ranks" in out) == (comm.rank == 0)
+
+
+def test_launcher_passes_directory_arguments_and_exit_code(tmp_path):
+    """./fem-assb keeps the caller's directory, output and exit status."""
+    launcher = str(ROOT / "fem-assb")
+    ok = subprocess.run([launcher, "info", "--json"], capture_output=True, text=True, cwd=tmp_path)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["DOLFINx"].startswith("0.11")
+    bad = subprocess.run([launcher, "analyze", "missing.npy"], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "missing.npy" in bad.stderr and "does not exist" in bad.stderr
+    np_bad = subprocess.run([launcher, "--np", "zero", "info"], capture_output=True, text=True, cwd=tmp_path)
+    assert np_bad.returncode == 2 and "--np must be a positive integer" in np_bad.stderr
