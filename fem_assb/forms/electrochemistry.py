@@ -1,0 +1,199 @@
+"""Residual of the all-solid-state cell: phi (all conductors) and c (CAM) as DG0 on one mesh.
+
+Unknowns (one blocked DG0 space, block size 2): u[0] = phi (V), u[1] = x = c / c_max in the
+CAM (dimensionless); x is pinned to x0 in every other cell. The residual rows are balances per
+cell (DESIGN §2): charge in A, Li in mol/s. Bulk fluxes are the two-point fluxes of
+:mod:`fem_assb.forms.transport`; interface laws come from :mod:`fem_assb.forms.interface`. Each
+law runs over its own tagged facets only, with quadrature degree 0 (DESIGN §3a).
+
+Boundary conditions (MODEL §4): phi = 0 on the anode face (x = 0) through the half-cell
+transmissibility 2 k / h (or Li | SE Butler-Volmer with phi_Li = 0 when the separator itself is
+the x = 0 face); the applied current density ``i_app`` (A/m^2, > 0 on discharge) leaves the
+cathode collector face (x = L), whose mean potential is the cell voltage.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from dolfinx import fem
+
+from fem_assb.forms.interface import FARADAY, intercalation_current, metal_current
+from fem_assb.forms.transport import boundary_flux, grain_boundary_flux, normal_extent, two_point_flux
+from fem_assb.meshing import cell_tags as tags
+
+#: Conductivity (S/m) used for the collectors: high enough to be equipotential to < 1 uV at
+#: 10 A/m^2 on 100 um wide cells, low enough to keep the Jacobian well scaled (DESIGN §3a).
+COLLECTOR_CONDUCTIVITY = 1.0e5
+#: Cap on the Li metal conductivity (S/m) for the same reason (ohmic drop < 1e-8 V at 50 um).
+METAL_CONDUCTIVITY_CAP = 1.0e5
+
+
+class CellForms:
+    """UFL forms of the cell on a :class:`~fem_assb.meshing.voxel_mesh.VoxelMesh`.
+
+    system: materials system (``cam``, ``electrolyte``, ``anode``, ``grain_boundary``);
+    T: temperature (K); surface_iterations: Newton steps of the half-cell surface correction
+    (0 = cell-centre values in the Butler-Volmer law).
+    Attributes: ``u``, ``u_old`` (Functions), ``dt`` (s) and ``i_app`` (A/m^2) Constants,
+    ``F`` (residual), ``J`` (Jacobian) and the scalar forms ``voltage``, ``interface_current``,
+    ``lithium`` (mol in the CAM), ``cam_volume`` (m^3), ``area`` (m^2 of the collector face).
+    """
+
+    def __init__(self, vmesh, system, T: float, surface_iterations: int = 3):
+        self.vmesh, self.system, self.T = vmesh, system, float(T)
+        msh = vmesh.mesh
+        cam, ely, an = system.cam, system.electrolyte, system.anode
+        self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
+        self.V = fem.functionspace(msh, ("DG", 0, (2,)))
+        self.Q = fem.functionspace(msh, ("DG", 0))
+        self.u = fem.Function(self.V, name="u")
+        self.u_old = fem.Function(self.V, name="u_old")
+        self.dt = fem.Constant(msh, 1.0)
+        self.i_app = fem.Constant(msh, 0.0)
+
+        mat = vmesh.material
+        cells = self.Q.dofmap.list[:, 0]
+
+        def indicator(codes, name):
+            f = fem.Function(self.Q, name=name)
+            f.x.array[cells] = np.isin(mat, codes).astype(float)
+            return f
+
+        self.chi_cam = indicator((tags.CAM,), "chi_cam")
+        self.chi_ion = indicator(tags.IONIC, "chi_ion")
+        self.chi_li = indicator((tags.LI,), "chi_li")
+        self.chi_el = indicator(tags.ELECTRONIC, "chi_el")
+        c_e = float(ely.c0)
+        kappa = float(np.asarray(ely.kappa(c_e, self.T, np)))
+        sigma_li = min(float(an.sigma), METAL_CONDUCTIVITY_CAP)
+        kconst = fem.Function(self.Q, name="k_const")
+        kvals = np.zeros(mat.size)
+        kvals[np.isin(mat, tags.IONIC)] = kappa
+        kvals[mat == tags.LI] = sigma_li
+        kvals[np.isin(mat, (tags.CATHODE_CC, tags.ANODE_CC))] = COLLECTOR_CONDUCTIVITY
+        kconst.x.array[cells] = kvals
+        self.kappa, self.c_e = kappa, c_e
+
+        phi, x = self.u[0], self.u[1]
+        vphi, vc = ufl.TestFunction(self.V)[0], ufl.TestFunction(self.V)[1]
+        x_old = self.u_old[1]
+        xc = ufl.min_value(ufl.max_value(x, 1e-9), 1.0 - 1e-9)
+        k_phi = self.chi_cam * cam.sigma(xc, self.T, ufl) + kconst
+        D = cam.D(xc, self.T, ufl)
+        H = vmesh.cell_size
+        n = ufl.FacetNormal(msh)
+        md = {"quadrature_degree": 0}
+        dx = ufl.Measure("dx", domain=msh, metadata=md)
+        dS = ufl.Measure("dS", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
+        self.dx, self.dS, self.ds = dx, dS, ds
+        cmax = self.c_max
+
+        # Bulk: charge in every conductor, Li diffusion in the CAM.
+        F = two_point_flux(phi, k_phi, vphi, H, n) * dS((tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I))
+        F += two_point_flux(cmax * x, D, vc, H, n) * dS(tags.CAM_CAM)
+        F += self.chi_cam * cmax * (x - x_old) / self.dt * vc * dx
+        F += (1.0 - self.chi_cam) * (x - self.x0) * vc * dx
+
+        # CAM | SE: orientation by the CAM indicator ('+' is arbitrary).
+        s_p, s_m = self.chi_cam("+"), self.chi_cam("-")
+
+        def solid(w):
+            return s_p * w("+") + s_m * w("-")
+
+        def electrolyte(w):
+            return s_m * w("+") + s_p * w("-")
+
+        h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
+        i_cam = intercalation_current(solid(phi) - electrolyte(phi), cmax * solid(x), c_e, h_s, cam, self.T,
+                                      ufl, surface_iterations)
+        F += i_cam * (solid(vphi) - electrolyte(vphi)) * dS(tags.CAM_SE)
+        F += i_cam / FARADAY * solid(vc) * dS(tags.CAM_SE)
+
+        # Li metal | SE (constant i0), inside the mesh or on the x = 0 separator face.
+        l_p, l_m = self.chi_li("+"), self.chi_li("-")
+        i_li = metal_current((l_p - l_m) * (phi("+") - phi("-")), float(an.i0), self.T)
+        F += i_li * (l_p * vphi("+") + l_m * vphi("-") - l_m * vphi("+") - l_p * vphi("-")) * dS(tags.LI_SE)
+        F -= self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * vphi * ds(tags.XMIN)
+
+        # Grain boundaries between SE grains of different IDs (MODEL §3, [002] Eq. 1).
+        gb = getattr(system, "grain_boundary", None)
+        if gb is not None and _has_tag(vmesh, tags.GRAIN_BOUNDARY):
+            F += grain_boundary_flux(phi, vphi, gb, self.T, k_phi, H, n) * dS(tags.GRAIN_BOUNDARY)
+
+        # Anode face phi = 0 (half-cell transmissibility) and the galvanostatic collector face.
+        h_b = normal_extent(n, H)
+        F += self.chi_el * boundary_flux(phi, 0.0, k_phi, vphi, H, n) * ds(tags.XMIN)
+        F += self.i_app * vphi * ds(tags.XMAX)
+        self.F = F
+        self.J = ufl.derivative(F, self.u, ufl.TrialFunction(self.V))
+
+        # Scalar outputs.
+        one = fem.Constant(msh, 1.0)
+        self.area = _assemble(one * ds(tags.XMAX), msh.comm)
+        self.voltage = fem.form((phi - self.i_app * h_b / (2.0 * k_phi)) * ds(tags.XMAX))
+        self.interface_current = fem.form(i_cam * dS(tags.CAM_SE))
+        self.metal_current = fem.form(i_li * dS(tags.LI_SE)
+                                      - self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * ds(tags.XMIN))
+        self.lithium = fem.form(self.chi_cam * cmax * x * dx)
+        self.cam_volume = _assemble(self.chi_cam * dx, msh.comm)
+        self.i_cam_expr = i_cam
+        w = ufl.TestFunction(self.Q)
+        self.cell_current_form = fem.form(i_cam * solid(w) * dS(tags.CAM_SE))
+        self.cell_area_form = fem.form(solid(w) * dS(tags.CAM_SE))
+
+    # -- state helpers -------------------------------------------------------------------
+    def initial_state(self, u0_cathode: float):
+        """phi = U0(x0) in the cathode side's electronic cells, 0 elsewhere; x = x0 everywhere."""
+        cells = self.Q.dofmap.list[:, 0]
+        arr = self.u.x.array.reshape(-1, 2)
+        mat = self.vmesh.material
+        arr[cells, 0] = np.where(np.isin(mat, (tags.CAM, tags.CATHODE_CC)), u0_cathode, 0.0)
+        arr[cells, 1] = self.x0
+        self.u.x.scatter_forward()
+        self.u_old.x.array[:] = self.u.x.array
+
+    def scalar(self, form) -> float:
+        return _assemble(form, self.vmesh.mesh.comm, compiled=True)
+
+    def cell_voltage(self) -> float:
+        """Mean collector-face potential (V)."""
+        return self.scalar(self.voltage) / self.area
+
+    def cell_interface_current(self, out):
+        """Mean CAM | SE current density (A/m^2) over each CAM cell's interface facets, into the
+        DG0 Function ``out`` (0 where a cell has no interface)."""
+        from dolfinx.fem.petsc import assemble_vector
+        from petsc4py import PETSc
+
+        vecs = []
+        for form in (self.cell_current_form, self.cell_area_form):
+            b = assemble_vector(form)
+            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            b.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+            with b.localForm() as bl:
+                vecs.append(bl.array.copy())
+            b.destroy()
+        cur, area = vecs
+        out.x.array[:] = np.where(area > 0, cur / np.where(area > 0, area, 1.0), 0.0)
+        return out
+
+    def cam_stoichiometry(self) -> np.ndarray:
+        """x of the owned CAM cells (numpy)."""
+        nown = self.vmesh.num_owned_cells
+        cells = self.Q.dofmap.list[:nown, 0]
+        mask = self.vmesh.material[:nown] == tags.CAM
+        return self.u.x.array.reshape(-1, 2)[cells[mask], 1]
+
+
+def _has_tag(vmesh, tag) -> bool:
+    local = int(np.any(vmesh.facet_tags.values == tag))
+    return vmesh.mesh.comm.allreduce(local) > 0
+
+
+def _assemble(form, comm, compiled=False) -> float:
+    from mpi4py import MPI
+
+    f = form if compiled else fem.form(form)
+    return comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM)

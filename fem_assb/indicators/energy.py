@@ -1,0 +1,39 @@
+"""Gravimetric energy density of the cell ([000] Eq. S3, [002] Eqs. 9 and 10; MODEL §7).
+
+E_grav = integral(i U dt) / (m_An + m_Sep + m_Ca); masses per cross-section from the voxel
+volumes and densities; the anode mass is Li matched to the theoretical capacity (n/p = 1) at
+3861 mAh/g.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LI_SPECIFIC_CAPACITY = 3861.0 * 3.6  # C/g (3861 mAh/g)
+
+
+def delivered_energy(t, voltage, current) -> float:
+    """integral(i U dt) in J/m^2 (trapezoid over accepted points; t s, U V, i A/m^2)."""
+    t, u, i = (np.asarray(a, dtype=float) for a in (t, voltage, current))
+    if t.size < 2:
+        return 0.0
+    p = u * i
+    return float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(t)))
+
+
+def cell_masses(*, q_theo: float, cam_volume: float, se_volume: float, separator_volume: float, area: float,
+                cam_density: float, se_density: float) -> dict:
+    """Masses per cross-section (g/m^2): anode (Li, n/p = 1), separator, cathode (CAM + SE).
+
+    q_theo in C/m^2; volumes in m^3 over ``area`` m^2; densities in kg/m^3.
+    """
+    m_an = q_theo / LI_SPECIFIC_CAPACITY
+    m_sep = separator_volume * se_density * 1e3 / area
+    m_ca = (cam_volume * cam_density + se_volume * se_density) * 1e3 / area
+    return {"anode": m_an, "separator": m_sep, "cathode": m_ca}
+
+
+def energy_density(energy: float, masses: dict) -> float:
+    """E_grav in Wh/kg from the energy (J/m^2) and masses (g/m^2)."""
+    total = sum(masses.values())
+    return energy / 3.6 / total * 1e3 / 1e3 if total > 0 else float("nan")

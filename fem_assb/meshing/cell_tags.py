@@ -1,0 +1,54 @@
+"""Material codes of the mesh cells and facet tags of the electrochemistry (one place).
+
+Material codes go into the meshing ``Grid.material`` array (-1 = no cell). Conductor classes:
+electronic (CAM, Li metal, collectors) and ionic (composite SE, separator).
+Facet tags are what :func:`facet_tagger` returns for an interior facet between two cells; each
+law of :mod:`fem_assb.forms.electrochemistry` integrates over its own tag only (DESIGN §3a).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --- material codes (cells) ---
+CAM = 1  #: cathode active material (electronic conductor + Li storage)
+SE = 2  #: solid electrolyte inside the composite cathode (ionic)
+SEPARATOR = 3  #: dense solid-electrolyte separator (ionic)
+LI = 4  #: Li metal anode (electronic)
+CATHODE_CC = 5  #: cathode current collector (electronic, thin and highly conducting)
+ANODE_CC = 6  #: anode current collector (electronic)
+
+MATERIAL_NAMES = {CAM: "CAM", SE: "SE", SEPARATOR: "SEPARATOR", LI: "LI", CATHODE_CC: "CATHODE_CC",
+                  ANODE_CC: "ANODE_CC"}
+ELECTRONIC = (CAM, LI, CATHODE_CC, ANODE_CC)
+IONIC = (SE, SEPARATOR)
+
+# --- interior facet tags ---
+NONE = 0  #: insulating (e.g. electrolyte | collector)
+CAM_CAM = 1  #: electronic conduction and Li diffusion inside the CAM
+CONDUCTION_E = 2  #: electronic conduction between other electronic cells (CAM|CC, CC|CC, Li|Li, Li|CC)
+CONDUCTION_I = 3  #: ionic conduction between electrolyte cells of the same grain
+CAM_SE = 4  #: intercalation, Butler-Volmer (MODEL §3)
+LI_SE = 5  #: Li metal | electrolyte, Butler-Volmer with constant i0
+GRAIN_BOUNDARY = 6  #: SE | SE of different grain IDs (MODEL §3, [002] Eq. 1)
+
+# exterior facets on the grid's bounding box (set by build_voxel_mesh)
+from fem_assb.meshing.voxel_mesh import XMAX, XMIN, YMAX, YMIN, ZMAX, ZMIN  # noqa: E402,F401
+
+
+def facet_tagger(mat_a, mat_b, grain_a, grain_b) -> np.ndarray:
+    """Vectorized, symmetric tag of interior facets between cells of materials a and b."""
+    a, b = np.asarray(mat_a), np.asarray(mat_b)
+    ga, gb = np.asarray(grain_a), np.asarray(grain_b)
+    el_a, el_b = np.isin(a, ELECTRONIC), np.isin(b, ELECTRONIC)
+    io_a, io_b = np.isin(a, IONIC), np.isin(b, IONIC)
+    tags = np.zeros(a.shape, dtype=np.int32)
+    tags[el_a & el_b] = CONDUCTION_E
+    tags[(a == CAM) & (b == CAM)] = CAM_CAM
+    tags[(a == LI) & (b == CAM) | (a == CAM) & (b == LI)] = NONE  # never adjacent in a valid cell
+    same = ga == gb
+    tags[io_a & io_b & same] = CONDUCTION_I
+    tags[io_a & io_b & ~same] = GRAIN_BOUNDARY
+    tags[((a == CAM) & io_b) | (io_a & (b == CAM))] = CAM_SE
+    tags[((a == LI) & io_b) | (io_a & (b == LI))] = LI_SE
+    return tags

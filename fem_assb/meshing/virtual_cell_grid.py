@@ -1,0 +1,125 @@
+"""VirtualCell -> meshing Grid: material codes per cell, graded planar layers (MODEL.md §1).
+
+Isolated clusters are removed before meshing ([002], MODEL §1): electrolyte not face-connected
+to the separator, CAM not face-connected to the cathode collector. Their fractions are reported;
+an electrolyte that does not reach the separator at all, or CAM that reaches no collector at all,
+is an error (nothing could be cycled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fem_assb.errors import InputError, PercolationError
+from fem_assb.meshing import cell_tags as tags
+from fem_assb.structure import analysis
+from fem_assb.structure.virtual_cell import VirtualCell
+
+_LAYER_CODES = {"CC": None, "LI": tags.LI, "SE": tags.SEPARATOR}
+
+
+@dataclass
+class CellGridInfo:
+    """What was assembled: layer extents (m) and the fractions of voxels removed as isolated."""
+
+    layers: list = field(default_factory=list)  # (name, material, x0, x1, n_cells)
+    cathode_slice: tuple = (0, 0)  # x cell index range [i0, i1) of the cathode image
+    removed_cam_fraction: float = 0.0
+    removed_electrolyte_fraction: float = 0.0
+    n_cam_voxels: int = 0
+
+
+def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndarray, np.ndarray, dict]:
+    """Material codes (-1 = no cell) and grain IDs of the cathode image, isolated clusters removed.
+
+    ``isolated``: "remove" (default; fractions reported) or "error" (any isolated CAM or
+    electrolyte voxel is an error).
+    """
+    image = vcell.cathode
+    kinds = {m.kind for v, m in image.label_map.materials.items() if image.mask(m.name).any()}
+    if kinds & {"LE", "CBD"}:
+        raise InputError(
+            "the discharge simulator handles all-solid-state cells only (CAM, SE, PORE); this image has "
+            f"{' and '.join(sorted(kinds & {'LE', 'CBD'}))} voxels. Relabel them or use an SE separator."
+        )
+    cam = analysis.class_mask(image, ("CAM",))
+    se = analysis.class_mask(image, ("SE",))
+    if not cam.any():
+        raise InputError("the cathode image has no CAM voxels; there is nothing to (dis)charge.")
+    cam_ok = analysis.connected_to_face(cam, "xmax")
+    se_ok = analysis.connected_to_face(se, "xmin")
+    f_cam = 1.0 - cam_ok.sum() / cam.sum()
+    f_se = 1.0 - se_ok.sum() / max(se.sum(), 1)
+    if not se_ok.any():
+        raise PercolationError(
+            "the solid electrolyte of the cathode does not connect to the separator (no SE voxel on the "
+            "x = 0 face is face-connected into the cathode): no ionic path, the cell cannot be cycled. "
+            "Check the image orientation (axis 0 = x from the separator) or the SE fraction."
+        )
+    if not cam_ok.any():
+        raise PercolationError(
+            "no CAM voxel is face-connected to the cathode current collector (last x layer): 100 % of "
+            "the CAM would be removed as isolated. Check the image orientation or the CAM fraction."
+        )
+    if isolated == "error" and (f_cam > 0 or f_se > 0):
+        raise PercolationError(
+            f"{100 * f_cam:.2f} % of the CAM is not connected to the collector and {100 * f_se:.2f} % of "
+            "the SE not to the separator; set isolated: remove to drop these clusters."
+        )
+    codes = np.full(image.shape, -1, dtype=np.int32)
+    codes[cam_ok] = tags.CAM
+    codes[se_ok] = tags.SE
+    grains = np.where(se_ok, image.grain_ids(), 0).astype(np.int32)
+    return codes, grains, {"removed_cam_fraction": float(f_cam), "removed_electrolyte_fraction": float(f_se)}
+
+
+def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
+    """The rectilinear :class:`~fem_assb.meshing.voxel_mesh.Grid` of the whole cell and a CellGridInfo.
+
+    A cathode collector of thickness 0 becomes one voxel-thick collector layer (the galvanostatic
+    face needs an equipotential conductor); an anode collector of thickness 0 is omitted (phi = 0
+    on the Li face, or on the separator face when there is no Li metal).
+    """
+    from fem_assb.meshing.voxel_mesh import Grid
+
+    if vcell.separator.material != "SE":
+        raise InputError("the all-solid-state simulator needs a dense SE separator (material: SE).")
+    image = vcell.cathode
+    nx, ny, nz = image.shape
+    h = image.voxel_size
+    codes_cat, grains_cat, removed = cathode_codes(vcell, isolated)
+    blocks, gblocks, info = [], [], CellGridInfo(**removed, n_cam_voxels=int((codes_cat == tags.CAM).sum()))
+    x_edges = [0.0]
+    layers = vcell.x_layers()
+    if layers[-1].name != "cathode_collector":
+        from fem_assb.structure.virtual_cell import XLayer
+
+        x1 = layers[-1].x1
+        layers = layers + [XLayer("cathode_collector", "CC", x1, x1 + h, np.array([x1, x1 + h]))]
+    i = 0
+    for lay in layers:
+        n = lay.n_cells
+        if lay.name == "cathode":
+            blocks.append(codes_cat)
+            gblocks.append(grains_cat)
+            info.cathode_slice = (i, i + n)
+        else:
+            code = {"anode_collector": tags.ANODE_CC, "cathode_collector": tags.CATHODE_CC}.get(
+                lay.name, _LAYER_CODES.get(lay.material))
+            if code is None:
+                raise InputError(f"layer {lay.name!r} of material {lay.material!r} is not supported.")
+            blocks.append(np.full((n, ny, nz), code, dtype=np.int32))
+            gblocks.append(np.zeros((n, ny, nz), dtype=np.int32))
+        info.layers.append((lay.name, lay.material, lay.x0, lay.x1, n))
+        x_edges.extend((lay.edges[1:] - lay.edges[0] + x_edges[-1]).tolist())
+        i += n
+    grid = Grid(
+        np.asarray(x_edges),
+        np.arange(ny + 1) * h,
+        np.arange(nz + 1) * h,
+        np.concatenate(blocks, axis=0),
+        grain=np.concatenate(gblocks, axis=0),
+    )
+    return grid, info

@@ -1,0 +1,139 @@
+"""Newton's method for the blocked (phi, x) DG0 system with per-block convergence (DESIGN §3, §3a).
+
+The Jacobian and residual are row-scaled by the Jacobian diagonal, so every row is O(1) and a
+scaled residual entry is a Jacobi-like correction in the unknown's own unit. Convergence is
+judged per block: the Newton update and the scaled residual must be below ``tol_phi`` (V) on
+the phi rows and ``tol_x`` (stoichiometry) on the x rows. Updates of phi are limited to
+``max_dphi`` (V) per iteration and x is kept in [0, 1].
+
+Linear solvers (``linear_solver``): "direct" (LU, MUMPS when available) or "iterative"
+(GMRES + hypre BoomerAMG on the coupled, scaled system; DESIGN §3a measured it 4x faster than
+MUMPS at 32^3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from dolfinx import fem
+from dolfinx.fem import petsc as fpetsc
+from mpi4py import MPI
+from petsc4py import PETSc
+
+
+@dataclass
+class NewtonResult:
+    converged: bool
+    iterations: int
+    linear_iterations: int
+    reason: str = ""
+
+
+class BlockNewton:
+    """Newton solver for ``F(u) = 0`` with a block-size-2 DG0 unknown ``u``.
+
+    F, J: UFL forms; tol_phi (V), tol_x (-): per-block tolerances; max_it: iteration limit.
+    """
+
+    def __init__(self, F, J, u, *, linear_solver: str = "direct", tol_phi: float = 1e-9, tol_x: float = 1e-10,
+                 max_it: int = 15, max_dphi: float = 0.3, prefix: str = "fem_assb_newton_"):
+        self.u = u
+        self.comm = u.function_space.mesh.comm
+        opts = {"jit_options": {}, "form_compiler_options": {}}
+        self.F_form = fem.form(F, **opts)
+        self.J_form = fem.form(J, **opts)
+        self.A = fpetsc.create_matrix(self.J_form)
+        self.b = fpetsc.create_vector(u.function_space)
+        self.du = self.A.createVecRight()
+        self.scale = self.A.createVecRight()
+        self.tol_phi, self.tol_x, self.max_it, self.max_dphi = tol_phi, tol_x, max_it, max_dphi
+        self.nown = u.function_space.dofmap.index_map.size_local
+        self.ksp = PETSc.KSP().create(self.comm)
+        self.ksp.setOperators(self.A)
+        self.ksp.setOptionsPrefix(prefix)
+        opt = PETSc.Options()
+        if linear_solver == "direct":
+            opt[prefix + "ksp_type"] = "preonly"
+            opt[prefix + "pc_type"] = "lu"
+            if "mumps" in _solver_packages():
+                opt[prefix + "pc_factor_mat_solver_type"] = "mumps"
+        elif linear_solver == "iterative":
+            opt[prefix + "ksp_type"] = "gmres"
+            opt[prefix + "ksp_rtol"] = 1e-10
+            opt[prefix + "ksp_atol"] = 1e-30
+            opt[prefix + "ksp_gmres_restart"] = 100
+            opt[prefix + "ksp_max_it"] = 500
+            opt[prefix + "pc_type"] = "hypre"
+            opt[prefix + "pc_hypre_type"] = "boomeramg"
+        else:
+            from fem_assb.errors import InputError
+
+            raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
+        self.ksp.setFromOptions()
+        self.linear_solver = linear_solver
+
+    def _assemble(self):
+        with self.b.localForm() as bl:
+            bl.set(0.0)
+        fpetsc.assemble_vector(self.b, self.F_form)
+        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self.A.zeroEntries()
+        fpetsc.assemble_matrix(self.A, self.J_form)
+        self.A.assemble()
+        self.A.getDiagonal(self.scale)
+        d = self.scale.array
+        d[:] = np.where(np.abs(d) > 0, 1.0 / np.where(d == 0, 1.0, d), 1.0)
+        self.A.diagonalScale(L=self.scale)
+        self.b.pointwiseMult(self.b, self.scale)
+
+    def _block_max(self, arr):
+        a = np.abs(arr[: 2 * self.nown].reshape(-1, 2))
+        loc = a.max(axis=0) if a.size else np.zeros(2)
+        return self.comm.allreduce(loc, op=MPI.MAX)
+
+    def residual_norms(self):
+        """Scaled residual max norms (phi in V, x in stoichiometry) at the current u."""
+        self._assemble()
+        return self._block_max(self.b.array)
+
+    def solve(self) -> NewtonResult:
+        lin, small = 0, False
+        for it in range(1, self.max_it + 1):
+            self._assemble()
+            r = self._block_max(self.b.array)
+            if not np.all(np.isfinite(r)):
+                return NewtonResult(False, it, lin, "residual not finite")
+            if it > 1 and r[0] < self.tol_phi and r[1] < self.tol_x and small:
+                return NewtonResult(True, it - 1, lin)
+            self.ksp.solve(self.b, self.du)
+            lin += self.ksp.getIterationNumber()
+            if self.ksp.getConvergedReason() < 0:
+                return NewtonResult(False, it, lin, f"linear solver diverged ({self.ksp.getConvergedReason()})")
+            d = self._block_max(self.du.array)
+            if not np.all(np.isfinite(d)):
+                return NewtonResult(False, it, lin, "update not finite")
+            step = min(1.0, self.max_dphi / d[0]) if d[0] > 0 else 1.0
+            x = self.u.x.petsc_vec
+            x.axpy(-step, self.du)
+            self.u.x.scatter_forward()
+            xs = self.u.x.array.reshape(-1, 2)
+            np.clip(xs[:, 1], 0.0, 1.0, out=xs[:, 1])
+            small = step == 1.0 and d[0] < self.tol_phi and d[1] < self.tol_x
+            if small and it >= 2:
+                # A Newton update this small leaves a residual of its square: accept it.
+                return NewtonResult(True, it, lin)
+        return NewtonResult(False, self.max_it, lin, "no convergence within max_it")
+
+    def destroy(self):
+        for obj in (self.ksp, self.A, self.b, self.du, self.scale):
+            obj.destroy()
+
+
+def _solver_packages() -> set:
+    try:
+        from petsc4py import PETSc as P
+
+        return {p for p in ("mumps", "superlu_dist") if P.Sys.hasExternalPackage(p)}
+    except Exception:  # pragma: no cover
+        return set()

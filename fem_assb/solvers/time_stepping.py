@@ -1,0 +1,137 @@
+"""Adaptive implicit Euler with cut-and-retry and cut-off location (DESIGN §3).
+
+The stepper is generic: it drives a ``system`` that offers
+
+- ``save() -> state`` / ``restore(state)``: the accepted state (the previous time level);
+- ``step(dt) -> NewtonResult``: one implicit Euler step of length dt (s) from the saved state;
+- ``voltage() -> float`` (V) and ``max_change() -> float`` (largest stoichiometry change of the
+  step, -).
+
+Rules: a step that did not converge is never accepted; it is cut by ``shrink`` and retried. A
+converged step whose voltage changed more than ``dU_max`` (V) or whose stoichiometry changed
+more than ``dx_max`` is also cut. The step grows by ``grow`` after an easy convergence (at most
+``easy_iterations`` Newton iterations). When the voltage crosses the cut-off, the crossing time is
+located by secant interpolation and the step is re-solved to land on it (|U - U_cut| < ``v_tol``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fem_assb.errors import SolverError
+
+
+@dataclass
+class StepControl:
+    """Step-size control (times in s, voltages in V)."""
+
+    dt_initial: float = 1.0
+    dt_min: float = 1e-6
+    dt_max: float = 600.0
+    grow: float = 1.5
+    shrink: float = 0.25
+    easy_iterations: int = 4
+    dU_max: float = 0.02
+    dx_max: float = 0.05
+    v_tol: float = 2e-4
+
+
+@dataclass
+class StepRecord:
+    t: float  # s, end of the step
+    dt: float  # s
+    voltage: float  # V
+    newton: int
+    linear: int
+    rejected: int  # retries before this step was accepted
+
+
+def run_segment(system, *, duration: float, cutoff=None, control: StepControl | None = None, t0: float = 0.0,
+                dt: float | None = None, on_step=None):
+    """Advance ``system`` for at most ``duration`` (s) or until the voltage crosses ``cutoff``.
+
+    cutoff: None, or (U_cut [V], direction) with direction -1 (stop when U <= U_cut, discharge)
+    or +1 (stop when U >= U_cut, charge). on_step(record) is called after every accepted step.
+    Returns (list of StepRecord, reason) with reason "cutoff", "duration".
+    """
+    ctl = control or StepControl()
+    dt = min(dt or ctl.dt_initial, ctl.dt_max)
+    t, t_end = t0, t0 + duration
+    records = []
+    u_prev = system.voltage()
+    while t < t_end * (1 - 1e-14) - 1e-12:
+        dt = min(dt, t_end - t)
+        state = system.save()
+        rejected = 0
+        while True:
+            res = system.step(dt)
+            ok = res.converged
+            if ok:
+                u_new = system.voltage()
+                too_big = abs(u_new - u_prev) > ctl.dU_max or system.max_change() > ctl.dx_max
+                crossed = cutoff is not None and (u_new - cutoff[0]) * cutoff[1] >= 0
+                # Near the cut-off accept a large voltage change only if it lands on the crossing below.
+                if too_big and dt > ctl.dt_min * 1.0001 and not (crossed and abs(u_prev - cutoff[0]) < ctl.dU_max):
+                    ok = False
+            if ok:
+                break
+            system.restore(state)
+            rejected += 1
+            if dt <= ctl.dt_min * 1.0001:
+                raise SolverError(
+                    f"time step cut below dt_min = {ctl.dt_min:g} s at t = {t:.6g} s ({res.reason or 'step too large'}); "
+                    "the cell cannot follow the requested operation (for example a surface saturated "
+                    "before the cut-off voltage). Lower the current or raise the cut-off."
+                )
+            dt = max(dt * ctl.shrink, ctl.dt_min)
+        if cutoff is not None and (u_new - cutoff[0]) * cutoff[1] >= 0:
+            dt, u_new, res, rejected = _locate_cutoff(system, state, dt, u_prev, u_new, cutoff, ctl, res, rejected)
+            t += dt
+            rec = StepRecord(t, dt, u_new, res.iterations, res.linear_iterations, rejected)
+            records.append(rec)
+            if on_step:
+                on_step(rec)
+            return records, "cutoff"
+        t += dt
+        rec = StepRecord(t, dt, u_new, res.iterations, res.linear_iterations, rejected)
+        records.append(rec)
+        if on_step:
+            on_step(rec)
+        u_prev = u_new
+        if res.iterations <= ctl.easy_iterations and rejected == 0:
+            dt = min(dt * ctl.grow, ctl.dt_max)
+    return records, "duration"
+
+
+def _locate_cutoff(system, state, dt, u0, u1, cutoff, ctl, res, rejected):
+    """Secant search for the step length that lands on the cut-off voltage."""
+    target = cutoff[0]
+    lo, ulo = 0.0, u0  # bracket: [lo, hi] with U(lo) on the safe side, U(hi) across
+    hi, uhi = dt, u1
+    best = (dt, u1, res)
+    for _ in range(12):
+        if abs(best[1] - target) < ctl.v_tol:
+            break
+        denom = uhi - ulo
+        trial = lo + (hi - lo) * (target - ulo) / denom if denom != 0 else 0.5 * (lo + hi)
+        trial = min(max(trial, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
+        system.restore(state)
+        r = system.step(trial)
+        if not r.converged:
+            hi = trial
+            continue
+        uu = system.voltage()
+        if (uu - target) * cutoff[1] >= 0:
+            hi, uhi = trial, uu
+            best = (trial, uu, r)
+        else:
+            lo, ulo = trial, uu
+            if abs(uu - target) < ctl.v_tol:
+                best = (trial, uu, r)
+                break
+    # Re-solve the chosen step so the system holds its state.
+    system.restore(state)
+    r = system.step(best[0])
+    if not r.converged:
+        raise SolverError("the cut-off step did not converge on re-solve.")
+    return best[0], system.voltage(), r, rejected

@@ -1,0 +1,459 @@
+"""Galvanostatic operation of an all-solid-state cell: discharge, charge, rest and sequences.
+
+Programmatic API::
+
+    sim = CellSimulation(vmesh, system, T=298.15)          # forms + Newton on a VoxelMesh
+    hist = sim.run([Operation("discharge", current_density=10.0, cutoff=3.0)])
+
+and :func:`run_case` (a loaded case -> outputs in a folder -> summary dict), used by
+``fem-assb run`` and ``fem-assb demo``.
+Units: current densities in A/m^2 of the cell cross-section, voltages in V, times in s.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from mpi4py import MPI
+
+from fem_assb.errors import InputError
+from fem_assb.forms.electrochemistry import CellForms
+from fem_assb.forms.interface import FARADAY
+from fem_assb.solvers.newton import BlockNewton, NewtonResult
+from fem_assb.solvers.time_stepping import StepControl, run_segment
+
+KINDS = ("discharge", "charge", "rest")
+
+
+@dataclass
+class Operation:
+    """One operation step.
+
+    kind: "discharge", "charge" or "rest"; current_density (A/m^2, > 0; the kind sets the sign)
+    or c_rate (1/h, of the theoretical capacity); cutoff (V): lower cut-off of a discharge, upper
+    of a charge; duration (s): length of a rest, or an upper bound for a (dis)charge.
+    """
+
+    kind: str
+    current_density: float | None = None
+    c_rate: float | None = None
+    cutoff: float | None = None
+    duration: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise InputError(f"operation kind {self.kind!r} is unknown; use one of {', '.join(KINDS)}.")
+        if self.kind == "rest":
+            if not (self.duration and self.duration > 0):
+                raise InputError("a rest needs a positive duration, e.g. duration: 1 h.")
+            return
+        given = [v for v in (self.current_density, self.c_rate) if v is not None]
+        if len(given) != 1:
+            raise InputError(f"a {self.kind} needs exactly one of current_density or c_rate.")
+        if given[0] <= 0:
+            raise InputError(
+                f"the {self.kind} current must be positive (got {given[0]:g}); the kind "
+                f"('{self.kind}') already sets its direction."
+            )
+        if self.cutoff is None:
+            raise InputError(f"a {self.kind} needs a cut-off voltage (cutoff: 3.0 V).")
+
+
+@dataclass
+class History:
+    """Accepted time points of a run (lists of floats; SI)."""
+
+    t: list = field(default_factory=list)  # s
+    voltage: list = field(default_factory=list)  # V
+    current: list = field(default_factory=list)  # A/m^2, > 0 discharge
+    charge: list = field(default_factory=list)  # C/m^2 delivered (discharge positive)
+    x_mean: list = field(default_factory=list)  # mean CAM stoichiometry
+    step: list = field(default_factory=list)  # index of the operation step
+    newton: int = 0
+    linear: int = 0
+    rejected: int = 0
+    steps: int = 0
+    stop_reasons: list = field(default_factory=list)
+
+    def as_table(self):
+        return {"t": np.array(self.t), "voltage": np.array(self.voltage), "current": np.array(self.current),
+                "charge": np.array(self.charge), "x_mean": np.array(self.x_mean), "step": np.array(self.step)}
+
+
+class CellSimulation:
+    """Cell forms + block Newton + adaptive implicit Euler on a VoxelMesh.
+
+    system: materials system; T: temperature (K); surface_iterations: see
+    :func:`fem_assb.forms.interface.intercalation_current`; linear_solver: "direct" or
+    "iterative"; control: StepControl.
+    """
+
+    def __init__(self, vmesh, system, T: float | None = None, *, surface_iterations: int = 3,
+                 linear_solver: str = "direct", control: StepControl | None = None, tol_phi: float = 1e-9,
+                 tol_x: float = 1e-10):
+        self.system = system
+        self.T = float(T if T is not None else getattr(system, "temperature", 298.15))
+        self.forms = CellForms(vmesh, system, self.T, surface_iterations=surface_iterations)
+        self.newton = BlockNewton(self.forms.F, self.forms.J, self.forms.u, linear_solver=linear_solver,
+                                  tol_phi=tol_phi, tol_x=tol_x)
+        self.control = control or StepControl()
+        self.comm = vmesh.mesh.comm
+        cam = system.cam
+        self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
+        self.area = self.forms.area
+        self.cam_volume = self.forms.cam_volume
+        #: theoretical capacity per cross-section (C/m^2), MODEL §7 [000 Eq. S2]
+        self.q_theo = (self.c_max - float(cam.c0)) * FARADAY * self.cam_volume / self.area
+        self.t = 0.0
+        self.q = 0.0
+        self.history = History()
+        self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
+        self._guess = None
+
+    # -- the system interface of run_segment ------------------------------------------------
+    def save(self):
+        return self.forms.u.x.array.copy()
+
+    def restore(self, state):
+        self.forms.u.x.array[:] = state
+
+    def step(self, dt: float) -> NewtonResult:
+        self.forms.u_old.x.array[:] = self.forms.u.x.array
+        self.forms.dt.value = dt
+        res = self.newton.solve()
+        self.history.newton += res.iterations
+        self.history.linear += res.linear_iterations
+        if not res.converged:
+            self.history.rejected += 1
+        return res
+
+    def voltage(self) -> float:
+        return self.forms.cell_voltage()
+
+    def max_change(self) -> float:
+        a = self.forms.u.x.array.reshape(-1, 2)[:, 1]
+        b = self.forms.u_old.x.array.reshape(-1, 2)[:, 1]
+        loc = float(np.max(np.abs(a - b))) if a.size else 0.0
+        return self.comm.allreduce(loc, op=MPI.MAX)
+
+    # -- quantities -----------------------------------------------------------------------
+    def mean_stoichiometry(self) -> float:
+        return self.forms.scalar(self.forms.lithium) / (self.c_max * self.cam_volume)
+
+    def interface_current(self) -> float:
+        """Total CAM | SE interface current (A, anodic positive)."""
+        return self.forms.scalar(self.forms.interface_current)
+
+    def lithium(self) -> float:
+        """Li in the CAM (mol)."""
+        return self.forms.scalar(self.forms.lithium)
+
+    def ocv(self) -> float:
+        """U0 of the mean stoichiometry (V)."""
+        return float(np.asarray(self.system.cam.U0(self.mean_stoichiometry(), self.T, np)))
+
+    def current_of(self, op: Operation) -> float:
+        """Signed applied current density (A/m^2, > 0 discharge) of an operation."""
+        if op.kind == "rest":
+            return 0.0
+        mag = op.current_density if op.current_density is not None else op.c_rate * self.q_theo / 3600.0
+        return mag if op.kind == "discharge" else -mag
+
+    def quasi_static(self, i_app: float) -> NewtonResult:
+        """Potentials at fixed concentrations for the applied current (MODEL §4 initial state)."""
+        self.forms.i_app.value = i_app
+        x = self.save()
+        res = self.step(1e-12)
+        xs = self.forms.u.x.array.reshape(-1, 2)
+        xs[:, 1] = x.reshape(-1, 2)[:, 1]
+        return res
+
+    def _record(self, i_app, k):
+        h = self.history
+        h.t.append(self.t)
+        h.voltage.append(self.voltage())
+        h.current.append(i_app)
+        h.charge.append(self.q)
+        h.x_mean.append(self.mean_stoichiometry())
+        h.step.append(k)
+
+    def run(self, operations, on_step=None, on_segment=None) -> History:
+        """Run the operation steps in order; returns the History (also kept as ``self.history``)."""
+        for k, op in enumerate(operations):
+            i_app = self.current_of(op)
+            if op.kind == "discharge" and op.cutoff >= self.ocv():
+                raise InputError(
+                    f"the discharge cut-off {op.cutoff:.3f} V is at or above the open-circuit voltage "
+                    f"{self.ocv():.3f} V of the cell: the discharge would end at once. Lower the cut-off."
+                )
+            if op.kind == "charge" and op.cutoff <= self.ocv():
+                raise InputError(
+                    f"the charge cut-off {op.cutoff:.3f} V is at or below the open-circuit voltage "
+                    f"{self.ocv():.3f} V: the charge would end at once. Raise the cut-off."
+                )
+            res = self.quasi_static(i_app)
+            if not res.converged:
+                from fem_assb.errors import SolverError
+
+                raise SolverError(f"the initial potentials of step {k + 1} ({op.kind}) did not converge: {res.reason}")
+            self._record(i_app, k)
+            if on_segment:
+                on_segment(k, op)
+            cutoff = None if op.kind == "rest" else (op.cutoff, -1 if op.kind == "discharge" else +1)
+            duration = op.duration if op.duration else (
+                20.0 * self.q_theo / abs(i_app) if i_app else 0.0)
+
+            def accept(rec, i_app=i_app, k=k):
+                self.q += i_app * rec.dt
+                self.t = rec.t
+                self.history.steps += 1
+                self._record(i_app, k)
+                if on_step:
+                    on_step(self, rec)
+
+            dt0 = min(self.control.dt_initial, self.control.dt_max)
+            _, reason = run_segment(self, duration=duration, cutoff=cutoff, control=self.control, t0=self.t,
+                                    dt=dt0, on_step=accept)
+            self.history.stop_reasons.append(reason)
+        return self.history
+
+
+def wall_clock():
+    return time.perf_counter()
+
+
+# ---------------------------------------------------------------------------------------------
+# Case driver: structure -> mesh -> simulation -> indicators -> output files
+
+
+def operations_of(case) -> list[Operation]:
+    """The case's operation steps as :class:`Operation` objects."""
+    return [Operation(s.kind, current_density=s.current_density, c_rate=s.c_rate, cutoff=s.cutoff_voltage,
+                      duration=s.duration) for s in case.operation.steps]
+
+
+def control_of(numerics) -> StepControl:
+    return StepControl(dt_initial=numerics.dt_initial, dt_min=numerics.dt_min, dt_max=numerics.dt_max,
+                       dU_max=numerics.max_voltage_step, dx_max=numerics.max_stoichiometry_step)
+
+
+def build_cell_mesh(vcell, comm=None):
+    """(VoxelMesh, CellGridInfo) of a VirtualCell; the grid is built on rank 0 only."""
+    from fem_assb.meshing import cell_tags
+    from fem_assb.meshing.virtual_cell_grid import virtual_cell_grid
+    from fem_assb.meshing.voxel_mesh import build_voxel_mesh
+
+    comm = comm or MPI.COMM_WORLD
+    grid, info, err = None, None, None
+    if comm.rank == 0:
+        try:
+            grid, info = virtual_cell_grid(vcell)
+        except Exception as exc:  # re-raised on every rank below
+            err = exc
+    err = comm.bcast(err, root=0)
+    if err is not None:
+        raise err
+    info = comm.bcast(info, root=0)
+    return build_voxel_mesh(comm, grid, cell_tags.facet_tagger), info
+
+
+class _Fields:
+    """DG0 output fields (phi, c, x, utilization, material, grain, current) and their writer."""
+
+    def __init__(self, sim, names, path):
+        from dolfinx import fem
+
+        from fem_assb.output.fields import FieldWriter
+
+        f = sim.forms
+        self.sim, self.names = sim, [n for n in names]
+        self.funcs = {n: fem.Function(f.Q, name=n) for n in self.names}
+        cells = f.Q.dofmap.list[:, 0]
+        if "material" in self.funcs:
+            self.funcs["material"].x.array[cells] = sim.forms.vmesh.material
+        if "grain" in self.funcs:
+            self.funcs["grain"].x.array[cells] = sim.forms.vmesh.grain
+        self.writer = FieldWriter(sim.comm, path, list(self.funcs.values())) if self.funcs else None
+
+    def write(self, t):
+        if self.writer is None:
+            return
+        f, u = self.sim.forms, self.sim.forms.u.x.array.reshape(-1, 2)
+        cam = f.chi_cam.x.array > 0.5
+        for n, fn in self.funcs.items():
+            if n == "phi":
+                fn.x.array[:] = u[:, 0]
+            elif n == "x":
+                fn.x.array[:] = np.where(cam, u[:, 1], np.nan)
+            elif n == "c":
+                fn.x.array[:] = np.where(cam, u[:, 1] * f.c_max, np.nan)
+            elif n == "utilization":
+                fn.x.array[:] = np.where(cam, (u[:, 1] - f.x0) / (1 - f.x0), np.nan)
+            elif n == "current":
+                f.cell_interface_current(fn)
+        self.writer.write(t)
+
+    def close(self):
+        return self.writer.close() if self.writer else None
+
+
+def _gather_cam(sim, info):
+    """(x index in the cathode image, utilization) of every CAM cell, on rank 0."""
+    from fem_assb.meshing import cell_tags
+
+    vm = sim.forms.vmesh
+    nown = vm.num_owned_cells
+    cells = sim.forms.Q.dofmap.list[:nown, 0]
+    cam = vm.material[:nown] == cell_tags.CAM
+    ix = np.unravel_index(vm.voxel_index[:nown][cam], vm.grid_shape)[0] - info.cathode_slice[0]
+    x = sim.forms.u.x.array.reshape(-1, 2)[cells[cam], 1]
+    parts = sim.comm.gather((ix, x), root=0)
+    if sim.comm.rank != 0:
+        return None, None
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def run_case(case, outdir=None, quiet: bool = False) -> dict:
+    """Simulate a loaded case (fem_assb.case.load_case) and write its outputs; returns the summary.
+
+    Outputs in ``outdir`` (default case.outputs.folder), written atomically on rank 0:
+    history.csv, summary.json, voltage.png, utilization_profile.csv, utilization_histogram.csv,
+    utilization.png, fields.bp (VTX time series) and a copy of the case.
+    """
+    from pathlib import Path
+
+    from fem_assb.indicators import capacity as cap
+    from fem_assb.indicators import energy, utilization
+    from fem_assb.output import plots
+    from fem_assb.output.atomic import write_json
+    from fem_assb.output.progress import Progress
+    from fem_assb.output.tables import write_csv
+
+    comm = MPI.COMM_WORLD
+    t_start = time.perf_counter()
+    out = Path(outdir) if outdir else Path(case.outputs.folder)
+    progress = Progress(quiet)
+    image = case.structure.build()
+    vcell = case.cell.virtual_cell(image)
+    vmesh, info = build_cell_mesh(vcell, comm)
+    if info.removed_cam_fraction > 0 or info.removed_electrolyte_fraction > 0:
+        progress.message(f"removed isolated clusters: {100 * info.removed_cam_fraction:.2f} % of the CAM "
+                         f"(not connected to the collector), {100 * info.removed_electrolyte_fraction:.2f} % of "
+                         "the SE (not connected to the separator)")
+    num = case.numerics
+    sim = CellSimulation(vmesh, case.materials, case.temperature, surface_iterations=num.surface_iterations,
+                         linear_solver=num.linear_solver, control=control_of(num), tol_phi=num.newton.phi_tol,
+                         tol_x=num.newton.x_tol)
+    sim.newton.max_it = num.newton.max_iterations
+    ops = operations_of(case)
+    n_cells = comm.allreduce(vmesh.num_owned_cells)
+    progress.message(f"{case.name}: {n_cells} cells on {comm.size} rank(s), {len(ops)} operation step(s), "
+                     f"C_theo = {cap.mah_per_cm2(sim.q_theo):.4f} mAh/cm2")
+    fields = _Fields(sim, case.outputs.fields, out / "fields")
+    interval = case.outputs.field_interval
+    fields.write(0.0)
+
+    def on_step(s, rec):
+        h = s.history
+        seg_q = abs(h.charge[-1] - h.charge[next(i for i, k in enumerate(h.step) if k == h.step[-1])])
+        frac = None
+        if h.current[-1]:
+            frac = min(seg_q / s.q_theo, 1.0)
+        progress.update(step=h.steps, t=s.t, voltage=rec.voltage, capacity=cap.mah_per_cm2(abs(s.q)), fraction=frac,
+                        label=ops[h.step[-1]].kind)
+        if interval and h.steps % interval == 0:
+            fields.write(s.t)
+
+    try:
+        hist = sim.run(ops, on_step=on_step)
+    finally:
+        progress.close()
+    fields.write(sim.t)
+    fields_path = fields.close()
+    wall = time.perf_counter() - t_start
+
+    # Indicators.
+    tab = hist.as_table()
+    segments = []
+    for k, op in enumerate(ops):
+        sel = tab["step"] == k
+        q = tab["charge"][sel]
+        segments.append({"kind": op.kind, "capacity_mAh_cm2": cap.mah_per_cm2(abs(q[-1] - q[0])),
+                         "end_voltage_V": float(tab["voltage"][sel][-1]), "duration_s": float(np.ptp(tab["t"][sel])),
+                         "stop": hist.stop_reasons[k]})
+    first = next((k for k, op in enumerate(ops) if op.kind == "discharge"), None)
+    q_dis = 0.0
+    e_dis = 0.0
+    if first is not None:
+        sel = tab["step"] == first
+        q_dis = float(tab["charge"][sel][-1] - tab["charge"][sel][0])
+        e_dis = energy.delivered_energy(tab["t"][sel], tab["voltage"][sel], tab["current"][sel])
+    ix, xs = _gather_cam(sim, info)
+    cs = case.materials
+    h = image.voxel_size
+    vol = h**3
+    n_cam_img = int(np.isin(image.labels, image.label_map.values_of("CAM")).sum())
+    n_se_img = int(np.isin(image.labels, image.label_map.values_of("SE")).sum()) if _has_kind(image, "SE") else 0
+    masses = energy.cell_masses(q_theo=sim.q_theo, cam_volume=n_cam_img * vol, se_volume=n_se_img * vol,
+                                separator_volume=vcell.separator.thickness * sim.area, area=sim.area,
+                                cam_density=cs.cam.density, se_density=cs.electrolyte.density)
+    summary = None
+    if comm.rank == 0:
+        util = utilization.utilization(xs, sim.x0)
+        nx = image.shape[0]
+        prof = utilization.profile(util, ix, nx)
+        frac, edges = utilization.histogram(util, bins=50)
+        x_um = (np.arange(nx) + 0.5) * h * 1e6
+        summary = {
+            "case": case.name,
+            "capacity_mAh_cm2": cap.mah_per_cm2(q_dis),
+            "theoretical_capacity_mAh_cm2": cap.mah_per_cm2(sim.q_theo),
+            "normalized_capacity": q_dis / sim.q_theo if sim.q_theo else float("nan"),
+            "gravimetric_capacity_mAh_g": cap.gravimetric_capacity(q_dis, sim.area, n_cam_img * vol, cs.cam.density),
+            "energy_Wh_m2": e_dis / 3600.0,
+            "energy_density_Wh_kg": energy.energy_density(e_dis, masses),
+            "masses_g_m2": masses,
+            "mean_utilization": float(np.mean(util)) if util.size else float("nan"),
+            "final_voltage_V": float(tab["voltage"][-1]),
+            "final_mean_stoichiometry": float(tab["x_mean"][-1]),
+            "simulated_time_s": float(sim.t),
+            "segments": segments,
+            "removed_cam_fraction": info.removed_cam_fraction,
+            "removed_electrolyte_fraction": info.removed_electrolyte_fraction,
+            "cells": n_cells,
+            "ranks": comm.size,
+            "time_steps": hist.steps,
+            "newton_iterations": hist.newton,
+            "linear_iterations": hist.linear,
+            "rejected_steps": hist.rejected,
+            "wall_time_s": wall,
+            "temperature_K": sim.T,
+            "files": {"history": "history.csv", "fields": fields_path.name if fields_path else None,
+                      "voltage_plot": "voltage.png", "utilization_profile": "utilization_profile.csv",
+                      "utilization_histogram": "utilization_histogram.csv", "utilization_plot": "utilization.png"},
+        }
+        write_csv(out / "history.csv", {"time_s": tab["t"], "voltage_V": tab["voltage"],
+                                        "current_A_m2": tab["current"],
+                                        "capacity_mAh_cm2": tab["charge"] / cap.C_PER_M2_PER_MAH_PER_CM2,
+                                        "mean_stoichiometry": tab["x_mean"], "step": tab["step"]})
+        write_csv(out / "utilization_profile.csv", {"x_um": x_um, "mean_utilization": prof})
+        write_csv(out / "utilization_histogram.csv", {"utilization_low": edges[:-1], "utilization_high": edges[1:],
+                                                      "fraction": frac})
+        if case.outputs.plots:
+            plots.voltage_curve(out / "voltage.png", np.abs(tab["charge"]) / cap.C_PER_M2_PER_MAH_PER_CM2,
+                                tab["voltage"], title=case.name)
+            plots.utilization_plots(out / "utilization.png", x_um, prof, frac, edges)
+        write_json(out / "summary.json", summary)
+        if case.path is not None:
+            from fem_assb.output.atomic import write_text
+
+            write_text(out / "case.yaml", Path(case.path).read_text())
+    summary = comm.bcast(summary, root=0)
+    sim.newton.destroy()
+    return summary
+
+
+def _has_kind(image, kind) -> bool:
+    return any(m.kind == kind for m in image.label_map.materials.values())
