@@ -18,7 +18,7 @@ _COMPOSITE_OPTIONS = (
     ("--spread-cam", "spread_cam", "std/mean of the CAM diameters (lognormal; default 0.2; 0 = monodisperse)"),
     ("--spread-se", "spread_se", "std/mean of the SE diameters (default 0.2)"),
     ("--spread-cbd", "spread_cbd", "std/mean of the CBD diameters (default 0.2)"),
-    ("--packing", "packing", "solid fraction of the powder before sintering (default 0.55)"),
+    ("--packing", "packing", "solid fraction of the powder before sintering (default 0.62)"),
     ("--overlap", "overlap", "allowed sphere overlap, fraction of r_i + r_j (default 0.1)"),
 )
 

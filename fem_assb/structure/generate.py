@@ -4,8 +4,8 @@ A composite is built in three steps, all reproducible from one integer seed:
 
 1. **Powder**: for each solid phase (CAM, SE, optionally CBD) sphere diameters are drawn from a
    lognormal distribution (number mean ``d``, coefficient of variation ``spread``) until the
-   spheres' volume reaches the phase's share of a loose *pre-sinter* packing (``packing``,
-   default 0.55 of the box); centres are uniform in the packing domain: the box, extended on
+   spheres' volume reaches the phase's share of a dense *pre-sinter* packing (``packing``,
+   default 0.62 of the box); centres are uniform in the packing domain: the box, extended on
    non-periodic sides by the largest mean diameter, so the box is cut out of a larger packing
    and has no wall layer (the fields of step 3 are computed on a padded grid, then cropped).
 2. **Packing**: collective rearrangement pushes overlapping spheres apart (mass-weighted) until
@@ -414,7 +414,7 @@ def generate_composite(
     seed=0,
     periodic=False,
     pore="PORE",
-    packing=0.55,
+    packing=0.62,
     overlap=0.1,
 ) -> VoxelImage:
     """A stochastic composite cathode of spherical particles, sintered to an exact composition.
@@ -433,7 +433,8 @@ def generate_composite(
     seed         integer seed: the same seed and arguments give the same image.
     periodic     False, True (= periodic in y and z), "y", "z" or "yz".
     pore         what fills the pores: "PORE" (void, ASSB) or "LE" (liquid electrolyte, LIB).
-    packing      solid fraction of the pre-sinter powder [-] (capped at 0.95 x density).
+    packing      solid fraction of the pre-sinter powder [-] (default 0.62, a dense random packing
+                 as after piling; capped at 0.95 x density).
     overlap      allowed overlap of touching spheres, as a fraction of r_i + r_j [-].
 
     Returns a VoxelImage with LabelMap.default() values (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD);
