@@ -84,13 +84,29 @@ def test_periodic_structure_continues_across_y_and_z_faces():
 
 
 def test_se_connectivity_falls_as_svf_cam_rises():
-    """Seed 002 Fig. 2: the SE network loses connectivity at high CAM fractions."""
-    conn = []
+    """Seed 002 Fig. 2: the SE network loses connectivity at high CAM fractions, the CAM gains it."""
+    se, cam = [], []
     for svf in (0.4, 0.6, 0.8):
         img = generate_composite((40, 32, 32), "0.2 um", svf_cam=svf, density=0.9, d_cam="2 um", d_se="1.41 um", seed=1)
-        conn.append(analysis.connectivity(img, "SE"))
-    assert conn[0] > 0.95
-    assert conn[0] >= conn[1] > conn[2]
+        se.append(analysis.connectivity(img, "SE"))
+        cam.append(analysis.connectivity(img, "CAM"))
+    assert se[0] > 0.95
+    assert se[0] >= se[1] > se[2] and se[2] < 0.6
+    assert cam[0] < cam[1] < cam[2]
+
+
+@pytest.mark.slow
+def test_seed002_percolation_threshold_near_svf_70_percent():
+    """Seed 002 (density 93.1 %, d_CAM 2 um, d_SE 1.41 um, 25 um thick): the SE spans the cathode up to
+    SVF_CAM = 70 %; above, no percolating SE network and < 20 % of the SE reaches the separator."""
+    for svf, spans in ((0.333, True), (0.6, True), (0.7, True), (0.8, False)):
+        img = generate_composite((250, 100, 100), "0.1 um", svf_cam=svf, density=0.931, d_cam="2 um",
+                                 d_se="1.41 um", seed=1, periodic=True)
+        assert bool(analysis.percolating(img.mask("SE"), 0).any()) == spans
+        if svf <= 0.4:
+            assert analysis.connectivity(img, "CAM") > 0.9  # CAM still connected at the low end
+        if not spans:
+            assert analysis.connectivity(img, "SE") < 0.2
 
 
 def test_larger_cam_particles_give_less_active_area():
