@@ -1,0 +1,86 @@
+"""Composite (voxel) cells: conservation, serial vs 2 ranks, cut-off check, sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from fem_assb.errors import InputError
+from fem_assb.forms.interface import FARADAY
+from fem_assb.materials import get_system
+from fem_assb.solvers.time_stepping import StepControl
+from fem_assb.structure.image import VoxelImage
+from fem_assb.structure.virtual_cell import Separator, VirtualCell
+from fem_assb.studies.discharge import CellSimulation, Operation, build_cell_mesh
+
+T = 298.15
+
+
+def columns_cell(n=(6, 4, 4)):
+    """CAM and SE columns along x (both percolate), with a CAM bridge layer; 0.5 um voxels."""
+    nx, ny, nz = n
+    j, k = np.meshgrid(np.arange(ny), np.arange(nz), indexing="ij")
+    lab = np.where((j + k) % 2 == 0, 1, 2)[None].repeat(nx, 0).astype(np.int32)
+    lab[nx // 2, :2, :] = 1  # lateral CAM bridge: a 3D current pattern
+    return VirtualCell(VoxelImage(lab, 0.5e-6), Separator("SE", 5e-6), cathode_collector_thickness=0.5e-6)
+
+
+@pytest.fixture(scope="module")
+def system():
+    return get_system("NMC811_Li6PS5Cl")
+
+
+def _run(comm, system, ops, control=None):
+    vm, _ = build_cell_mesh(columns_cell(), comm)
+    sim = CellSimulation(vm, system, T, control=control or StepControl(dt_max=60.0))
+    rows = []
+
+    def on_step(s, rec):
+        rows.append((s.t, rec.voltage, s.interface_current() / s.area + s.forms.i_app.value, s.lithium()))
+
+    sim.run(ops, on_step=on_step)
+    return sim, np.array(rows)
+
+
+@pytest.mark.mpi
+def test_serial_and_parallel_give_the_same_voltage_curve(system):
+    ops = [Operation("discharge", current_density=10.0, cutoff=3.9)]
+    _, par = _run(MPI.COMM_WORLD, system, ops)
+    _, ser = _run(MPI.COMM_SELF, system, ops)
+    assert par.shape == ser.shape
+    assert np.allclose(par[:, 0], ser[:, 0], rtol=1e-9, atol=1e-9)
+    assert np.max(np.abs(par[:, 1] - ser[:, 1])) < 1e-6
+
+
+def test_composite_conservation_and_lithiation(system):
+    sim, rows = _run(MPI.COMM_WORLD, system, [Operation("discharge", current_density=10.0, cutoff=3.0)])
+    assert rows[-1, 1] == pytest.approx(3.0, abs=1e-3)
+    assert np.max(np.abs(rows[:, 2])) < 1e-8 * 10.0
+    li0 = sim.x0 * sim.c_max * sim.cam_volume
+    gained = rows[:, 3] - li0
+    assert np.max(np.abs(gained - 10.0 * sim.area * rows[:, 0] / FARADAY)) < 1e-8 * gained[-1]
+    assert sim.mean_stoichiometry() > sim.x0 + 0.02
+
+
+def test_sequence_discharge_rest_charge(system):
+    ops = [Operation("discharge", current_density=10.0, cutoff=3.6), Operation("rest", duration=600.0),
+           Operation("charge", current_density=10.0, cutoff=4.3)]
+    sim, rows = _run(MPI.COMM_WORLD, system, ops)
+    h = sim.history
+    assert h.stop_reasons == ["cutoff", "duration", "cutoff"]
+    tab = h.as_table()
+    rest = tab["step"] == 1
+    assert np.all(tab["current"][rest] == 0.0)
+    assert np.all(np.diff(tab["voltage"][rest][1:]) >= -1e-9)  # relaxation after discharge: U rises
+    assert tab["voltage"][-1] == pytest.approx(4.3, abs=1e-3)
+    # Charge returns Li: the CAM holds what the net charge says.
+    li = sim.lithium()
+    assert li == pytest.approx(sim.x0 * sim.c_max * sim.cam_volume + sim.q * sim.area / FARADAY, rel=1e-9)
+
+
+def test_cutoff_above_open_circuit_voltage(system):
+    vm, _ = build_cell_mesh(columns_cell(), MPI.COMM_WORLD)
+    sim = CellSimulation(vm, system, T)
+    with pytest.raises(InputError, match="above the open-circuit voltage"):
+        sim.run([Operation("discharge", current_density=10.0, cutoff=4.6)])
