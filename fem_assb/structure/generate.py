@@ -314,8 +314,8 @@ def _signed_distance(packing: _Packing, phase: int, shape) -> np.ndarray:
     ids = _stamp(packing, which, shape, pad)
     if not ids.any():
         raise InputError(
-            f"no {_PHASE_NAMES[phase]} particle is resolved on this grid: the particles are smaller than "
-            "a voxel; use a smaller voxel_size or larger diameters."
+            f"no {_PHASE_NAMES[phase]} particle falls on this grid (its fraction is too small for its particle "
+            "size, or the particles are smaller than a voxel); use a larger box, smaller particles or voxels."
         )
     inds = np.empty((3, *ids.shape), np.int32)
     ndimage.distance_transform_edt(ids == 0, return_distances=False, return_indices=True, indices=inds)
@@ -452,6 +452,8 @@ def generate_composite(
         CBD: _fraction_like(spread_cbd, "spread_cbd"),
     }
     packing = _fraction(packing, "packing", allow_none=False)
+    if not 0.2 <= packing <= 0.7:
+        raise InputError(f"packing = {packing} should be a pre-sinter solid fraction between 0.2 and 0.7 (default 0.62).")
     overlap = _fraction(overlap, "overlap", allow_none=False)
     if overlap >= 0.5:
         raise InputError(f"overlap = {overlap} must be below 0.5 (a fraction of r_i + r_j, typically 0.1).")
