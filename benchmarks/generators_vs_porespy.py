@@ -13,7 +13,8 @@ fem-assb runs through ./fem-assb (its own environment) as a subprocess:
   d_CAM / 2, `porespy.generators.overlapping_spheres`) with the SE filling the rest;
 - both are measured the same way: achieved fractions, SE connectivity by `fem-assb analyze`
   (seed 002 Eq. 4: SE voxels connected to the separator face x = 0), and the SE tortuosity
-  factor tau = eps_eff D0 / D_eff and D_eff / D0 along x from `porespy.simulations.tortuosity_fd`;
+  factor tau = eps_eff D0 / D_eff and D_eff / D0 along x from `porespy.simulations.tortuosity_fd`,
+  cross-checked by `fem-assb keff` (kappa_eff / kappa of the SE along x, finite elements);
 - porosity accuracy: achieved vs target porosity for both generators.
 The table is printed as Markdown (docs/generators.md records one run).
 """
@@ -44,11 +45,11 @@ def fem_assb(*args) -> str:
 
 def ours(tmp: Path, n: int, svf: float, density: float, seed: int) -> tuple[np.ndarray, float]:
     path = tmp / f"ours_{svf}_{density}_{seed}.npy"
-    t0 = time.perf_counter()
+    js = tmp / "ours.json"
     fem_assb("generate", "composite", "--shape", f"{n},{n},{n}", "--voxel-size", f"{H_UM}um", "--svf-cam", svf,
              "--density", density, "--d-cam", f"{D_CAM_UM}um", "--d-se", f"{D_SE_UM}um", "--seed", seed,
-             "-o", path, "--no-png")
-    return np.load(path), time.perf_counter() - t0
+             "-o", path, "--no-png", "--json", js)
+    return np.load(path), float(json.loads(js.read_text())["seconds"])  # generation time, without start-up
 
 
 def theirs(tmp: Path, n: int, svf: float, seed: int) -> tuple[np.ndarray, float]:
@@ -70,6 +71,14 @@ def connectivity_by_fem_assb(tmp: Path, labels: np.ndarray, tag: str) -> float:
     return float(json.loads(js.read_text())["connectivity"]["SE"])
 
 
+def keff_by_fem_assb(tmp: Path, tag: str) -> float:
+    """kappa_eff / kappa of the SE along x from `fem-assb keff` (finite elements on the voxel mesh)."""
+    js = tmp / f"{tag}.keff.json"
+    fem_assb("keff", tmp / f"{tag}.npy", "--phase", "SE", "--labels", "default", "--voxel-size", f"{H_UM}um",
+             "--axis", "x", "--json", js)
+    return float(json.loads(js.read_text())["axes"]["x"]["relative_conductivity"])
+
+
 def tortuosity(se: np.ndarray) -> tuple[float, float]:
     """(tau, D_eff / D0) of the SE along x (PoreSpy finite differences); (inf, 0) without a path."""
     import porespy as ps
@@ -86,6 +95,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=80, help="voxels per edge (default 80 = 8 um)")
     ap.add_argument("--seeds", type=int, default=2, help="structures per point (default 2)")
     ap.add_argument("--svf", default="0.4,0.5,0.6,0.7,0.8", help="SVF_CAM values")
+    ap.add_argument("--no-keff", dest="keff", action="store_false", help="skip the fem-assb keff cross-check")
     args = ap.parse_args()
     svfs = [float(s) for s in args.svf.split(",")]
     rows = []
@@ -104,19 +114,21 @@ def main() -> int:
                     f_cam, f_se = np.mean(lab == 1), np.mean(lab == 2)
                     conn = connectivity_by_fem_assb(tmp, lab, f"c{seed}")
                     tau, deff = tortuosity(lab == 2)
+                    keff = keff_by_fem_assb(tmp, f"c{seed}") if args.keff else float("nan")
                     acc.append((svf * density, f_cam, (1 - svf) * density, f_se, 1 - density, np.mean(lab == 0),
-                                conn, tau, deff, sec))
+                                conn, tau, deff, keff, sec))
                 a = np.array(acc)
                 rows.append((svf, gen, *a.mean(axis=0)))
                 print(f"done SVF {svf} {gen}", file=sys.stderr, flush=True)
     print(f"\n{args.n}^3 voxels of {H_UM} um, d_CAM {D_CAM_UM} um, d_SE {D_SE_UM} um, mean of {args.seeds} seeds\n")
     print("| SVF_CAM | generator | CAM target / got | SE target / got | pore target / got | SE connectivity "
-          "| tau_SE (x) | D_eff/D0 SE | Bruggeman eps^1.5 | time [s] |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for svf, gen, tc, fc, ts, fs, tp, fp, conn, tau, deff, sec in rows:
+          "| tau_SE (x, PoreSpy) | D_eff/D0 SE (PoreSpy FD) | kappa_eff/kappa SE (fem-assb keff) "
+          "| Bruggeman eps^1.5 | generation [s] |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for svf, gen, tc, fc, ts, fs, tp, fp, conn, tau, deff, keff, sec in rows:
         tau_s = "no path" if not np.isfinite(tau) else f"{tau:.2f}"
         print(f"| {svf:.2f} | {gen} | {tc:.3f} / {fc:.3f} | {ts:.3f} / {fs:.3f} | {tp:.3f} / {fp:.3f} | {conn:.3f} "
-              f"| {tau_s} | {deff:.4f} | {fs ** 1.5:.4f} | {sec:.1f} |")
+              f"| {tau_s} | {deff:.4f} | {keff:.4f} | {fs ** 1.5:.4f} | {sec:.2f} |")
     return 0
 
 
