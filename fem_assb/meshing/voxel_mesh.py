@@ -159,78 +159,89 @@ def _compact(indices: np.ndarray, n: int):
     return used, renumber
 
 
-def _slab_owner(n: int, nparts: int) -> np.ndarray:
-    """Owner rank of each of ``n`` active cells: contiguous slabs of equal cell count along the
-    C-ordered voxel index (slabs along x)."""
-    return (np.arange(n, dtype=np.int64) * nparts // max(n, 1)).astype(np.int32)
+def _slab_starts(n: int, nparts: int) -> np.ndarray:
+    """First active-cell number of each rank's slab, and n at the end: contiguous slabs of
+    (nearly) equal cell count along the C-ordered voxel index, i.e. slabs along x."""
+    return np.array([-(-r * n // nparts) for r in range(nparts + 1)], dtype=np.int64)
 
 
-def _neighbour_owners(shape, active: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """(n_active, 6) owner rank of the face neighbour in -x, +x, -y, +y, -z, +z (-1: none)."""
-    rank_of = np.full(int(np.prod(shape)), -1, dtype=np.int32)
-    rank_of[active] = owner
-    rank_of = rank_of.reshape(shape)
-    idx = np.unravel_index(active, shape)
-    out = np.full((active.size, 6), -1, dtype=np.int32)
-    for col, (axis, step) in enumerate((a, s) for a in range(3) for s in (-1, 1)):
-        nb = list(idx)
-        nb[axis] = idx[axis] + step
-        inside = (nb[axis] >= 0) & (nb[axis] < shape[axis])
-        out[inside, col] = rank_of[tuple(a[inside] for a in nb)]
-    return out
+def _hex_vertices(vox: np.ndarray, shape) -> np.ndarray:
+    """(n, 8) lattice point indices (DOLFINx vertex order) of the voxels with flat index ``vox``."""
+    nx, ny, nz = shape
+    i, j, k = np.unravel_index(vox, shape)
+    sy, sx = nz + 1, (ny + 1) * (nz + 1)
+    base = i.astype(np.int64) * sx + j * sy + k
+    return base[:, None] + (_HEX_CORNERS @ np.array([sx, sy, 1], dtype=np.int64))[None, :]
 
 
-def _rank_parts(cells, points, owner, nb_owner, nparts):
-    """Per rank: (cells, original index, ghost owners, boundary vertices, nodes, coordinates).
+def _local_part(grid: Grid, active: np.ndarray, rank: int, nparts: int):
+    """This rank's share of the mesh: (cells, original index, ghost owners, boundary vertices,
+    nodes, coordinates), computed from the grid alone (every rank has it; no communication).
 
-    Owned cells come first in voxel order, then the ghosts (cells of other ranks sharing a
-    facet with an owned cell: GhostMode.shared_facet). Boundary vertices are the vertices of
-    owned-cell facets whose neighbour is not an owned cell (they may be shared).
+    Owned cells (a contiguous range of the active voxels) come first in voxel order, then the
+    ghosts: cells of other ranks sharing a facet with an owned cell (GhostMode.shared_facet).
+    Vertices are lattice point indices (gaps allowed); boundary vertices are the owned cells'
+    vertices that a cell of another rank also touches.
     """
-    if nparts == 1:
-        n = cells.shape[0]
-        return [(cells.ravel(), np.arange(n, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64),
-                 np.arange(points.shape[0], dtype=np.int64), points.ravel())]
-    # A point is shared when cells of different owners touch it (vertex, edge or facet).
-    npts = points.shape[0]
-    flat, cell_owner = cells.ravel(), np.repeat(owner, 8)
-    lo = np.full(npts, nparts, dtype=np.int32)
-    hi = np.full(npts, -1, dtype=np.int32)
-    np.minimum.at(lo, flat, cell_owner)
-    np.maximum.at(hi, flat, cell_owner)
-    shared = lo != hi
-    parts = []
-    for r in range(nparts):
-        owned = np.flatnonzero(owner == r)
-        ghost = np.flatnonzero((owner != r) & np.any(nb_owner == r, axis=1))
-        local = np.concatenate([owned, ghost])
-        owned_pts, _ = _compact(cells[owned], npts)
-        bverts = owned_pts[shared[owned_pts]]
-        lc = cells[local]
-        nodes, _ = _compact(lc, npts)
-        parts.append((lc.ravel(), local.astype(np.int64), owner[ghost].astype(np.int32), bverts,
-                      nodes, points[nodes].ravel()))
-    return parts
+    shape = grid.shape
+    nx, ny, nz = shape
+    npts = (nx + 1) * (ny + 1) * (nz + 1)
+    starts = _slab_starts(active.size, nparts)
+    lo, hi = int(starts[rank]), int(starts[rank + 1])
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64),
+             np.zeros(0, np.int64), np.zeros(0, np.float64))
+    if hi == lo:
+        return empty
+    vox_lo, vox_hi = int(active[lo]), int(active[hi - 1])
+    owned = np.arange(lo, hi, dtype=np.int64)
+    ghost = np.zeros(0, dtype=np.int64)
+    bverts = np.zeros(0, dtype=np.int64)
+    if nparts > 1:
+        is_active = grid.material.ravel() >= 0
+        plane = ny * nz
+        # Ghost candidates: active cells of other ranks within one x plane of the slab.
+        c0 = int(np.searchsorted(active, vox_lo - plane))
+        c1 = int(np.searchsorted(active, vox_hi + plane, side="right"))
+        cand = np.concatenate([np.arange(c0, lo), np.arange(hi, c1)]).astype(np.int64)
+        cv = active[cand]
+        cijk = np.unravel_index(cv, shape)
+        strides = (plane, nz, 1)
+        is_ghost = np.zeros(cand.size, dtype=bool)
+        for axis in range(3):
+            for step in (-1, 1):
+                inside = (cijk[axis] + step >= 0) & (cijk[axis] + step < shape[axis])
+                nb = np.where(inside, cv + step * strides[axis], 0)
+                is_ghost |= inside & (nb >= vox_lo) & (nb <= vox_hi) & is_active[nb]
+        ghost = cand[is_ghost]
+        # Shared points: those of owned cells touched by a cell of another rank (such a cell is
+        # within one plane, one row and one voxel of the slab in flat index).
+        reach = plane + nz + 1
+        f0 = int(np.searchsorted(active, vox_lo - reach))
+        f1 = int(np.searchsorted(active, vox_hi + reach, side="right"))
+        foreign = np.concatenate([active[f0:lo], active[hi:f1]])
+        touched = np.zeros(npts, dtype=bool)
+        touched[_hex_vertices(foreign, shape).ravel()] = True
+        owned_pts, _ = _compact(_hex_vertices(active[owned], shape), npts)
+        bverts = owned_pts[touched[owned_pts]]
+    local = np.concatenate([owned, ghost])
+    cells = _hex_vertices(active[local], shape)
+    nodes, _ = _compact(cells, npts)
+    pi, pj, pk = np.unravel_index(nodes, (nx + 1, ny + 1, nz + 1))
+    coords = np.column_stack([grid.x_edges[pi], grid.y_edges[pj], grid.z_edges[pk]])
+    ghost_owners = (np.searchsorted(starts, ghost, side="right") - 1).astype(np.int32)
+    return cells.ravel(), local, ghost_owners, bverts, nodes, coords.ravel()
 
 
-def _create_mesh(comm, cells, points, active_count, shape, active):
-    """Distribute cells by slabs and create the DOLFINx mesh without graph partitioning or
-    cell reordering (the voxel order already has good locality)."""
+def _create_mesh(comm, grid: Grid, active: np.ndarray):
+    """Create the DOLFINx mesh from per-rank slabs, without graph partitioning or cell
+    reordering (the voxel order already has good locality)."""
     import basix.ufl
     import ufl
     from dolfinx import cpp as _cpp
     from dolfinx import mesh as dmesh
     from dolfinx.fem import coordinate_element
 
-    if comm.rank == 0:
-        owner = _slab_owner(active_count, comm.size)
-        nb_owner = (_neighbour_owners(shape, active, owner) if comm.size > 1
-                    else np.full((active_count, 6), -1, dtype=np.int32))
-        parts = _rank_parts(cells, points, owner, nb_owner, comm.size)
-    else:
-        parts = None
-    mine = comm.scatter(parts, root=0) if comm.size > 1 else parts[0]
-    del parts
+    mine = _local_part(grid, active, comm.rank, comm.size)
     lcells, original, ghost_owners, bverts, nodes, coords = mine
     # The binding takes std::vector: lists of Python ints convert much faster than ndarrays.
     topology = _cpp.mesh.create_topology(
@@ -273,13 +284,7 @@ def build_voxel_mesh(
     active = np.flatnonzero(grid.material.ravel() >= 0)
     if active.size == 0:
         raise InputError("the grid has no active voxel (every material code is -1): nothing to mesh.")
-    if comm.rank == 0:
-        _, cells, points = _cells_and_points(grid)
-    else:
-        cells, points = np.zeros((0, 8), dtype=np.int64), np.zeros((0, 3), dtype=np.float64)
-
-    msh = _create_mesh(comm, cells, points, active.size, shape, active)
-    del cells, points
+    msh = _create_mesh(comm, grid, active)
 
     voxel_index = active[np.asarray(msh.topology.original_cell_index, dtype=np.int64)]
     material = grid.material.ravel()[voxel_index]
