@@ -61,15 +61,21 @@ def worker_taufactor(image: str, conv_crit: float) -> dict:
     t0 = time.perf_counter()
     solver = taufactor.Solver(img, device="cpu")
     solver.solve(verbose=False, conv_crit=conv_crit)
-    return {"relative_conductivity": float(solver.D_rel[0]), "tortuosity_factor": float(solver.tau[0]),
-            "iterations": int(solver.iter), "time": time.perf_counter() - t0, "threads": torch.get_num_threads()}
+    return {
+        "relative_conductivity": float(solver.D_rel[0]),
+        "tortuosity_factor": float(solver.tau[0]),
+        "iterations": int(solver.iter),
+        "time": time.perf_counter() - t0,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def worker_plain(image: str) -> dict:
     """The "before" variant, inside the fem-assb environment (see the module docstring)."""
     import basix.ufl
     import ufl
-    from dolfinx import fem, mesh as dmesh
+    from dolfinx import fem
+    from dolfinx import mesh as dmesh
     from dolfinx.fem import petsc as fpetsc
     from mpi4py import MPI
     from petsc4py import PETSc
@@ -90,8 +96,13 @@ def worker_plain(image: str) -> dict:
     else:
         cells, points = np.zeros((0, 8), np.int64), np.zeros((0, 3))
     part = dmesh.create_cell_partitioner(dmesh.GhostMode.shared_facet, 2) if comm.size > 1 else None
-    msh = dmesh.create_mesh(comm, cells, ufl.Mesh(basix.ufl.element("Lagrange", "hexahedron", 1, shape=(3,))),
-                            points, partitioner=part)
+    msh = dmesh.create_mesh(
+        comm,
+        cells,
+        ufl.Mesh(basix.ufl.element("Lagrange", "hexahedron", 1, shape=(3,))),
+        points,
+        partitioner=part,
+    )
     vi = active[np.asarray(msh.topology.original_cell_index, dtype=np.int64)]
     ijk = np.unravel_index(vi, grid.shape)
     mat = grid.material.ravel()[vi]
@@ -128,8 +139,11 @@ def worker_plain(image: str) -> dict:
     t["solve"] = time.perf_counter() - t0
     current = comm.allreduce(fem.assemble_scalar(cur), op=MPI.SUM)
     n0 = img.shape[0]
-    return {"relative_conductivity": current * n0 * 1e-6 / (img.shape[1] * img.shape[2] * 1e-12),
-            "timings": t, "iterations": ksp.getIterationNumber()}
+    return {
+        "relative_conductivity": current * n0 * 1e-6 / (img.shape[1] * img.shape[2] * 1e-12),
+        "timings": t,
+        "iterations": ksp.getIterationNumber(),
+    }
 
 
 # --------------------------------------------------------------------------- runners
@@ -162,10 +176,16 @@ def run_fem_assb(image: Path, np_: int, tmp: Path) -> dict:
     wall, _, _ = _run(cmd, env=env)
     data = json.loads(out_json.read_text())
     x = data["axes"]["x"]
-    return {"relative_conductivity": x["relative_conductivity"], "tortuosity_factor": x["tortuosity_factor"],
-            "percolating_fraction": x["percolating_fraction"], "iterations": x["iterations"],
-            "timings": x["timings"], "run_time": data["run_time_s"], "wall": wall,
-            "peak_memory_bytes": data["peak_memory_bytes"]}
+    return {
+        "relative_conductivity": x["relative_conductivity"],
+        "tortuosity_factor": x["tortuosity_factor"],
+        "percolating_fraction": x["percolating_fraction"],
+        "iterations": x["iterations"],
+        "timings": x["timings"],
+        "run_time": data["run_time_s"],
+        "wall": wall,
+        "peak_memory_bytes": data["peak_memory_bytes"],
+    }
 
 
 def run_plain(image: Path, np_: int) -> dict:
@@ -185,9 +205,14 @@ def main(argv=None) -> int:
     p.add_argument("--porosities", type=float, nargs="+", default=[0.3, 0.5, 0.8])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--conv-crit", type=float, default=1e-2, help="TauFactor's convergence criterion (default 1e-2)")
-    p.add_argument("--taufactor-python", default=None, help="Python with taufactor (default: this one, else "
-                   f"{DEFAULT_VENV_PY})")
+    p.add_argument(
+        "--conv-crit", type=float, default=1e-2, help="TauFactor's convergence criterion (default 1e-2)"
+    )
+    p.add_argument(
+        "--taufactor-python",
+        default=None,
+        help=f"Python with taufactor (default: this one, else {DEFAULT_VENV_PY})",
+    )
     p.add_argument("--plain", action="store_true", help="also run the plain 'before' variant")
     p.add_argument("--no-taufactor", action="store_true")
     p.add_argument("--json", help="write all results to this JSON file")
@@ -223,7 +248,7 @@ def main(argv=None) -> int:
                     img = random_structure(n, por, seed)
                     path = tmp / f"r{n}_p{por:g}_s{seed}.npy"
                     np.save(path, img)
-                    row = {"n": n, "porosity": por, "seed": seed, "voxels": n ** 3}
+                    row = {"n": n, "porosity": por, "seed": seed, "voxels": n**3}
                     if not args.no_taufactor:
                         row["taufactor"] = run_taufactor(py, path, args.conv_crit)
                     for r in args.ranks:
@@ -244,11 +269,16 @@ _HEADER_DONE = False
 def print_row(row, ranks, plain) -> None:
     global _HEADER_DONE
     if not _HEADER_DONE:
-        print(f"{'n':>4} {'eps':>4} {'seed':>4} {'perc':>6} {'TF kappa_rel':>12} {'FA kappa_rel':>12} {'diff':>9} "
-              f"{'np2-np1':>9} | {'TF s':>6} " + " ".join(f"{'FA' + str(r) + ' s':>7} {'(run)':>6}" for r in ranks)
-              + (" " + " ".join(f"{'plain' + str(r) + ' s':>8}" for r in ranks) if plain else "")
-              + f" | {'TF B/vox':>8} " + " ".join(f"{'FA' + str(r) + ' B/vox':>9}" for r in ranks)
-              + f" | {'ratio FA' + str(ranks[-1]) + '/TF':>12}", flush=True)
+        print(
+            f"{'n':>4} {'eps':>4} {'seed':>4} {'perc':>6} {'TF kappa_rel':>12} {'FA kappa_rel':>12} "
+            f"{'diff':>9} {'np2-np1':>9} | {'TF s':>6} "
+            + " ".join(f"{'FA' + str(r) + ' s':>7} {'(run)':>6}" for r in ranks)
+            + (" " + " ".join(f"{'plain' + str(r) + ' s':>8}" for r in ranks) if plain else "")
+            + f" | {'TF B/vox':>8} "
+            + " ".join(f"{'FA' + str(r) + ' B/vox':>9}" for r in ranks)
+            + f" | {'ratio FA' + str(ranks[-1]) + '/TF':>12}",
+            flush=True,
+        )
         _HEADER_DONE = True
     tf = row.get("taufactor")
     fa = [row[f"fem_assb_np{r}"] for r in ranks]
@@ -257,21 +287,30 @@ def print_row(row, ranks, plain) -> None:
     k_fa = fa[0]["relative_conductivity"]
     diff = (k_fa - k_tf) / k_tf if tf and k_tf > 0 else float("nan")
     mpi = (fa[-1]["relative_conductivity"] - k_fa) / k_fa if len(fa) > 1 and k_fa > 0 else 0.0
-    line = (f"{row['n']:>4} {row['porosity']:>4.2f} {row['seed']:>4} {fa[0]['percolating_fraction']:>6.4f} "
-            f"{k_tf:>12.6f} {k_fa:>12.6f} {diff:>+9.2e} {mpi:>+9.1e} | "
-            f"{(tf['wall'] if tf else float('nan')):>6.1f} "
-            + " ".join(f"{f['wall']:>7.1f} {f['run_time']:>6.1f}" for f in fa))
+    line = (
+        f"{row['n']:>4} {row['porosity']:>4.2f} {row['seed']:>4} {fa[0]['percolating_fraction']:>6.4f} "
+        f"{k_tf:>12.6f} {k_fa:>12.6f} {diff:>+9.2e} {mpi:>+9.1e} | "
+        f"{(tf['wall'] if tf else float('nan')):>6.1f} "
+        + " ".join(f"{f['wall']:>7.1f} {f['run_time']:>6.1f}" for f in fa)
+    )
     if plain:
         line += " " + " ".join(f"{row[f'plain_np{r}']['wall']:>8.1f}" for r in ranks)
-    line += (f" | {(tf['peak_memory_bytes'] / nvox if tf else float('nan')):>8.0f} "
-             + " ".join(f"{f['peak_memory_bytes'] / nvox:>9.0f}" for f in fa)
-             + f" | {(fa[-1]['wall'] / tf['wall'] if tf else float('nan')):>12.2f}")
+    line += (
+        f" | {(tf['peak_memory_bytes'] / nvox if tf else float('nan')):>8.0f} "
+        + " ".join(f"{f['peak_memory_bytes'] / nvox:>9.0f}" for f in fa)
+        + f" | {(fa[-1]['wall'] / tf['wall'] if tf else float('nan')):>12.2f}"
+    )
     print(line, flush=True)
 
 
 def print_summary(rows, ranks) -> None:
-    diffs = [abs(r[f"fem_assb_np{ranks[0]}"]["relative_conductivity"] / r["taufactor"]["relative_conductivity"] - 1)
-             for r in rows if "taufactor" in r and r["taufactor"]["relative_conductivity"] > 0]
+    diffs = [
+        abs(
+            r[f"fem_assb_np{ranks[0]}"]["relative_conductivity"] / r["taufactor"]["relative_conductivity"] - 1
+        )
+        for r in rows
+        if "taufactor" in r and r["taufactor"]["relative_conductivity"] > 0
+    ]
     if diffs:
         print(f"largest |fem-assb - TauFactor| / TauFactor: {max(diffs):.2e} over {len(diffs)} structures")
     for r in ranks:
@@ -281,8 +320,10 @@ def print_summary(rows, ranks) -> None:
             for phase, v in row[key]["timings"].items():
                 t.setdefault(row["n"], {}).setdefault(phase, []).append(v)
         for n, phases in t.items():
-            print(f"fem-assb np{r} n={n} mean timings [s]: "
-                  + ", ".join(f"{ph} {np.mean(v):.2f}" for ph, v in phases.items()))
+            print(
+                f"fem-assb np{r} n={n} mean timings [s]: "
+                + ", ".join(f"{ph} {np.mean(v):.2f}" for ph, v in phases.items())
+            )
 
 
 if __name__ == "__main__":

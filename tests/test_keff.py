@@ -97,8 +97,14 @@ def test_grain_boundaries_in_series_match_the_analytic_value():
     L = nx * h
     values = []
     for r_gb_cm2 in (0.0, 3.6e-2, 3.6e-1, 3.6):
-        r = _keff(img, axis="x", voxel_size=h, grains=grains, bulk_conductivity=kappa,
-                  grain_resistance=r_gb_cm2 * 1e-4)
+        r = _keff(
+            img,
+            axis="x",
+            voxel_size=h,
+            grains=grains,
+            bulk_conductivity=kappa,
+            grain_resistance=r_gb_cm2 * 1e-4,
+        )
         rel = r["axes"]["x"]["relative_conductivity"]
         expected = (L / kappa) / (L / kappa + (nx // t - 1) * r_gb_cm2 * 1e-4)
         assert rel == pytest.approx(expected, rel=1e-10)
@@ -108,10 +114,23 @@ def test_grain_boundaries_in_series_match_the_analytic_value():
     r = _keff(img, axis="y", voxel_size=h, grains=grains, bulk_conductivity=kappa, grain_resistance=3.6e-4)
     assert r["axes"]["y"]["relative_conductivity"] == pytest.approx(1.0, rel=1e-10)
     # i_GB0 = 7e-3 A/cm^2 is the same as its linearization R_GB = RT/(F i_GB0).
-    r1 = _keff(img, axis="x", voxel_size=h, grains=grains, bulk_conductivity=kappa,
-               grain_exchange_current="7e-3 A/cm^2", temperature=298.15)
-    r2 = _keff(img, axis="x", voxel_size=h, grains=grains, bulk_conductivity=kappa,
-               grain_resistance=grain_boundary_resistance(70.0, 298.15))
+    r1 = _keff(
+        img,
+        axis="x",
+        voxel_size=h,
+        grains=grains,
+        bulk_conductivity=kappa,
+        grain_exchange_current="7e-3 A/cm^2",
+        temperature=298.15,
+    )
+    r2 = _keff(
+        img,
+        axis="x",
+        voxel_size=h,
+        grains=grains,
+        bulk_conductivity=kappa,
+        grain_resistance=grain_boundary_resistance(70.0, 298.15),
+    )
     assert r1["axes"]["x"]["relative_conductivity"] == pytest.approx(r2["axes"]["x"]["relative_conductivity"])
     assert r1["grain_boundary"]["resistance_ohm_cm2"] == pytest.approx(3.67, rel=1e-2)
 
@@ -165,8 +184,9 @@ def test_serial_and_parallel_agree():
     comm = MPI.COMM_WORLD
     img = _random_structure(18, 0.45, seed=4)
     grains = (np.arange(img.size).reshape(img.shape) // 50 % 5 + 1).astype(np.int32)
-    kw = dict(axis="all", solver="cg-hypre", rtol=1e-13, grains=grains, bulk_conductivity=0.1,
-              grain_resistance=1e-6)
+    kw = dict(
+        axis="all", solver="cg-hypre", rtol=1e-13, grains=grains, bulk_conductivity=0.1, grain_resistance=1e-6
+    )
     par = effective_conductivity(img if comm.rank == 0 else None, 1, comm=comm, **kw)
     ser = effective_conductivity(img, 1, comm=SELF, **kw)
     assert par["ranks"] == comm.size
@@ -189,8 +209,13 @@ def test_cli_json_bare_npy_and_label_map(tmp_path):
     data = json.loads(out.read_text())
     assert data["axes"]["x"]["relative_conductivity"] == pytest.approx(0.5, rel=1e-10)
     assert data["axes"]["y"]["relative_conductivity"] == 0.0
-    for key in ("volume_fraction", "relative_conductivity", "tortuosity_factor", "tortuosity",
-                "percolating_fraction"):
+    for key in (
+        "volume_fraction",
+        "relative_conductivity",
+        "tortuosity_factor",
+        "tortuosity",
+        "percolating_fraction",
+    ):
         assert key in data["axes"]["x"]
     assert data["ranks"] == 1 and data["run_time_s"] > 0
     # With a label map the phase is a material name.

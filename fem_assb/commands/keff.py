@@ -8,24 +8,48 @@ HELP = "effective conductivity, tortuosity factor and percolation of one phase o
 
 def add_arguments(parser) -> None:
     parser.add_argument("image", help="voxel image (.npy, .npz, .tif, .raw, .vti, .h5)")
-    parser.add_argument("--phase", required=True,
-                        help="material name or class from the label map (SE, CAM, ...), or an image value")
-    parser.add_argument("--labels", help="label-map YAML (docs/structures.md); 'default' = 0 PORE 1 CAM 2 SE 3 LE 4 CBD; "
-                        "without it a bare image is read and --phase is an image value")
-    parser.add_argument("--axis", default="x", choices=["x", "y", "z", "all"], help="direction of the applied voltage")
-    parser.add_argument("--voxel-size", help="voxel edge with unit, e.g. 0.5um (default: from the image; 1 um "
-                        "for bare images, which only matters with grain boundaries)")
-    parser.add_argument("--grains", help="SE grain-ID image (same shape, 0 = none); default: from the label map/image")
+    parser.add_argument(
+        "--phase",
+        required=True,
+        help="material name or class from the label map (SE, CAM, ...), or an image value",
+    )
+    parser.add_argument(
+        "--labels",
+        help="label-map YAML (docs/structures.md); 'default' = 0 PORE 1 CAM 2 SE 3 LE 4 CBD; "
+        "without it a bare image is read and --phase is an image value",
+    )
+    parser.add_argument(
+        "--axis", default="x", choices=["x", "y", "z", "all"], help="direction of the applied voltage"
+    )
+    parser.add_argument(
+        "--voxel-size",
+        help="voxel edge with unit, e.g. 0.5um (default: from the image; 1 um "
+        "for bare images, which only matters with grain boundaries)",
+    )
+    parser.add_argument(
+        "--grains", help="SE grain-ID image (same shape, 0 = none); default: from the label map/image"
+    )
     gb = parser.add_mutually_exclusive_group()
     gb.add_argument("--grain-resistance", help="grain-boundary area resistance R_GB, e.g. '3.6 ohm*cm^2'")
-    gb.add_argument("--grain-exchange-current", help="grain-boundary exchange current i_GB0, e.g. '7e-3 A/cm^2' "
-                    "(linearized: R_GB = RT/(F i_GB0))")
+    gb.add_argument(
+        "--grain-exchange-current",
+        help="grain-boundary exchange current i_GB0, e.g. '7e-3 A/cm^2' (linearized: R_GB = RT/(F i_GB0))",
+    )
     parser.add_argument("--temperature", default="298.15 K", help="temperature for i_GB0 (default 298.15 K)")
-    parser.add_argument("--conductivity", default="1 S/m",
-                        help="bulk conductivity of the phase, e.g. '7.69e-4 S/cm' (needed with grain boundaries)")
-    parser.add_argument("--solver", default="auto", choices=["auto", "cg-hypre", "cg-gamg", "direct"],
-                        help="linear solver (auto: direct below 20000 cells, else CG + BoomerAMG)")
-    parser.add_argument("--rtol", type=float, default=1e-10, help="relative residual tolerance of CG (default 1e-10)")
+    parser.add_argument(
+        "--conductivity",
+        default="1 S/m",
+        help="bulk conductivity of the phase, e.g. '7.69e-4 S/cm' (needed with grain boundaries)",
+    )
+    parser.add_argument(
+        "--solver",
+        default="auto",
+        choices=["auto", "cg-hypre", "cg-gamg", "direct"],
+        help="linear solver (auto: direct below 20000 cells, else CG + BoomerAMG)",
+    )
+    parser.add_argument(
+        "--rtol", type=float, default=1e-10, help="relative residual tolerance of CG (default 1e-10)"
+    )
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON to OUT")
 
 
@@ -65,23 +89,31 @@ def run(args) -> int:
 
         grains = io._read_plain(Path(args.grains))
     res = effective_conductivity(
-        image, args.phase, args.axis,
+        image,
+        args.phase,
+        args.axis,
         voxel_size=args.voxel_size if isinstance(image, np.ndarray) or image is None else None,
         grains=grains,
         bulk_conductivity=args.conductivity,
         grain_resistance=args.grain_resistance,
         grain_exchange_current=args.grain_exchange_current,
         temperature=to_si(args.temperature, "K", name="temperature", default_unit="K"),
-        solver=args.solver, rtol=args.rtol, comm=comm,
+        solver=args.solver,
+        rtol=args.rtol,
+        comm=comm,
     )
     res["image"] = str(args.image)
-    print0(f"keff: phase {args.phase} of {args.image}, {'x'.join(map(str, res['shape']))} voxels, "
-           f"{res['ranks']} rank(s), {res['run_time_s']:.2f} s")
+    print0(
+        f"keff: phase {args.phase} of {args.image}, {'x'.join(map(str, res['shape']))} voxels, "
+        f"{res['ranks']} rank(s), {res['run_time_s']:.2f} s"
+    )
     for axis, r in res["axes"].items():
         if r["relative_conductivity"] > 0:
-            print0(f"  {axis}: eps = {r['volume_fraction']:.4f}  percolating = {r['percolating_fraction']:.4f}  "
-                   f"kappa_eff/kappa = {r['relative_conductivity']:.6g}  tau^2 = {r['tortuosity_factor']:.6g}  "
-                   f"tau = {r['tortuosity']:.6g}")
+            print0(
+                f"  {axis}: eps = {r['volume_fraction']:.4f}  percolating = {r['percolating_fraction']:.4f}  "
+                f"kappa_eff/kappa = {r['relative_conductivity']:.6g}  tau^2 = {r['tortuosity_factor']:.6g}  "
+                f"tau = {r['tortuosity']:.6g}"
+            )
         else:
             print0(f"  {axis}: eps = {r['volume_fraction']:.4f}  kappa_eff/kappa = 0  ({r['message']})")
     if args.json:

@@ -15,8 +15,8 @@ dual graph is built or partitioned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -56,9 +56,11 @@ class Grid:
         self.material = np.ascontiguousarray(self.material, dtype=np.int32)
         if self.material.ndim != 3:
             raise InputError(f"Grid.material must be 3D (nx, ny, nz); got shape {self.material.shape}.")
-        for name, edges, n in zip("xyz", self.edges, self.material.shape):
+        for name, edges, n in zip("xyz", self.edges, self.material.shape, strict=True):
             if edges.ndim != 1 or edges.size != n + 1:
-                raise InputError(f"Grid.{name}_edges must have {n + 1} entries (cells + 1), got {edges.shape}.")
+                raise InputError(
+                    f"Grid.{name}_edges must have {n + 1} entries (cells + 1), got {edges.shape}."
+                )
             if not (np.all(np.isfinite(edges)) and np.all(np.diff(edges) > 0)):
                 raise InputError(f"Grid.{name}_edges must be finite and strictly increasing (m).")
         if self.grain is None:
@@ -71,7 +73,7 @@ class Grid:
     def uniform(cls, material, voxel_size: float, grain=None, origin=(0.0, 0.0, 0.0)) -> Grid:
         """A grid of cubic voxels of edge ``voxel_size`` [m] starting at ``origin`` [m]."""
         material = np.asarray(material)
-        edges = [o + voxel_size * np.arange(n + 1) for o, n in zip(origin, material.shape)]
+        edges = [o + voxel_size * np.arange(n + 1) for o, n in zip(origin, material.shape, strict=True)]
         return cls(*edges, material=material, grain=grain)
 
     @property
@@ -188,8 +190,14 @@ def _local_part(grid: Grid, active: np.ndarray, rank: int, nparts: int):
     npts = (nx + 1) * (ny + 1) * (nz + 1)
     starts = _slab_starts(active.size, nparts)
     lo, hi = int(starts[rank]), int(starts[rank + 1])
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64),
-             np.zeros(0, np.int64), np.zeros(0, np.float64))
+    empty = (
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int32),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.float64),
+    )
     if hi == lo:
         return empty
     vox_lo, vox_hi = int(active[lo]), int(active[hi - 1])
@@ -245,8 +253,13 @@ def _create_mesh(comm, grid: Grid, active: np.ndarray):
     lcells, original, ghost_owners, bverts, nodes, coords = mine
     # The binding takes std::vector: lists of Python ints convert much faster than ndarrays.
     topology = _cpp.mesh.create_topology(
-        comm, [_cpp.mesh.CellType.hexahedron], [lcells.tolist()], [original.tolist()],
-        [ghost_owners.tolist()], bverts.tolist(), 1,
+        comm,
+        [_cpp.mesh.CellType.hexahedron],
+        [lcells.tolist()],
+        [original.tolist()],
+        [ghost_owners.tolist()],
+        bverts.tolist(),
+        1,
     )
     cmap = coordinate_element(dmesh.CellType.hexahedron, 1)
     geometry = _cpp.mesh.create_geometry(topology, [cmap._cpp_object], nodes, lcells, coords, 3)
@@ -261,7 +274,9 @@ def _bcast_grid(comm, grid: Grid | None) -> Grid:
         return grid
     if comm.rank == 0 and grid is None:
         raise InputError("build_voxel_mesh: rank 0 must pass the grid.")
-    payload = None if comm.rank != 0 else (grid.x_edges, grid.y_edges, grid.z_edges, grid.material, grid.grain)
+    payload = (
+        None if comm.rank != 0 else (grid.x_edges, grid.y_edges, grid.z_edges, grid.material, grid.grain)
+    )
     xe, ye, ze, mat, grain = comm.bcast(payload, root=0)
     return grid if comm.rank == 0 else Grid(xe, ye, ze, mat, grain)
 
@@ -292,7 +307,7 @@ def build_voxel_mesh(
 
     # Cell sizes (hx, hy, hz) per cell as a DG0 vector field.
     ijk = np.unravel_index(voxel_index, shape)
-    sizes = np.column_stack([np.diff(e)[a] for e, a in zip(grid.edges, ijk)])
+    sizes = np.column_stack([np.diff(e)[a] for e, a in zip(grid.edges, ijk, strict=True)])
     V = fem.functionspace(msh, ("DG", 0, (3,)))
     H = fem.Function(V, name="cell_size")
     dofs = V.dofmap.list[:, 0]
@@ -364,6 +379,7 @@ def _integration_domains(msh, facet_tags):
     on any rank: bounding-box tags (101..106) are exterior facets, all others interior."""
     from dolfinx import cpp as _cpp
     from dolfinx import fem
+
     topo = msh.topology
     tdim = topo.dim
     topo.create_connectivity(tdim - 1, tdim)
@@ -380,7 +396,11 @@ def _integration_domains(msh, facet_tags):
         ents = indices[values == tag]
         if tag in box:
             ents = ents[is_ext[ents]]
-            exterior.append((tag, fem.compute_integration_domains(fem.IntegralType.exterior_facet, topo, ents)))
+            exterior.append(
+                (tag, fem.compute_integration_domains(fem.IntegralType.exterior_facet, topo, ents))
+            )
         else:
-            interior.append((tag, fem.compute_integration_domains(fem.IntegralType.interior_facet, topo, ents)))
+            interior.append(
+                (tag, fem.compute_integration_domains(fem.IntegralType.interior_facet, topo, ents))
+            )
     return exterior, interior

@@ -49,8 +49,14 @@ def _options(method: str) -> dict:
             "pc_hypre_boomeramg_relax_type_all": "l1scaled-SOR/Jacobi",
         }
     if method == "cg-gamg":
-        return {"ksp_type": "cg", "pc_type": "gamg", "pc_gamg_type": "agg", "pc_gamg_agg_nsmooths": 1,
-                "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi"}
+        return {
+            "ksp_type": "cg",
+            "pc_type": "gamg",
+            "pc_gamg_type": "agg",
+            "pc_gamg_agg_nsmooths": 1,
+            "mg_levels_ksp_type": "chebyshev",
+            "mg_levels_pc_type": "jacobi",
+        }
     raise InputError(f"unknown linear solver {method!r}; use one of {', '.join(METHODS)}.")
 
 
@@ -63,8 +69,9 @@ def choose_method(method: str, n_global: int) -> str:
     return method
 
 
-def solve_spd(A, b, x, *, method: str = "auto", rtol: float = 1e-10, max_it: int = 1000,
-              prefix: str = "fem_assb_lin_") -> LinearSolveInfo:
+def solve_spd(
+    A, b, x, *, method: str = "auto", rtol: float = 1e-10, max_it: int = 1000, prefix: str = "fem_assb_lin_"
+) -> LinearSolveInfo:
     """Solve A x = b for a symmetric positive definite PETSc matrix (x: PETSc Vec, updated).
 
     rtol: relative (preconditioned) residual tolerance of the Krylov methods. Raises
@@ -88,8 +95,9 @@ def solve_spd(A, b, x, *, method: str = "auto", rtol: float = 1e-10, max_it: int
     ksp.solve(b, x)
     x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
     reason = ksp.getConvergedReason()
-    info = LinearSolveInfo(method, ksp.getIterationNumber(), ksp.getResidualNorm(),
-                           time.perf_counter() - t0, reason)
+    info = LinearSolveInfo(
+        method, ksp.getIterationNumber(), ksp.getResidualNorm(), time.perf_counter() - t0, reason
+    )
     for key in _options(method):
         opts.delValue(prefix + key)
     ksp.destroy()

@@ -238,7 +238,9 @@ def effective_conductivity(
     if grain_resistance is not None:
         r_gb = to_si(grain_resistance, "ohm*m^2", name="grain-boundary resistance", default_unit="ohm*m^2")
     elif grain_exchange_current is not None:
-        i0 = to_si(grain_exchange_current, "A/m^2", name="grain-boundary exchange current", default_unit="A/m^2")
+        i0 = to_si(
+            grain_exchange_current, "A/m^2", name="grain-boundary exchange current", default_unit="A/m^2"
+        )
         if not i0 > 0:
             raise InputError(f"grain-boundary exchange current must be positive, got {i0} A/m^2.")
         r_gb = grain_boundary_resistance(i0, float(temperature))
@@ -285,8 +287,14 @@ def effective_conductivity(
                 both = mask[tuple(sl_a)] & mask[tuple(sl_b)]
                 ga, gb = grain_arr[tuple(sl_a)], grain_arr[tuple(sl_b)]
                 n_gb += int((both & (ga != gb) & (ga > 0) & (gb > 0)).sum())
-        plan = {"shape": mask.shape, "h": float(h), "n_phase": n_phase, "per_axis": per_axis,
-                "groups": groups, "n_gb_facets": n_gb}
+        plan = {
+            "shape": mask.shape,
+            "h": float(h),
+            "n_phase": n_phase,
+            "per_axis": per_axis,
+            "groups": groups,
+            "n_gb_facets": n_gb,
+        }
     plan = comm.bcast(plan, root=0)
     shape, h = plan["shape"], plan["h"]
     n_vox = int(np.prod(shape))
@@ -295,16 +303,29 @@ def effective_conductivity(
     results = {}
     for group in plan["groups"]:
         n_cells = plan["per_axis"][group[0]]
-        base = {"volume_fraction": eps,
-                "percolating_fraction": (n_cells / plan["n_phase"]) if plan["n_phase"] else 0.0,
-                "cells": n_cells}
+        base = {
+            "volume_fraction": eps,
+            "percolating_fraction": (n_cells / plan["n_phase"]) if plan["n_phase"] else 0.0,
+            "cells": n_cells,
+        }
         if n_cells == 0:
             for a in group:
-                msg = (f"the phase does not connect the {a}min and {a}max faces: no current flows, "
-                       "the effective conductivity is 0.")
-                results[a] = dict(base, relative_conductivity=0.0, effective_conductivity=0.0,
-                                  tortuosity_factor=None, tortuosity=None, current_density=0.0,
-                                  message=msg, iterations=0, solver=None, timings={})
+                msg = (
+                    f"the phase does not connect the {a}min and {a}max faces: no current flows, "
+                    "the effective conductivity is 0."
+                )
+                results[a] = dict(
+                    base,
+                    relative_conductivity=0.0,
+                    effective_conductivity=0.0,
+                    tortuosity_factor=None,
+                    tortuosity=None,
+                    current_density=0.0,
+                    message=msg,
+                    iterations=0,
+                    solver=None,
+                    timings={},
+                )
             continue
         t0 = time.perf_counter()
         grid = None
@@ -325,17 +346,29 @@ def effective_conductivity(
             k_eff = length * j / 1.0
             rel = k_eff / kappa
             tau2 = eps / rel if rel > 0 else None
-            res = dict(base, relative_conductivity=rel, effective_conductivity=k_eff,
-                       tortuosity_factor=tau2, tortuosity=None if tau2 is None else math.sqrt(tau2),
-                       current_density=j, message="",
-                       current_balance=abs(out["current_in"] - out["current_out"]) / max(abs(current), 1e-300),
-                       iterations=out["solve"].iterations, solver=out["solve"].method,
-                       timings={"mesh": t_mesh if i == 0 else 0.0,
-                                "forms": problem.compile_time if i == 0 else 0.0,
-                                "assemble": out["assemble"], "solve": out["solve"].time})
+            res = dict(
+                base,
+                relative_conductivity=rel,
+                effective_conductivity=k_eff,
+                tortuosity_factor=tau2,
+                tortuosity=None if tau2 is None else math.sqrt(tau2),
+                current_density=j,
+                message="",
+                current_balance=abs(out["current_in"] - out["current_out"]) / max(abs(current), 1e-300),
+                iterations=out["solve"].iterations,
+                solver=out["solve"].method,
+                timings={
+                    "mesh": t_mesh if i == 0 else 0.0,
+                    "forms": problem.compile_time if i == 0 else 0.0,
+                    "assemble": out["assemble"],
+                    "solve": out["solve"].time,
+                },
+            )
             if plan["per_axis"][a] < plan["n_phase"]:
-                res["message"] = (f"{plan['n_phase'] - plan['per_axis'][a]} voxels of the phase are in clusters "
-                                  f"that do not connect the {a} faces; they were removed.")
+                res["message"] = (
+                    f"{plan['n_phase'] - plan['per_axis'][a]} voxels of the phase are in clusters "
+                    f"that do not connect the {a} faces; they were removed."
+                )
             results[a] = res
         del problem, vm
     peak = _peak_rss_bytes(comm)
@@ -344,9 +377,9 @@ def effective_conductivity(
         "shape": list(shape),
         "voxel_size_m": h,
         "bulk_conductivity_S_per_m": kappa,
-        "grain_boundary": None if r_gb is None else {"resistance_ohm_m2": r_gb,
-                                                     "resistance_ohm_cm2": r_gb * 1e4,
-                                                     "facets": plan["n_gb_facets"]},
+        "grain_boundary": None
+        if r_gb is None
+        else {"resistance_ohm_m2": r_gb, "resistance_ohm_cm2": r_gb * 1e4, "facets": plan["n_gb_facets"]},
         "ranks": comm.size,
         "run_time_s": time.perf_counter() - t_start,
         "peak_memory_bytes": peak,
