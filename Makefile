@@ -1,7 +1,7 @@
 # fem-assb: `make setup`, `make test`, `make demo` (see README.md).
 SHELL := /bin/bash
 RUN := ./scripts/env-run
-PYTEST := python3 -m pytest -p no:cacheprovider
+PYTEST := python3 -m pytest -p no:cacheprovider --color=no
 NP ?= 2
 
 .PHONY: setup test test-serial test-mpi test-slow demo lint bench clean-env
