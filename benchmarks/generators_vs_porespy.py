@@ -118,15 +118,20 @@ def main() -> int:
                     acc.append((svf * density, f_cam, (1 - svf) * density, f_se, 1 - density, np.mean(lab == 0),
                                 conn, tau, deff, keff, sec))
                 a = np.array(acc)
-                rows.append((svf, gen, *a.mean(axis=0)))
+                mean = a.mean(axis=0)
+                taus = a[:, 7][np.isfinite(a[:, 7])]
+                mean[7] = taus.mean() if taus.size else np.inf  # tau over the seeds whose SE spans x
+                rows.append((svf, gen, *mean, taus.size))
                 print(f"done SVF {svf} {gen}", file=sys.stderr, flush=True)
     print(f"\n{args.n}^3 voxels of {H_UM} um, d_CAM {D_CAM_UM} um, d_SE {D_SE_UM} um, mean of {args.seeds} seeds\n")
     print("| SVF_CAM | generator | CAM target / got | SE target / got | pore target / got | SE connectivity "
           "| tau_SE (x, PoreSpy) | D_eff/D0 SE (PoreSpy FD) | kappa_eff/kappa SE (fem-assb keff) "
           "| Bruggeman eps^1.5 | generation [s] |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for svf, gen, tc, fc, ts, fs, tp, fp, conn, tau, deff, keff, sec in rows:
+    for svf, gen, tc, fc, ts, fs, tp, fp, conn, tau, deff, keff, sec, n_path in rows:
         tau_s = "no path" if not np.isfinite(tau) else f"{tau:.2f}"
+        if 0 < n_path < args.seeds:
+            tau_s += f" ({n_path} of {args.seeds} span x)"
         print(f"| {svf:.2f} | {gen} | {tc:.3f} / {fc:.3f} | {ts:.3f} / {fs:.3f} | {tp:.3f} / {fp:.3f} | {conn:.3f} "
               f"| {tau_s} | {deff:.4f} | {keff:.4f} | {fs ** 1.5:.4f} | {sec:.2f} |")
     return 0
