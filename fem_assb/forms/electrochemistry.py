@@ -64,6 +64,7 @@ class CellForms:
         self.chi_ion = indicator(tags.IONIC, "chi_ion")
         self.chi_li = indicator((tags.LI,), "chi_li")
         self.chi_el = indicator(tags.ELECTRONIC, "chi_el")
+        self.anode_cc = indicator((tags.ANODE_CC,), "anode_cc")
         c_e = float(ely.c0)
         kappa = float(np.asarray(ely.kappa(c_e, self.T, np)))
         sigma_li = min(float(an.sigma), METAL_CONDUCTIVITY_CAP)
@@ -138,6 +139,7 @@ class CellForms:
                                       - self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * ds(tags.XMIN))
         self.lithium = fem.form(self.chi_cam * cmax * x * dx)
         self.cam_volume = _assemble(self.chi_cam * dx, msh.comm)
+        self.active_area = _assemble(one * dS(tags.CAM_SE), msh.comm)  # CAM | SE area (m^2)
         self.i_cam_expr = i_cam
         w = ufl.TestFunction(self.Q)
         self.cell_current_form = fem.form(i_cam * solid(w) * dS(tags.CAM_SE))

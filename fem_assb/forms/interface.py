@@ -54,7 +54,7 @@ def intercalation_current(eta0, c_cell, c_e, h_s, cam, T, m=ufl, surface_iterati
         i0 = cam.i00 * c_e**alpha * c_pos**alpha * abs(s) ** (2.0 * (1.0 - alpha))
         return butler_volmer(eta0 - cam.U0(c_s / c_max, T, m), i0, alpha, f)
 
-    s = ufl.sqrt(ufl.max_value(c_max - c_cell, 0.0))
+    s = ufl.sqrt(ufl.max_value(c_max - c_cell, 1e-10 * c_max))  # finite derivative at a full cell
     if surface_iterations <= 0:
         return current(s)
     x_cell = ufl.min_value(ufl.max_value(c_cell / c_max, 1e-9), 1.0 - 1e-9)

@@ -114,24 +114,35 @@ class BlockNewton:
                 return NewtonResult(False, it, lin, "residual not finite")
             if it > 1 and r[0] < self.tol_phi and r[1] < self.tol_x and small:
                 return NewtonResult(True, it - 1, lin)
+            if self.linear_solver == "iterative":
+                # Loose first solve (the near-singular start), tight afterwards (fewer Newton steps).
+                self.ksp.setTolerances(rtol=1e-6 if it == 1 else 1e-9)
             self.ksp.solve(self.b, self.du)
             lin += self.ksp.getIterationNumber()
             if self.ksp.getConvergedReason() < 0:
-                return NewtonResult(False, it, lin, f"linear solver diverged ({self.ksp.getConvergedReason()})")
+                reason = self.ksp.getConvergedReason()
+                self._reset_ksp()  # a failed factorization would otherwise stick to the next solves
+                return NewtonResult(False, it, lin, f"linear solver diverged ({reason})")
             d = self._block_max(self.du.array)
             if not np.all(np.isfinite(d)):
+                self._reset_ksp()
                 return NewtonResult(False, it, lin, "update not finite")
             step = min(1.0, self.max_dphi / d[0]) if d[0] > 0 else 1.0
             x = self.u.x.petsc_vec
             x.axpy(-step, self.du)
             self.u.x.scatter_forward()
             xs = self.u.x.array.reshape(-1, 2)
-            np.clip(xs[:, 1], 0.0, 1.0, out=xs[:, 1])
+            np.clip(xs[:, 1], 1e-12, 1.0 - 1e-12, out=xs[:, 1])
             small = step == 1.0 and d[0] < self.tol_phi and d[1] < self.tol_x
             if small and it >= 2:
                 # A Newton update this small leaves a residual of its square: accept it.
                 return NewtonResult(True, it, lin)
         return NewtonResult(False, self.max_it, lin, "no convergence within max_it")
+
+    def _reset_ksp(self):
+        self.ksp.reset()
+        self.ksp.setOperators(self.A)
+        self.ksp.setFromOptions()
 
     def destroy(self):
         for obj in (self.ksp, self.A, self.b, self.du, self.scale):

@@ -30,7 +30,7 @@ class StepControl:
     dt_max: float = 600.0
     grow: float = 1.5
     shrink: float = 0.25
-    easy_iterations: int = 4
+    easy_iterations: int = 5
     dU_max: float = 0.02
     dx_max: float = 0.05
     v_tol: float = 2e-4

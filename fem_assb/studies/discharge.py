@@ -161,8 +161,40 @@ class CellSimulation:
         mag = op.current_density if op.current_density is not None else op.c_rate * self.q_theo / 3600.0
         return mag if op.kind == "discharge" else -mag
 
+    def _overpotential_estimate(self, i_app: float):
+        """0D estimate (V) of the Li | SE and CAM | SE overpotentials at current density i_app.
+
+        Used only to shift the initial guess of the ionic and the cathode electronic potentials
+        when the current changes: from eta = 0 the linearized Butler-Volmer coupling between the
+        conductor networks is so weak that the first Newton systems are nearly singular.
+        """
+        from fem_assb.forms.interface import GAS_CONSTANT
+
+        f = FARADAY / (GAS_CONSTANT * self.T)
+        cam = self.system.cam
+        x = self.mean_stoichiometry()
+        cs = x * self.c_max
+        i0 = cam.i00 * self.forms.c_e**cam.alpha * cs**cam.alpha * max(self.c_max - cs, 1e-9) ** (1 - cam.alpha)
+        i0_area = i0 * self.forms.active_area / self.area
+        eta_li = 2.0 / f * np.arcsinh(i_app / (2.0 * float(self.system.anode.i0)))
+        eta_c = 2.0 / f * np.arcsinh(-i_app / (2.0 * i0_area)) if i0_area > 0 else 0.0
+        return eta_li, eta_c
+
+    def _shift_guess(self, i_old: float, i_new: float):
+        if i_old == i_new:
+            return
+        li0, c0 = self._overpotential_estimate(i_old)
+        li1, c1 = self._overpotential_estimate(i_new)
+        f = self.forms
+        arr = f.u.x.array.reshape(-1, 2)
+        ion = f.chi_ion.x.array > 0.5
+        cathode = (f.chi_el.x.array > 0.5) & (f.chi_li.x.array < 0.5) & (f.anode_cc.x.array < 0.5)
+        arr[ion, 0] -= li1 - li0
+        arr[cathode, 0] += -(li1 - li0) + (c1 - c0)
+
     def quasi_static(self, i_app: float) -> NewtonResult:
         """Potentials at fixed concentrations for the applied current (MODEL §4 initial state)."""
+        self._shift_guess(float(self.forms.i_app.value), i_app)
         self.forms.i_app.value = i_app
         x = self.save()
         res = self.step(1e-12)

@@ -1,0 +1,81 @@
+"""Discharge scaling benchmark (issue 8): 65 vol% NMC811 in Li6PS5Cl cathodes of n^3 voxels
+(0.5 um) at 1 mA/cm^2 to 3.0 V; wall time, steps, Newton and linear iterations, peak memory
+per voxel.
+
+    ./scripts/env-run python3 benchmarks/discharge_scaling.py --sizes 32 64 100
+    ./scripts/env-run mpirun -n 2 python3 benchmarks/discharge_scaling.py --sizes 32 64 100
+
+Prints one table row per size (rank 0) and appends it to benchmarks/results/discharge_scaling.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+
+from mpi4py import MPI
+
+
+def peak_memory_bytes(comm) -> float:
+    """Sum over ranks of the peak resident set size (bytes; Linux reports kB)."""
+    return comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0)
+
+
+def run(n: int, solver: str, comm, t_max: float | None):
+    from fem_assb.materials import get_system
+    from fem_assb.solvers.time_stepping import StepControl
+    from fem_assb.structure.generate import generate_composite
+    from fem_assb.structure.virtual_cell import Separator, VirtualCell
+    from fem_assb.studies.discharge import CellSimulation, Operation, build_cell_mesh
+
+    t0 = time.perf_counter()
+    image = generate_composite((n, n, n), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="5 um",
+                               d_se="1.5 um", seed=1) if comm.rank == 0 else None
+    image = comm.bcast(image, root=0)
+    vcell = VirtualCell(image, Separator("SE", 20e-6))
+    vm, info = build_cell_mesh(vcell, comm)
+    system = get_system("NMC811_Li6PS5Cl")
+    sim = CellSimulation(vm, system, 298.15, linear_solver=solver, control=StepControl(dt_max=120.0))
+    t_setup = time.perf_counter() - t0
+    op = Operation("discharge", current_density=10.0, cutoff=3.0, duration=t_max)
+    sim.run([op])
+    wall = time.perf_counter() - t0
+    h = sim.history
+    voxels = n**3
+    return {
+        "n": n, "voxels": voxels, "ranks": comm.size, "solver": solver, "setup_s": t_setup, "wall_s": wall,
+        "steps": h.steps, "newton": h.newton, "linear": h.linear, "rejected": h.rejected,
+        "capacity_mAh_cm2": sim.q / 3.6e4, "final_V": h.voltage[-1], "stop": h.stop_reasons[-1],
+        "bytes_per_voxel": peak_memory_bytes(comm) / voxels,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 100])
+    ap.add_argument("--solver", default="iterative", choices=("direct", "iterative"))
+    ap.add_argument("--t-max", type=float, default=None, help="stop after this simulated time (s)")
+    args = ap.parse_args()
+    comm = MPI.COMM_WORLD
+    out = Path(__file__).parent / "results" / "discharge_scaling.csv"
+    cols = ("n", "voxels", "ranks", "solver", "setup_s", "wall_s", "steps", "newton", "linear", "rejected",
+            "capacity_mAh_cm2", "final_V", "stop", "bytes_per_voxel")
+    if comm.rank == 0:
+        print(" | ".join(cols), flush=True)
+    for n in args.sizes:
+        row = run(n, args.solver, comm, args.t_max)
+        if comm.rank == 0:
+            line = " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in cols)
+            print(line, flush=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            new = not out.exists()
+            with open(out, "a") as fh:
+                if new:
+                    fh.write(",".join(cols) + "\n")
+                fh.write(",".join(str(row[c]) for c in cols) + "\n")
+
+
+if __name__ == "__main__":
+    main()
