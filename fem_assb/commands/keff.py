@@ -107,6 +107,12 @@ def run(args) -> int:
         f"keff: phase {args.phase} of {args.image}, {'x'.join(map(str, res['shape']))} voxels, "
         f"{res['ranks']} rank(s), {res['run_time_s']:.2f} s"
     )
+    gb = res["grain_boundary"]
+    if gb is not None:
+        print0(
+            f"  grain boundaries: R_GB = {gb['resistance_ohm_cm2']:.4g} Ohm cm^2 on {gb['facets']} facets "
+            f"(kappa_bulk = {res['bulk_conductivity_S_per_m']:.4g} S/m; tau includes the GB resistance)"
+        )
     for axis, r in res["axes"].items():
         if r["relative_conductivity"] > 0:
             print0(
