@@ -167,6 +167,8 @@ def test_bad_input():
         _keff(img, 1)
     with pytest.raises(InputError, match="material name"):
         _keff(img, "SE")
+    with pytest.raises(InputError, match="no grain IDs"):
+        _keff(img + 1, 1, grain_resistance=1e-4)
     with pytest.raises(InputError, match="axis"):
         _keff(img + 1, 1, axis="w")
 
@@ -226,8 +228,9 @@ def test_cli_json_bare_npy_and_label_map(tmp_path):
     data2 = json.loads(out2.read_text())
     assert data2["axes"]["x"]["relative_conductivity"] == pytest.approx(0.5, rel=1e-10)
     assert data2["voxel_size_m"] == pytest.approx(0.5e-6)
-    # A name without a label map is a clear error (exit status 1).
+    # A name without a label map is a clear error (exit status 1), so is a quantity without unit.
     assert main(["keff", str(path), "--phase", "SE"]) == 1
+    assert main(["keff", str(path), "--phase", "1", "--grain-resistance", "3.6"]) == 1
 
 
 def _reference_fv(mask, axis, h, kappa, grains=None, r_gb=0.0):

@@ -88,15 +88,21 @@ def run(args) -> int:
         from fem_assb.structure import io
 
         grains = io._read_plain(Path(args.grains))
+
+    def si(value, unit, name):
+        """Command-line quantities must carry their unit (a bare '3.6' is ambiguous)."""
+        return None if value is None else to_si(value, unit, name=name)
+
+    bare = isinstance(image, np.ndarray) or image is None
     res = effective_conductivity(
         image,
         args.phase,
         args.axis,
-        voxel_size=args.voxel_size if isinstance(image, np.ndarray) or image is None else None,
+        voxel_size=si(args.voxel_size, "m", "--voxel-size") if bare else None,
         grains=grains,
-        bulk_conductivity=args.conductivity,
-        grain_resistance=args.grain_resistance,
-        grain_exchange_current=args.grain_exchange_current,
+        bulk_conductivity=si(args.conductivity, "S/m", "--conductivity"),
+        grain_resistance=si(args.grain_resistance, "ohm*m^2", "--grain-resistance"),
+        grain_exchange_current=si(args.grain_exchange_current, "A/m^2", "--grain-exchange-current"),
         temperature=to_si(args.temperature, "K", name="temperature", default_unit="K"),
         solver=args.solver,
         rtol=args.rtol,

@@ -279,6 +279,11 @@ def effective_conductivity(
             else:
                 groups.append([a])
         n_gb = 0
+        if r_gb is not None and (grain_arr is None or not np.any(grain_arr[mask] > 0)):
+            raise InputError(
+                "a grain-boundary resistance was given but the phase has no grain IDs; give a grain-ID "
+                "image (--grains) or a label map with grain IDs (docs/structures.md)."
+            )
         if grain_arr is not None and r_gb is not None:
             for d in range(3):
                 sl_a = [slice(None)] * 3
