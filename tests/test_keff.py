@@ -192,6 +192,9 @@ def test_serial_and_parallel_agree():
     par = effective_conductivity(img if comm.rank == 0 else None, 1, comm=comm, **kw)
     ser = effective_conductivity(img, 1, comm=SELF, **kw)
     assert par["ranks"] == comm.size
+    # Bad input found on rank 0 is raised on every rank (no rank left waiting).
+    with pytest.raises(InputError, match="no voxel of value 7"):
+        effective_conductivity(img if comm.rank == 0 else None, 7, comm=comm)
     for a in "xyz":
         p, s = par["axes"][a]["relative_conductivity"], ser["axes"][a]["relative_conductivity"]
         assert s > 0

@@ -76,18 +76,26 @@ def run(args) -> int:
     import numpy as np
     from mpi4py import MPI
 
+    from fem_assb.errors import FemAssbError
     from fem_assb.output.atomic import write_json
     from fem_assb.parallel import print0
     from fem_assb.studies.keff import effective_conductivity
     from fem_assb.units import to_si
 
     comm = MPI.COMM_WORLD
-    image = _read(args) if comm.rank == 0 else None
-    grains = None
-    if comm.rank == 0 and isinstance(image, np.ndarray) and args.grains:
-        from fem_assb.structure import io
+    image, grains, error = None, None, None
+    if comm.rank == 0:  # read on rank 0 only; a read error stops every rank
+        try:
+            image = _read(args)
+            if isinstance(image, np.ndarray) and args.grains:
+                from fem_assb.structure import io
 
-        grains = io._read_plain(Path(args.grains))
+                grains = io._read_plain(Path(args.grains))
+        except FemAssbError as err:
+            error = err
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise error
 
     def si(value, unit, name):
         """Command-line quantities must carry their unit (a bare '3.6' is ambiguous)."""

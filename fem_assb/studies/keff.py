@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from fem_assb.errors import InputError
+from fem_assb.errors import FemAssbError, InputError
 
 AXES = {"x": 0, "y": 1, "z": 2}
 #: Interior facet tags of the keff mesh: same grain (or no grain) and grain boundary.
@@ -250,56 +250,63 @@ def effective_conductivity(
     # Rank 0: masks, fractions and the percolating clusters per axis.
     plan = None
     masks: dict[str, np.ndarray] = {}
+    error = None
     if comm.rank == 0:
-        if image is None:
-            raise InputError("effective_conductivity: rank 0 must pass the image.")
-        mask = phase_mask(image, phase)
-        if voxel_size is None:
-            h = image.voxel_size if isinstance(image, VoxelImage) else 1e-6
-        else:
-            h = to_si(voxel_size, "m", name="voxel size", default_unit="m")
-        if grains is None and isinstance(image, VoxelImage):
-            grains = image.grain_ids()
-        grain_arr = None if grains is None else np.asarray(grains, dtype=np.int32)
-        if grain_arr is not None and grain_arr.shape != mask.shape:
-            raise InputError(f"grain IDs have shape {grain_arr.shape}, the image {mask.shape}.")
-        n_phase = int(mask.sum())
-        per_axis = {}
-        for a in axes:
-            p = percolating(mask, AXES[a]) if n_phase else mask
-            masks[a] = p
-            per_axis[a] = int(p.sum())
-        # Axes with identical percolating sets share one mesh.
-        groups: list[list[str]] = []
-        for a in axes:
-            for g in groups:
-                if np.array_equal(masks[g[0]], masks[a]):
-                    g.append(a)
-                    break
+        try:
+            if image is None:
+                raise InputError("effective_conductivity: rank 0 must pass the image.")
+            mask = phase_mask(image, phase)
+            if voxel_size is None:
+                h = image.voxel_size if isinstance(image, VoxelImage) else 1e-6
             else:
-                groups.append([a])
-        n_gb = 0
-        if r_gb is not None and (grain_arr is None or not np.any(grain_arr[mask] > 0)):
-            raise InputError(
-                "a grain-boundary resistance was given but the phase has no grain IDs; give a grain-ID "
-                "image (--grains) or a label map with grain IDs (docs/structures.md)."
-            )
-        if grain_arr is not None and r_gb is not None:
-            for d in range(3):
-                sl_a = [slice(None)] * 3
-                sl_b = [slice(None)] * 3
-                sl_a[d], sl_b[d] = slice(0, -1), slice(1, None)
-                both = mask[tuple(sl_a)] & mask[tuple(sl_b)]
-                ga, gb = grain_arr[tuple(sl_a)], grain_arr[tuple(sl_b)]
-                n_gb += int((both & (ga != gb) & (ga > 0) & (gb > 0)).sum())
-        plan = {
-            "shape": mask.shape,
-            "h": float(h),
-            "n_phase": n_phase,
-            "per_axis": per_axis,
-            "groups": groups,
-            "n_gb_facets": n_gb,
-        }
+                h = to_si(voxel_size, "m", name="voxel size", default_unit="m")
+            if grains is None and isinstance(image, VoxelImage):
+                grains = image.grain_ids()
+            grain_arr = None if grains is None else np.asarray(grains, dtype=np.int32)
+            if grain_arr is not None and grain_arr.shape != mask.shape:
+                raise InputError(f"grain IDs have shape {grain_arr.shape}, the image {mask.shape}.")
+            n_phase = int(mask.sum())
+            per_axis = {}
+            for a in axes:
+                p = percolating(mask, AXES[a]) if n_phase else mask
+                masks[a] = p
+                per_axis[a] = int(p.sum())
+            # Axes with identical percolating sets share one mesh.
+            groups: list[list[str]] = []
+            for a in axes:
+                for g in groups:
+                    if np.array_equal(masks[g[0]], masks[a]):
+                        g.append(a)
+                        break
+                else:
+                    groups.append([a])
+            n_gb = 0
+            if r_gb is not None and (grain_arr is None or not np.any(grain_arr[mask] > 0)):
+                raise InputError(
+                    "a grain-boundary resistance was given but the phase has no grain IDs; give a grain-ID "
+                    "image (--grains) or a label map with grain IDs (docs/structures.md)."
+                )
+            if grain_arr is not None and r_gb is not None:
+                for d in range(3):
+                    sl_a = [slice(None)] * 3
+                    sl_b = [slice(None)] * 3
+                    sl_a[d], sl_b[d] = slice(0, -1), slice(1, None)
+                    both = mask[tuple(sl_a)] & mask[tuple(sl_b)]
+                    ga, gb = grain_arr[tuple(sl_a)], grain_arr[tuple(sl_b)]
+                    n_gb += int((both & (ga != gb) & (ga > 0) & (gb > 0)).sum())
+            plan = {
+                "shape": mask.shape,
+                "h": float(h),
+                "n_phase": n_phase,
+                "per_axis": per_axis,
+                "groups": groups,
+                "n_gb_facets": n_gb,
+            }
+        except FemAssbError as err:  # raise it on every rank, not only on rank 0
+            error = err
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise error
     plan = comm.bcast(plan, root=0)
     shape, h = plan["shape"], plan["h"]
     n_vox = int(np.prod(shape))
