@@ -140,6 +140,9 @@ class BlockNewton:
         return NewtonResult(False, self.max_it, lin, "no convergence within max_it")
 
     def _reset_ksp(self):
+        """Forget a failed LU factorization (the field split keeps its set-up: nothing to reset)."""
+        if self.linear_solver != "direct":
+            return
         self.ksp.reset()
         self.ksp.setOperators(self.A)
         self.ksp.setFromOptions()

@@ -391,8 +391,14 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
         h = s.history
         seg_q = abs(h.charge[-1] - h.charge[next(i for i, k in enumerate(h.step) if k == h.step[-1])])
         frac = None
+        op = ops[h.step[-1]]
         if h.current[-1]:
-            frac = min(seg_q / s.q_theo, 1.0)
+            # Progress: the larger of the capacity fraction and the voltage's way to the cut-off.
+            u0 = h.voltage[next(i for i, k in enumerate(h.step) if k == h.step[-1])]
+            span = u0 - op.cutoff
+            frac = min(max(seg_q / s.q_theo, (u0 - rec.voltage) / span if span else 0.0), 1.0)
+        elif op.duration:
+            frac = min((s.t - h.t[next(i for i, k in enumerate(h.step) if k == h.step[-1])]) / op.duration, 1.0)
         progress.update(step=h.steps, t=s.t, voltage=rec.voltage, capacity=cap.mah_per_cm2(abs(s.q)), fraction=frac,
                         label=ops[h.step[-1]].kind)
         if interval and h.steps % interval == 0:
