@@ -271,13 +271,16 @@ def _create_mesh(comm, grid: Grid, active: np.ndarray):
 def _bcast_grid(comm, grid: Grid | None) -> Grid:
     """The grid on every rank (arrays are small next to the mesh: 8 bytes per voxel)."""
     if comm.size == 1:
+        if grid is None:
+            raise InputError("build_voxel_mesh: rank 0 must pass the grid.")
         return grid
-    if comm.rank == 0 and grid is None:
+    payload = None
+    if comm.rank == 0 and grid is not None:
+        payload = (grid.x_edges, grid.y_edges, grid.z_edges, grid.material, grid.grain)
+    payload = comm.bcast(payload, root=0)
+    if payload is None:  # raised on every rank
         raise InputError("build_voxel_mesh: rank 0 must pass the grid.")
-    payload = (
-        None if comm.rank != 0 else (grid.x_edges, grid.y_edges, grid.z_edges, grid.material, grid.grain)
-    )
-    xe, ye, ze, mat, grain = comm.bcast(payload, root=0)
+    xe, ye, ze, mat, grain = payload
     return grid if comm.rank == 0 else Grid(xe, ye, ze, mat, grain)
 
 
