@@ -253,3 +253,15 @@ def test_seed002_extremes_100_cubed(svf, density, d_cam, d_se, h, seed):
     f = fractions(img)
     assert abs(f[CAM] - svf * density) < TOL and abs(f[SE] - (1 - svf) * density) < TOL
     assert abs(f[PORE] - (1 - density)) < TOL
+
+
+def test_spec_keys_are_in_the_signatures():
+    """The case loader checks `generator:` keys against inspect.signature of KINDS[kind]."""
+    import inspect
+
+    from fem_assb.structure.generate import KINDS
+
+    perforated = set(inspect.signature(KINDS["perforated"]).parameters)
+    layered = set(inspect.signature(KINDS["layered"]).parameters)
+    assert {"radius", "cam_fraction", "d_se", "seed", "periodic"} <= perforated
+    assert {"f_first", "first", "second", "reverse", "d_cam", "seed"} <= layered

@@ -554,8 +554,25 @@ def generate_layered(shape, voxel_size, *, f_first, first, second, reverse=False
     return modify.stack(a, b, f, reverse=bool(reverse))
 
 
-#: Spec keys per generator kind (the YAML ``generator:`` block, docs/generators.md).
-_KINDS = {"composite": generate_composite, "perforated": generate_perforated, "layered": generate_layered}
+def _with_composite_keywords(func, exclude: tuple[str, ...]) -> None:
+    """Give ``func`` (which takes ``**kwargs`` for generate_composite) a signature listing those
+    keywords, so that inspect.signature shows every key a spec may hold."""
+    own = [p for p in inspect.signature(func).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    names = {p.name for p in own}
+    extra = [
+        p for p in inspect.signature(generate_composite).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in names and p.name not in exclude
+    ]
+    func.__signature__ = inspect.Signature(own + extra)
+
+
+_with_composite_keywords(generate_perforated, ())
+_with_composite_keywords(generate_layered, ())
+
+#: Generator per ``kind`` of the YAML ``generator:`` spec (docs/generators.md); the spec's other
+#: keys are the keyword arguments in the function's signature.
+KINDS = {"composite": generate_composite, "perforated": generate_perforated, "layered": generate_layered}
+_KINDS = KINDS
 
 
 def from_spec(spec: dict) -> VoxelImage:
@@ -571,13 +588,7 @@ def from_spec(spec: dict) -> VoxelImage:
     if kind not in _KINDS:
         raise InputError(f"generator kind {kind!r} is unknown; use one of {', '.join(_KINDS)}.")
     func = _KINDS[kind]
-    params = dict(inspect.signature(func).parameters)
-    if kind == "perforated":  # **composite
-        params.pop("composite")
-        params.update(inspect.signature(generate_composite).parameters)
-    elif kind == "layered":  # **common
-        params.pop("common")
-        params.update({k: v for k, v in inspect.signature(generate_composite).parameters.items() if k != "seed"})
+    params = inspect.signature(func).parameters
     unknown = sorted(set(spec) - set(params))
     if unknown:
         raise InputError(
