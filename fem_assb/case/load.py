@@ -129,9 +129,7 @@ def _materials(spec, T, base_dir):
 def _generator_function(kind: str):
     from fem_assb.structure import generate
 
-    kinds = getattr(generate, "KINDS", None) or getattr(
-        generate, "_KINDS", {"composite": generate.generate_composite}
-    )
+    kinds = generate.KINDS
     if kind not in kinds:
         raise InputError(
             f"structure.generator kind {kind!r} is unknown{did_you_mean(kind, kinds)}; "

@@ -67,7 +67,7 @@ def _read(args):
         if args.labels is not None or "no label map" not in str(err):
             raise
     # A bare image (no label map anywhere): the phase is an image value.
-    return io._read_plain(path)
+    return io.read_array(path)
 
 
 def run(args) -> int:
@@ -90,7 +90,7 @@ def run(args) -> int:
             if isinstance(image, np.ndarray) and args.grains:
                 from fem_assb.structure import io
 
-                grains = io._read_plain(Path(args.grains))
+                grains = io.read_array(Path(args.grains))
         except FemAssbError as err:
             error = err
     error = comm.bcast(error, root=0)

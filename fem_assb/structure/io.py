@@ -398,7 +398,7 @@ def read_image(
     arr = _to_xyz(_as_labels(arr, f"{path}"), axes, f"{path}")
     h = _resolve_voxel_size(voxel_size, stored_h, lf_h, path)
     if isinstance(grains, (str, Path)):
-        grains = _read_plain(Path(grains), shape, dtype, byte_order)
+        grains = read_array(Path(grains), shape, dtype, byte_order)
     elif grains is None:
         grains = stored_grains
     if grains is not None:
@@ -425,7 +425,7 @@ def _map_from_text(text: str, path) -> LabelMap:
 
 def read_ids(path, like: VoxelImage, *, axes=None, shape=None, dtype=None, byte_order=None) -> np.ndarray:
     """An integer ID image (grains, particles; 0 = none) of the same shape as ``like``, in (x, y, z)."""
-    arr = _to_xyz(_as_labels(_read_plain(Path(path), shape, dtype, byte_order), f"{path}"), axes, f"{path}")
+    arr = _to_xyz(_as_labels(read_array(Path(path), shape, dtype, byte_order), f"{path}"), axes, f"{path}")
     if arr.shape != like.shape:
         raise InputError(
             f"ID image {path} has shape {arr.shape}, the label image {like.shape}; they must match."
@@ -433,7 +433,12 @@ def read_ids(path, like: VoxelImage, *, axes=None, shape=None, dtype=None, byte_
     return arr
 
 
-def _read_plain(path: Path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
+def read_array(path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
+    """The bare array of an image file in any supported format, as stored (no label map, no axes).
+
+    ``shape``, ``dtype``, ``byte_order``: for raw files. Used for bare 0/1 images and ID images.
+    """
+    path = Path(path)
     fmt = image_format(path)
     if fmt == "npy":
         return np.load(path, allow_pickle=False)
