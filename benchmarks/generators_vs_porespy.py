@@ -46,9 +46,29 @@ def fem_assb(*args) -> str:
 def ours(tmp: Path, n: int, svf: float, density: float, seed: int) -> tuple[np.ndarray, float]:
     path = tmp / f"ours_{svf}_{density}_{seed}.npy"
     js = tmp / "ours.json"
-    fem_assb("generate", "composite", "--shape", f"{n},{n},{n}", "--voxel-size", f"{H_UM}um", "--svf-cam", svf,
-             "--density", density, "--d-cam", f"{D_CAM_UM}um", "--d-se", f"{D_SE_UM}um", "--seed", seed,
-             "-o", path, "--no-png", "--json", js)
+    fem_assb(
+        "generate",
+        "composite",
+        "--shape",
+        f"{n},{n},{n}",
+        "--voxel-size",
+        f"{H_UM}um",
+        "--svf-cam",
+        svf,
+        "--density",
+        density,
+        "--d-cam",
+        f"{D_CAM_UM}um",
+        "--d-se",
+        f"{D_SE_UM}um",
+        "--seed",
+        seed,
+        "-o",
+        path,
+        "--no-png",
+        "--json",
+        js,
+    )
     return np.load(path), float(json.loads(js.read_text())["seconds"])  # generation time, without start-up
 
 
@@ -56,8 +76,9 @@ def theirs(tmp: Path, n: int, svf: float, seed: int) -> tuple[np.ndarray, float]
     import porespy as ps
 
     t0 = time.perf_counter()
-    void = ps.generators.overlapping_spheres([n, n, n], r=int(round(D_CAM_UM / 2 / H_UM)), porosity=1 - svf,
-                                             seed=seed)
+    void = ps.generators.overlapping_spheres(
+        [n, n, n], r=int(round(D_CAM_UM / 2 / H_UM)), porosity=1 - svf, seed=seed
+    )
     elapsed = time.perf_counter() - t0
     labels = np.where(void, 2, 1).astype(np.uint8)  # void of the sphere packing = SE
     return labels, elapsed
@@ -74,8 +95,20 @@ def connectivity_by_fem_assb(tmp: Path, labels: np.ndarray, tag: str) -> float:
 def keff_by_fem_assb(tmp: Path, tag: str) -> float:
     """kappa_eff / kappa of the SE along x from `fem-assb keff` (finite elements on the voxel mesh)."""
     js = tmp / f"{tag}.keff.json"
-    fem_assb("keff", tmp / f"{tag}.npy", "--phase", "SE", "--labels", "default", "--voxel-size", f"{H_UM}um",
-             "--axis", "x", "--json", js)
+    fem_assb(
+        "keff",
+        tmp / f"{tag}.npy",
+        "--phase",
+        "SE",
+        "--labels",
+        "default",
+        "--voxel-size",
+        f"{H_UM}um",
+        "--axis",
+        "x",
+        "--json",
+        js,
+    )
     return float(json.loads(js.read_text())["axes"]["x"]["relative_conductivity"])
 
 
@@ -115,25 +148,46 @@ def main() -> int:
                     conn = connectivity_by_fem_assb(tmp, lab, f"c{seed}")
                     tau, deff = tortuosity(lab == 2)
                     keff = keff_by_fem_assb(tmp, f"c{seed}") if args.keff else float("nan")
-                    acc.append((svf * density, f_cam, (1 - svf) * density, f_se, 1 - density, np.mean(lab == 0),
-                                conn, tau, deff, keff, sec))
+                    acc.append(
+                        (
+                            svf * density,
+                            f_cam,
+                            (1 - svf) * density,
+                            f_se,
+                            1 - density,
+                            np.mean(lab == 0),
+                            conn,
+                            tau,
+                            deff,
+                            keff,
+                            sec,
+                        )
+                    )
                 a = np.array(acc)
                 mean = a.mean(axis=0)
                 taus = a[:, 7][np.isfinite(a[:, 7])]
                 mean[7] = taus.mean() if taus.size else np.inf  # tau over the seeds whose SE spans x
                 rows.append((svf, gen, *mean, taus.size))
                 print(f"done SVF {svf} {gen}", file=sys.stderr, flush=True)
-    print(f"\n{args.n}^3 voxels of {H_UM} um, d_CAM {D_CAM_UM} um, d_SE {D_SE_UM} um, mean of {args.seeds} seeds\n")
-    print("| SVF_CAM | generator | CAM target / got | SE target / got | pore target / got | SE connectivity "
-          "| tau_SE (x, PoreSpy) | D_eff/D0 SE (PoreSpy FD) | kappa_eff/kappa SE (fem-assb keff) "
-          "| Bruggeman eps^1.5 | generation [s] |")
+    print(
+        f"\n{args.n}^3 voxels of {H_UM} um, d_CAM {D_CAM_UM} um, d_SE {D_SE_UM} um, "
+        f"mean of {args.seeds} seeds\n"
+    )
+    print(
+        "| SVF_CAM | generator | CAM target / got | SE target / got | pore target / got | SE connectivity "
+        "| tau_SE (x, PoreSpy) | D_eff/D0 SE (PoreSpy FD) | kappa_eff/kappa SE (fem-assb keff) "
+        "| Bruggeman eps^1.5 | generation [s] |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for svf, gen, tc, fc, ts, fs, tp, fp, conn, tau, deff, keff, sec, n_path in rows:
         tau_s = "no path" if not np.isfinite(tau) else f"{tau:.2f}"
         if 0 < n_path < args.seeds:
             tau_s += f" ({n_path} of {args.seeds} span x)"
-        print(f"| {svf:.2f} | {gen} | {tc:.3f} / {fc:.3f} | {ts:.3f} / {fs:.3f} | {tp:.3f} / {fp:.3f} | {conn:.3f} "
-              f"| {tau_s} | {deff:.4f} | {keff:.4f} | {fs ** 1.5:.4f} | {sec:.2f} |")
+        print(
+            f"| {svf:.2f} | {gen} | {tc:.3f} / {fc:.3f} | {ts:.3f} / {fs:.3f} | {tp:.3f} / {fp:.3f} "
+            f"| {conn:.3f} "
+            f"| {tau_s} | {deff:.4f} | {keff:.4f} | {fs**1.5:.4f} | {sec:.2f} |"
+        )
     return 0
 
 

@@ -21,8 +21,12 @@ def spheres_image(centres, radius, shape):
 
 
 def lattice_image(n=3, radius=5.0, spacing=9.0):
-    centres = [(2 + radius + spacing * i, 2 + radius + spacing * j, 2 + radius + spacing * k)
-               for i in range(n) for j in range(n) for k in range(n)]
+    centres = [
+        (2 + radius + spacing * i, 2 + radius + spacing * j, 2 + radius + spacing * k)
+        for i in range(n)
+        for j in range(n)
+        for k in range(n)
+    ]
     size = int(np.ceil(4 + 2 * radius + spacing * (n - 1)))
     return spheres_image(centres, radius, (size, size, size))
 
@@ -46,7 +50,7 @@ def test_adjacency_counts_shared_faces():
     g[2:, :2] = 2
     g[2:, 2] = 3
     pairs, faces = grain_adjacency(g)
-    table = {tuple(p): f for p, f in zip(pairs.tolist(), faces.tolist())}
+    table = {tuple(p): f for p, f in zip(pairs.tolist(), faces.tolist(), strict=True)}
     assert table == {(1, 2): 6, (1, 3): 3, (2, 3): 6}
 
 
@@ -61,7 +65,9 @@ def test_triangle_needs_three_ids():
 
 
 def test_generated_composite_touching_grains_differ_with_8_ids():
-    img = generate_composite((40, 40, 40), "0.1 um", svf_cam=0.5, density=0.9, d_cam="2 um", d_se="1 um", seed=2)
+    img = generate_composite(
+        (40, 40, 40), "0.1 um", svf_cam=0.5, density=0.9, d_cam="2 um", d_se="1 um", seed=2
+    )
     seg = segment_grains(img, k=8)
     se = img.labels == SE
     assert np.array_equal(seg.ids > 0, se)
@@ -82,7 +88,9 @@ def test_generated_composite_touching_grains_differ_with_8_ids():
 
 
 def test_more_marker_spacing_gives_fewer_grains():
-    img = generate_composite((40, 40, 40), "0.1 um", svf_cam=0.5, density=0.9, d_cam="2 um", d_se="1 um", seed=2)
+    img = generate_composite(
+        (40, 40, 40), "0.1 um", svf_cam=0.5, density=0.9, d_cam="2 um", d_se="1 um", seed=2
+    )
     n = [segment_grains(img, min_distance=md).n_grains for md in (2, 5)]
     assert n[0] > n[1] >= 1
 

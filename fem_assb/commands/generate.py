@@ -15,7 +15,11 @@ _COMPOSITE_OPTIONS = (
     ("--d-cam", "d_cam", "mean CAM particle diameter, e.g. 5um (default 5 um)"),
     ("--d-se", "d_se", "mean SE particle diameter (default 1.5 um)"),
     ("--d-cbd", "d_cbd", "mean CBD particle diameter (default 1 um)"),
-    ("--spread-cam", "spread_cam", "std/mean of the CAM diameters (lognormal; default 0.2; 0 = monodisperse)"),
+    (
+        "--spread-cam",
+        "spread_cam",
+        "std/mean of the CAM diameters (lognormal; default 0.2; 0 = monodisperse)",
+    ),
     ("--spread-se", "spread_se", "std/mean of the SE diameters (default 0.2)"),
     ("--spread-cbd", "spread_cbd", "std/mean of the CBD diameters (default 0.2)"),
     ("--packing", "packing", "solid fraction of the powder before sintering (default 0.62)"),
@@ -24,22 +28,41 @@ _COMPOSITE_OPTIONS = (
 
 
 def _add_common(p, kind: str) -> None:
-    p.add_argument("-o", "--output", required=True, metavar="OUT.npy",
-                   help="output image (.npy .npz .h5 .tif .raw .vti; .npy/.tif/.raw get a <stem>.labels.yaml)")
-    p.add_argument("--spec", metavar="SPEC.yaml",
-                   help="read the generator settings from YAML (the mapping itself or its 'generator:' key); "
-                        "options given here override it")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.npy",
+        help="output image (.npy .npz .h5 .tif .raw .vti; .npy/.tif/.raw get a <stem>.labels.yaml)",
+    )
+    p.add_argument(
+        "--spec",
+        metavar="SPEC.yaml",
+        help="read the generator settings from YAML (the mapping itself or its 'generator:' key); "
+        "options given here override it",
+    )
     p.add_argument("--shape", metavar="NX,NY,NZ", help="voxels along x (through-plane), y, z, e.g. 40,40,40")
     p.add_argument("--voxel-size", metavar="0.5um", help="voxel edge length with unit")
     p.add_argument("--seed", type=int, help="random seed (default 0): same seed, same structure")
-    p.add_argument("--periodic", nargs="?", const="yz", choices=("y", "z", "yz"),
-                   help="periodic in y and z (or only one of them)")
-    p.add_argument("--pore", choices=("PORE", "LE"), help="pores are void (PORE, default) or liquid electrolyte (LE)")
+    p.add_argument(
+        "--periodic",
+        nargs="?",
+        const="yz",
+        choices=("y", "z", "yz"),
+        help="periodic in y and z (or only one of them)",
+    )
+    p.add_argument(
+        "--pore", choices=("PORE", "LE"), help="pores are void (PORE, default) or liquid electrolyte (LE)"
+    )
     for flag, key, text in _COMPOSITE_OPTIONS:
         p.add_argument(flag, dest=key, metavar="VALUE", help=text)
-    p.add_argument("--png", metavar="OUT.png", help="slice picture and fraction profiles (default: OUT with .png)")
+    p.add_argument(
+        "--png", metavar="OUT.png", help="slice picture and fraction profiles (default: OUT with .png)"
+    )
     p.add_argument("--no-png", action="store_true", help="do not write the PNG")
-    p.add_argument("--json", metavar="OUT.json", help="write the target settings and the analysis of the result")
+    p.add_argument(
+        "--json", metavar="OUT.json", help="write the target settings and the analysis of the result"
+    )
     p.set_defaults(kind=kind)
 
 
@@ -50,16 +73,24 @@ def add_arguments(parser) -> None:
     p = sub.add_parser("perforated", help="composite with an electrolyte channel along x (seed 001)")
     _add_common(p, "perforated")
     p.add_argument("--radius", metavar="20um", help="channel radius with unit (0 = none)")
-    p.add_argument("--center", choices=("corner", "center"), help="quarter hole at y = z = 0 (corner, default) or centre")
+    p.add_argument(
+        "--center", choices=("corner", "center"), help="quarter hole at y = z = 0 (corner, default) or centre"
+    )
     p.add_argument("--fill", metavar="SE|LE", help="electrolyte in the channel (default: the structure's)")
     layered = sub.add_parser("layered", help="two composites stacked along x (seed 001 two-layer cathodes)")
     _add_common(layered, "layered")
-    layered.add_argument("--f-first", metavar="F", help="thickness fraction of the separator-side layer (f_L60)")
-    layered.add_argument("--first", metavar="K=V,...",
-                         help="settings of the separator-side layer, e.g. cam_fraction=0.6,se_fraction=0.4")
+    layered.add_argument(
+        "--f-first", metavar="F", help="thickness fraction of the separator-side layer (f_L60)"
+    )
+    layered.add_argument(
+        "--first",
+        metavar="K=V,...",
+        help="settings of the separator-side layer, e.g. cam_fraction=0.6,se_fraction=0.4",
+    )
     layered.add_argument("--second", metavar="K=V,...", help="settings of the collector-side layer")
-    layered.add_argument("--reverse", action="store_true", default=None,
-                         help="put the first layer at the collector side")
+    layered.add_argument(
+        "--reverse", action="store_true", default=None, help="put the first layer at the collector side"
+    )
 
 
 def _key_values(text: str, option: str) -> dict:
@@ -72,7 +103,9 @@ def _key_values(text: str, option: str) -> dict:
     for item in filter(None, (s.strip() for s in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"{option} {text!r}: write KEY=VALUE pairs separated by commas, e.g. cam_fraction=0.6.")
+            raise InputError(
+                f"{option} {text!r}: write KEY=VALUE pairs separated by commas, e.g. cam_fraction=0.6."
+            )
         out[key.strip().replace("-", "_")] = yaml.safe_load(value.strip())
     return out
 
@@ -94,10 +127,14 @@ def spec_from_args(args) -> dict:
         if isinstance(data, dict) and isinstance(data.get("generator"), dict):
             data = data["generator"]
         if not isinstance(data, dict):
-            raise InputError(f"--spec {path} must hold a mapping of generator settings (kind: composite, ...).")
+            raise InputError(
+                f"--spec {path} must hold a mapping of generator settings (kind: composite, ...)."
+            )
         spec.update(data)
     if spec.get("kind", args.kind) != args.kind:
-        raise InputError(f"--spec describes a {spec['kind']!r} structure but the command asks for {args.kind!r}.")
+        raise InputError(
+            f"--spec describes a {spec['kind']!r} structure but the command asks for {args.kind!r}."
+        )
     spec["kind"] = args.kind
     if args.shape:
         try:
@@ -105,7 +142,9 @@ def spec_from_args(args) -> dict:
         except ValueError:
             raise InputError(f"--shape {args.shape!r} must be three integers, e.g. 40,40,40.") from None
     direct = ["voxel_size", "seed", "periodic", "pore"] + [key for _, key, _ in _COMPOSITE_OPTIONS]
-    direct += {"perforated": ["radius", "center", "fill"], "layered": ["f_first", "reverse"]}.get(args.kind, [])
+    direct += {"perforated": ["radius", "center", "fill"], "layered": ["f_first", "reverse"]}.get(
+        args.kind, []
+    )
     for key in direct:
         value = getattr(args, key, None)
         if value is not None:

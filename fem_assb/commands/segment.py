@@ -10,15 +10,30 @@ def add_arguments(parser) -> None:
     from fem_assb.commands.analyze import add_image_arguments
 
     parser.add_argument("image", metavar="IMAGE", help="voxel image (.npz .npy .raw .tif .vti .h5)")
-    parser.add_argument("-o", "--output", metavar="OUT",
-                        help="image with the grain IDs (default: <stem>_grains.npz; .npz/.h5 hold the grains inside, "
-                             "other formats get <stem>.grains<ext>)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="image with the grain IDs (default: <stem>_grains.npz; .npz/.h5 hold the grains inside, "
+        "other formats get <stem>.grains<ext>)",
+    )
     add_image_arguments(parser)
-    parser.add_argument("--ids", type=int, default=8, metavar="K", help="number of grain IDs (default 8, seed 002)")
-    parser.add_argument("--min-distance", type=int, default=3, metavar="N",
-                        help="smallest distance between grain centres (watershed markers), voxels (default 3)")
-    parser.add_argument("--h", type=float, metavar="H",
-                        help="use h-maxima of the distance map as markers instead (height in voxels, e.g. 0.5)")
+    parser.add_argument(
+        "--ids", type=int, default=8, metavar="K", help="number of grain IDs (default 8, seed 002)"
+    )
+    parser.add_argument(
+        "--min-distance",
+        type=int,
+        default=3,
+        metavar="N",
+        help="smallest distance between grain centres (watershed markers), voxels (default 3)",
+    )
+    parser.add_argument(
+        "--h",
+        type=float,
+        metavar="H",
+        help="use h-maxima of the distance map as markers instead (height in voxels, e.g. 0.5)",
+    )
     parser.add_argument("--phase", default="SE", help="material name or class to segment (default SE)")
     parser.add_argument("--json", metavar="OUT.json", help="write the grain statistics as JSON")
     parser.add_argument("--png", metavar="OUT.png", help="picture of the grain IDs on the mid-plane slice")
@@ -26,14 +41,17 @@ def add_arguments(parser) -> None:
 
 def format_summary(s: dict) -> str:
     um = 1e6
-    return "\n".join([
-        f"grains                 {s['grains']} (IDs 1..{s['ids']})",
-        f"touching grain pairs   {s['touching_pairs']}, mean neighbours {s['mean_neighbours']:.2f}",
-        f"conflicts              {s['conflicts']} pairs with the same ID ({s['conflict_faces']} faces without GB)",
-        f"grain-boundary faces   {s['grain_boundary_faces']}",
-        f"grain diameter         mean {s['d_mean_m'] * um:.4g} um, std {s['d_std_m'] * um:.3g} um, "
-        f"volume d50 {s['d50_volume_m'] * um:.4g} um",
-    ])
+    return "\n".join(
+        [
+            f"grains                 {s['grains']} (IDs 1..{s['ids']})",
+            f"touching grain pairs   {s['touching_pairs']}, mean neighbours {s['mean_neighbours']:.2f}",
+            f"conflicts              {s['conflicts']} pairs with the same ID "
+            f"({s['conflict_faces']} faces without GB)",
+            f"grain-boundary faces   {s['grain_boundary_faces']}",
+            f"grain diameter         mean {s['d_mean_m'] * um:.4g} um, std {s['d_std_m'] * um:.3g} um, "
+            f"volume d50 {s['d50_volume_m'] * um:.4g} um",
+        ]
+    )
 
 
 def plot_ids(image, ids, path) -> None:
@@ -52,8 +70,15 @@ def plot_ids(image, ids, path) -> None:
     cmap = matplotlib.colors.ListedColormap(colours) if colours else "nipy_spectral"
     h = image.voxel_size * 1e6
     fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(np.ma.asarray(sl), origin="lower", cmap=cmap, vmin=-0.5, vmax=k + 0.5, interpolation="nearest",
-                   extent=(0, ids.shape[0] * h, 0, ids.shape[1] * h))
+    im = ax.imshow(
+        np.ma.asarray(sl),
+        origin="lower",
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=k + 0.5,
+        interpolation="nearest",
+        extent=(0, ids.shape[0] * h, 0, ids.shape[1] * h),
+    )
     ax.set_xlabel("x [um]")
     ax.set_ylabel("y [um]")
     ax.set_title("SE grain IDs, mid-plane z = nz/2 (0 = other phases)")
@@ -77,7 +102,11 @@ def run(args) -> int:
     if rank() != 0:  # segmentation is serial; rank 0 computes and writes
         return 0
     seg = segment_grains(image, k=args.ids, min_distance=args.min_distance, h=args.h, phase=args.phase)
-    out = Path(args.output) if args.output else Path(args.image).with_name(Path(args.image).stem + "_grains.npz")
+    out = (
+        Path(args.output)
+        if args.output
+        else Path(args.image).with_name(Path(args.image).stem + "_grains.npz")
+    )
     files = write_image(with_grains(image, seg), out)
     s = seg.summary()
     print0(format_summary(s))

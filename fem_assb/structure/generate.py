@@ -62,7 +62,9 @@ def _fraction(value, name: str, allow_none: bool = True) -> float | None:
         raise InputError(f"{name} is required (a fraction between 0 and 1, or e.g. '60 %').")
     out = to_si(value, "", name=name)
     if not 0.0 <= out <= 1.0:
-        raise InputError(f"{name} = {value!r} must lie between 0 and 1 (or be written with '%', e.g. '60 %').")
+        raise InputError(
+            f"{name} = {value!r} must lie between 0 and 1 (or be written with '%', e.g. '60 %')."
+        )
     return out
 
 
@@ -70,9 +72,13 @@ def _shape(shape) -> tuple[int, int, int]:
     try:
         out = tuple(int(n) for n in shape)
     except (TypeError, ValueError):
-        raise InputError(f"shape = {shape!r} must be three voxel counts (nx, ny, nz), e.g. [40, 40, 40].") from None
+        raise InputError(
+            f"shape = {shape!r} must be three voxel counts (nx, ny, nz), e.g. [40, 40, 40]."
+        ) from None
     if len(out) != 3 or min(out) < 1 or any(int(n) != float(n) for n in shape):
-        raise InputError(f"shape = {shape!r} must be three positive integers (nx, ny, nz), e.g. [40, 40, 40].")
+        raise InputError(
+            f"shape = {shape!r} must be three positive integers (nx, ny, nz), e.g. [40, 40, 40]."
+        )
     return out
 
 
@@ -116,7 +122,9 @@ def target_fractions(
         cam, se = svf * (dens - cbd), (1.0 - svf) * (dens - cbd)
     else:
         if cam is None:
-            raise InputError("give the composition: cam_fraction (with se_fraction), or svf_cam with density.")
+            raise InputError(
+                "give the composition: cam_fraction (with se_fraction), or svf_cam with density."
+            )
         se = 0.0 if se is None else se
     if cam + se + cbd > 1.0 + 1e-12:
         raise InputError(
@@ -201,8 +209,9 @@ class _Packing:
         for a, ga in enumerate(groups):
             for b in range(a, len(groups)):
                 gb = groups[b]
-                m = trees[a].sparse_distance_matrix(trees[b], float(self.r[ga].max() + self.r[gb].max()) + skin,
-                                                    output_type="ndarray")
+                m = trees[a].sparse_distance_matrix(
+                    trees[b], float(self.r[ga].max() + self.r[gb].max()) + skin, output_type="ndarray"
+                )
                 i, j = ga[m["i"]], gb[m["j"]]
                 keep = (m["v"] < self.r[i] + self.r[j] + skin) & ((i < j) if a == b else True)
                 ii.append(i[keep])
@@ -275,7 +284,9 @@ def _stamp(packing: _Packing, which: np.ndarray, shape, pad: tuple[int, int, int
         idx = []
         for ax in range(3):
             lo, hi = int(math.floor(c[ax] - r - 0.5)), int(math.ceil(c[ax] + r - 0.5)) + 1
-            idx.append(np.arange(lo, hi) if per[ax] else np.arange(max(lo, -pad[ax]), min(hi, shape[ax] + pad[ax])))
+            idx.append(
+                np.arange(lo, hi) if per[ax] else np.arange(max(lo, -pad[ax]), min(hi, shape[ax] + pad[ax]))
+            )
         if any(i.size == 0 for i in idx):
             continue
         d2 = (
@@ -314,7 +325,8 @@ def _signed_distance(packing: _Packing, phase: int, shape) -> np.ndarray:
     ids = _stamp(packing, which, shape, pad)
     if not ids.any():
         raise InputError(
-            f"no {_PHASE_NAMES[phase]} particle falls on this grid (its fraction is too small for its particle "
+            f"no {_PHASE_NAMES[phase]} particle falls on this grid (its fraction is too small for its "
+            "particle "
             "size, or the particles are smaller than a voxel); use a larger box, smaller particles or voxels."
         )
     inds = np.empty((3, *ids.shape), np.int32)
@@ -369,7 +381,9 @@ def densify(sd: dict[int, np.ndarray], counts: dict[int, int], max_sweeps: int =
     )
 
 
-def _assign(sd: dict[int, np.ndarray], t: dict[int, float], pore_value: int, dense: bool = False) -> np.ndarray:
+def _assign(
+    sd: dict[int, np.ndarray], t: dict[int, float], pore_value: int, dense: bool = False
+) -> np.ndarray:
     """Labels: the phase p with the smallest ``sd_p - t_p`` where that is <= 0 (or anywhere when
     ``dense``), else ``pore_value``."""
     best = None
@@ -443,7 +457,11 @@ def generate_composite(
     shape = _shape(shape)
     h = _length(voxel_size, "voxel_size")
     fractions = target_fractions(
-        cam_fraction=cam_fraction, se_fraction=se_fraction, cbd_fraction=cbd_fraction, svf_cam=svf_cam, density=density
+        cam_fraction=cam_fraction,
+        se_fraction=se_fraction,
+        cbd_fraction=cbd_fraction,
+        svf_cam=svf_cam,
+        density=density,
     )
     diam = {CAM: _length(d_cam, "d_cam"), SE: _length(d_se, "d_se"), CBD: _length(d_cbd, "d_cbd")}
     spread = {
@@ -453,7 +471,9 @@ def generate_composite(
     }
     packing = _fraction(packing, "packing", allow_none=False)
     if not 0.2 <= packing <= 0.7:
-        raise InputError(f"packing = {packing} should be a pre-sinter solid fraction between 0.2 and 0.7 (default 0.62).")
+        raise InputError(
+            f"packing = {packing} should be a pre-sinter solid fraction between 0.2 and 0.7 (default 0.62)."
+        )
     overlap = _fraction(overlap, "overlap", allow_none=False)
     if overlap >= 0.5:
         raise InputError(f"overlap = {overlap} must be below 0.5 (a fraction of r_i + r_j, typically 0.1).")
@@ -472,7 +492,8 @@ def generate_composite(
     for p in active:
         if diam[p] / h < 1.5:
             raise InputError(
-                f"d_{_PHASE_NAMES[p].lower()} = {diam[p]:.3g} m is only {diam[p] / h:.2f} voxels; resolve particles "
+                f"d_{_PHASE_NAMES[p].lower()} = {diam[p]:.3g} m is only {diam[p] / h:.2f} voxels; "
+                "resolve particles "
                 "with at least 1.5 voxels per diameter (smaller voxel_size or larger particles)."
             )
     solid = sum(fractions[p] for p in active)
@@ -523,7 +544,9 @@ def generate_perforated(shape, voxel_size, *, radius, center="corner", fill=None
     return modify.perforate(image, r, center=center, fill=fill)
 
 
-def generate_layered(shape, voxel_size, *, f_first, first, second, reverse=False, seed=0, **common) -> VoxelImage:
+def generate_layered(
+    shape, voxel_size, *, f_first, first, second, reverse=False, seed=0, **common
+) -> VoxelImage:
     """A two-layer cathode (seed 001): layer ``first`` at the separator side, ``second`` behind it.
 
     f_first    thickness fraction of the first layer [-] (seed 001: f_L60), 0..1.
@@ -548,7 +571,9 @@ def generate_layered(shape, voxel_size, *, f_first, first, second, reverse=False
         known = set(inspect.signature(generate_composite).parameters) - {"shape", "voxel_size", "seed"}
         unknown = sorted(set(layer) - known)
         if unknown:
-            raise InputError(f"layer {name!r} does not know {', '.join(unknown)}; use {', '.join(sorted(known))}.")
+            raise InputError(
+                f"layer {name!r} does not know {', '.join(unknown)}; use {', '.join(sorted(known))}."
+            )
     a = generate_composite(shape, voxel_size, seed=seed, **{**common, **first})
     b = generate_composite(shape, voxel_size, seed=int(seed) + 1, **{**common, **second})
     return modify.stack(a, b, f, reverse=bool(reverse))
@@ -557,10 +582,13 @@ def generate_layered(shape, voxel_size, *, f_first, first, second, reverse=False
 def _with_composite_keywords(func, exclude: tuple[str, ...]) -> None:
     """Give ``func`` (which takes ``**kwargs`` for generate_composite) a signature listing those
     keywords, so that inspect.signature shows every key a spec may hold."""
-    own = [p for p in inspect.signature(func).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    own = [
+        p for p in inspect.signature(func).parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
     names = {p.name for p in own}
     extra = [
-        p for p in inspect.signature(generate_composite).parameters.values()
+        p
+        for p in inspect.signature(generate_composite).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in names and p.name not in exclude
     ]
     func.__signature__ = inspect.Signature(own + extra)
@@ -582,7 +610,9 @@ def from_spec(spec: dict) -> VoxelImage:
     ``kind`` selects the generator; every other key is that function's keyword argument.
     """
     if not isinstance(spec, dict):
-        raise InputError(f"a generator spec must be a mapping (kind: composite, shape: ..., ...), got {spec!r}.")
+        raise InputError(
+            f"a generator spec must be a mapping (kind: composite, shape: ..., ...), got {spec!r}."
+        )
     spec = dict(spec)
     kind = spec.pop("kind", "composite")
     if kind not in _KINDS:

@@ -74,7 +74,9 @@ class GrainSegmentation:
         }
 
 
-def watershed_grains(se: np.ndarray, *, min_distance: int = 3, h: float | None = None) -> tuple[np.ndarray, int]:
+def watershed_grains(
+    se: np.ndarray, *, min_distance: int = 3, h: float | None = None
+) -> tuple[np.ndarray, int]:
     """Marker-based watershed of a boolean SE mask into grains; returns (labels int32, count).
 
     ``min_distance`` (voxels): smallest distance between two markers (EDT peaks).
@@ -136,7 +138,9 @@ def grain_adjacency(grains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([uniq // n, uniq % n], axis=1), counts
 
 
-def colour_grains(n_grains: int, pairs: np.ndarray, faces: np.ndarray, k: int = 8, passes: int = 10) -> np.ndarray:
+def colour_grains(
+    n_grains: int, pairs: np.ndarray, faces: np.ndarray, k: int = 8, passes: int = 10
+) -> np.ndarray:
     """IDs 1..k per grain label (index 0 -> 0) so that touching grains differ wherever possible.
 
     Greedy colouring in order of decreasing degree (Welsh-Powell); a grain takes the free ID
@@ -212,5 +216,6 @@ def segment_grains(
 
 def with_grains(image: VoxelImage, seg: GrainSegmentation) -> VoxelImage:
     """A copy of ``image`` whose ``grains`` are the segmentation's IDs (1..k, 0 outside the SE)."""
-    return VoxelImage(image.labels, image.voxel_size, image.label_map, grains=seg.ids,
-                      inactive_faces=image.inactive_faces)
+    return VoxelImage(
+        image.labels, image.voxel_size, image.label_map, grains=seg.ids, inactive_faces=image.inactive_faces
+    )
