@@ -600,7 +600,6 @@ _with_composite_keywords(generate_layered, ())
 #: Generator per ``kind`` of the YAML ``generator:`` spec (docs/generators.md); the spec's other
 #: keys are the keyword arguments in the function's signature.
 KINDS = {"composite": generate_composite, "perforated": generate_perforated, "layered": generate_layered}
-_KINDS = KINDS
 
 
 def from_spec(spec: dict) -> VoxelImage:
@@ -615,9 +614,9 @@ def from_spec(spec: dict) -> VoxelImage:
         )
     spec = dict(spec)
     kind = spec.pop("kind", "composite")
-    if kind not in _KINDS:
-        raise InputError(f"generator kind {kind!r} is unknown; use one of {', '.join(_KINDS)}.")
-    func = _KINDS[kind]
+    if kind not in KINDS:
+        raise InputError(f"generator kind {kind!r} is unknown; use one of {', '.join(KINDS)}.")
+    func = KINDS[kind]
     params = inspect.signature(func).parameters
     unknown = sorted(set(spec) - set(params))
     if unknown:
