@@ -24,8 +24,11 @@ test-slow:
 demo:
 	./fem-assb demo
 
-lint:
-	ruff check fem_assb tests benchmarks
+LINT_VENV := /var/cache/fem-assb/lint-venv
+
+lint:  # ruff from PyPI in a small host venv (not part of the simulation environment)
+	@[ -x $(LINT_VENV)/bin/ruff ] || { python3 -m venv $(LINT_VENV) && $(LINT_VENV)/bin/pip install -q ruff; }
+	$(LINT_VENV)/bin/ruff check fem_assb tests benchmarks
 
 bench:
 	python3 benchmarks/keff_vs_taufactor.py

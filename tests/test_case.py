@@ -184,7 +184,7 @@ def test_image_structure_with_label_map(tmp_path):
 
 
 def test_image_structure_with_label_map_file(tmp_path):
-    """structure.labels may name a label-map YAML file (docs/structures.md), which also gives the voxel size."""
+    """structure.labels may name a label-map YAML file (docs/structures.md) that gives the voxel size."""
     import numpy as np
 
     labels = np.ones((3, 3, 3), dtype=np.int32)

@@ -27,10 +27,10 @@ from fem_assb.case.schema import (
     Sweep,
 )
 from fem_assb.errors import InputError
-from fem_assb.structure.image import LabelMap
-from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.materials import get_system, list_systems
 from fem_assb.materials.spec import check_keys, did_you_mean, temperature
+from fem_assb.structure.image import LabelMap
+from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.units import quantity, to_si
 
 TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs")

@@ -6,14 +6,14 @@ import argparse
 from pathlib import Path
 
 NAME = "demo"
-HELP = "run the built-in demo (a generated 40^3 NMC811/Li6PS5Cl composite at 1 mA/cm^2) and print its summary"
+HELP = "run the built-in demo (a generated 40^3 NMC811/Li6PS5Cl composite, 1 mA/cm^2) and print its summary"
 
 #: The demo case: a small generated composite discharged to 3.0 V (see the file for details).
 DEMO_CASE = Path(__file__).resolve().parents[2] / "cases" / "demo.yaml"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("-o", "--output", default="demo-output", help="output folder (default: ./demo-output)")
+    parser.add_argument("-o", "--output", default="demo-output", help="output folder (default: demo-output)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 

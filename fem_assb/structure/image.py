@@ -28,7 +28,8 @@ class Material:
     def __post_init__(self):
         if self.kind not in MATERIAL_CLASSES:
             raise InputError(
-                f"material {self.name!r} has unknown class {self.kind!r}; use one of {', '.join(MATERIAL_CLASSES)}."
+                f"material {self.name!r} has unknown class {self.kind!r}; "
+                f"use one of {', '.join(MATERIAL_CLASSES)}."
             )
 
 
@@ -49,7 +50,7 @@ class LabelMap:
         """Image values whose material name or class is ``name_or_kind``."""
         vals = [v for v, m in self.materials.items() if name_or_kind in (m.name, m.kind)]
         if not vals:
-            known = sorted({m.name for m in self.materials.values()} | {m.kind for m in self.materials.values()})
+            known = sorted({n for m in self.materials.values() for n in (m.name, m.kind)})
             raise InputError(f"unknown material {name_or_kind!r}; the label map knows {', '.join(known)}.")
         return vals
 

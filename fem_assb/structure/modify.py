@@ -173,7 +173,8 @@ def _block_mode(blocks: np.ndarray, ignore_zero: bool = False) -> np.ndarray:
 def coarsen(image: VoxelImage, factor: int) -> VoxelImage:
     """Merge ``factor`` ^3 voxel blocks into one voxel by majority vote (seed 002 uses 2).
 
-    Ties go to the tied value met first in the block (see ``_block_mode``). Grain IDs: the most frequent non-zero ID of the block
+    Ties go to the tied value met first in the block (see ``_block_mode``).
+    Grain IDs: the most frequent non-zero ID of the block
     where the new voxel is SE. The voxel size grows by ``factor``.
     """
     if not (isinstance(factor, (int, np.integer)) and factor >= 1):
