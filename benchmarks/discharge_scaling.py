@@ -31,8 +31,13 @@ def run(n: int, solver: str, comm, t_max: float | None):
     from fem_assb.studies.discharge import CellSimulation, Operation, build_cell_mesh
 
     t0 = time.perf_counter()
-    image = generate_composite((n, n, n), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="5 um",
-                               d_se="1.5 um", seed=1) if comm.rank == 0 else None
+    image = (
+        generate_composite(
+            (n, n, n), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="5 um", d_se="1.5 um", seed=1
+        )
+        if comm.rank == 0
+        else None
+    )
     image = comm.bcast(image, root=0)
     vcell = VirtualCell(image, Separator("SE", 20e-6))
     vm, info = build_cell_mesh(vcell, comm)
@@ -45,9 +50,19 @@ def run(n: int, solver: str, comm, t_max: float | None):
     h = sim.history
     voxels = n**3
     return {
-        "n": n, "voxels": voxels, "ranks": comm.size, "solver": solver, "setup_s": t_setup, "wall_s": wall,
-        "steps": h.steps, "newton": h.newton, "linear": h.linear, "rejected": h.rejected,
-        "capacity_mAh_cm2": sim.q / 3.6e4, "final_V": h.voltage[-1], "stop": h.stop_reasons[-1],
+        "n": n,
+        "voxels": voxels,
+        "ranks": comm.size,
+        "solver": solver,
+        "setup_s": t_setup,
+        "wall_s": wall,
+        "steps": h.steps,
+        "newton": h.newton,
+        "linear": h.linear,
+        "rejected": h.rejected,
+        "capacity_mAh_cm2": sim.q / 3.6e4,
+        "final_V": h.voltage[-1],
+        "stop": h.stop_reasons[-1],
         "bytes_per_voxel": peak_memory_bytes(comm) / voxels,
     }
 
@@ -60,8 +75,22 @@ def main():
     args = ap.parse_args()
     comm = MPI.COMM_WORLD
     out = Path(__file__).parent / "results" / "discharge_scaling.csv"
-    cols = ("n", "voxels", "ranks", "solver", "setup_s", "wall_s", "steps", "newton", "linear", "rejected",
-            "capacity_mAh_cm2", "final_V", "stop", "bytes_per_voxel")
+    cols = (
+        "n",
+        "voxels",
+        "ranks",
+        "solver",
+        "setup_s",
+        "wall_s",
+        "steps",
+        "newton",
+        "linear",
+        "rejected",
+        "capacity_mAh_cm2",
+        "final_V",
+        "stop",
+        "bytes_per_voxel",
+    )
     if comm.rank == 0:
         print(" | ".join(cols), flush=True)
     for n in args.sizes:

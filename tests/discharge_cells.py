@@ -18,8 +18,14 @@ def planar_grid(n_cam: int = 32, width: float = 1e-6, ny: int = 1, L_cam=None) -
     h = p["L_cam"] / n_cam
     sep = np.linspace(0.0, p["L_sep"], p["n_sep"] + 1)
     x0 = p["L_li"] + p["L_sep"]
-    xe = np.concatenate([[0.0, p["L_li"]], p["L_li"] + sep[1:], x0 + h * np.arange(1, n_cam + 1),
-                         [x0 + p["L_cam"] + p["L_cc"]]])
+    xe = np.concatenate(
+        [
+            [0.0, p["L_li"]],
+            p["L_li"] + sep[1:],
+            x0 + h * np.arange(1, n_cam + 1),
+            [x0 + p["L_cam"] + p["L_cc"]],
+        ]
+    )
     codes = [tags.LI] + [tags.SEPARATOR] * p["n_sep"] + [tags.CAM] * n_cam + [tags.CATHODE_CC]
     mat = np.repeat(np.repeat(np.array(codes, dtype=np.int32)[:, None, None], ny, 1), ny, 2)
     lat = np.linspace(0.0, width, ny + 1)

@@ -64,8 +64,11 @@ def test_composite_conservation_and_lithiation(system):
 
 
 def test_sequence_discharge_rest_charge(system):
-    ops = [Operation("discharge", current_density=10.0, cutoff=3.6), Operation("rest", duration=600.0),
-           Operation("charge", current_density=10.0, cutoff=4.3)]
+    ops = [
+        Operation("discharge", current_density=10.0, cutoff=3.6),
+        Operation("rest", duration=600.0),
+        Operation("charge", current_density=10.0, cutoff=4.3),
+    ]
     sim, rows = _run(MPI.COMM_WORLD, system, ops)
     h = sim.history
     assert h.stop_reasons == ["cutoff", "duration", "cutoff"]

@@ -60,8 +60,14 @@ def test_run_command_writes_consistent_outputs(tmp_path_factory):
     assert main(["run", str(case), "-o", str(out), "-q"]) == 0
     comm.barrier()
     summary = json.loads((out / "summary.json").read_text())
-    for name in ("history.csv", "voltage.png", "utilization.png", "utilization_profile.csv",
-                 "utilization_histogram.csv", "fields.bp"):
+    for name in (
+        "history.csv",
+        "voltage.png",
+        "utilization.png",
+        "utilization_profile.csv",
+        "utilization_histogram.csv",
+        "fields.bp",
+    ):
         assert (out / name).exists(), name
     rows = list(csv.DictReader(open(out / "history.csv")))
     t = np.array([float(r["time_s"]) for r in rows])

@@ -107,8 +107,9 @@ class CellForms:
             return s_m * w("+") + s_p * w("-")
 
         h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
-        i_cam = intercalation_current(solid(phi) - electrolyte(phi), cmax * solid(x), c_e, h_s, cam, self.T,
-                                      ufl, surface_iterations)
+        i_cam = intercalation_current(
+            solid(phi) - electrolyte(phi), cmax * solid(x), c_e, h_s, cam, self.T, ufl, surface_iterations
+        )
         F += i_cam * (solid(vphi) - electrolyte(vphi)) * dS(tags.CAM_SE)
         F += i_cam / FARADAY * solid(vc) * dS(tags.CAM_SE)
 
@@ -135,8 +136,10 @@ class CellForms:
         self.area = _assemble(one * ds(tags.XMAX), msh.comm)
         self.voltage = fem.form((phi - self.i_app * h_b / (2.0 * k_phi)) * ds(tags.XMAX))
         self.interface_current = fem.form(i_cam * dS(tags.CAM_SE))
-        self.metal_current = fem.form(i_li * dS(tags.LI_SE)
-                                      - self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * ds(tags.XMIN))
+        self.metal_current = fem.form(
+            i_li * dS(tags.LI_SE)
+            - self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * ds(tags.XMIN)
+        )
         self.lithium = fem.form(self.chi_cam * cmax * x * dx)
         self.cam_volume = _assemble(self.chi_cam * dx, msh.comm)
         self.active_area = _assemble(one * dS(tags.CAM_SE), msh.comm)  # CAM | SE area (m^2)

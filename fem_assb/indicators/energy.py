@@ -21,8 +21,16 @@ def delivered_energy(t, voltage, current) -> float:
     return float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(t)))
 
 
-def cell_masses(*, q_theo: float, cam_volume: float, se_volume: float, separator_volume: float, area: float,
-                cam_density: float, se_density: float) -> dict:
+def cell_masses(
+    *,
+    q_theo: float,
+    cam_volume: float,
+    se_volume: float,
+    separator_volume: float,
+    area: float,
+    cam_density: float,
+    se_density: float,
+) -> dict:
     """Masses per cross-section (g/m^2): anode (Li, n/p = 1), separator, cathode (CAM + SE).
 
     q_theo in C/m^2; volumes in m^3 over ``area`` m^2; densities in kg/m^3.
@@ -36,4 +44,4 @@ def cell_masses(*, q_theo: float, cam_volume: float, se_volume: float, separator
 def energy_density(energy: float, masses: dict) -> float:
     """E_grav in Wh/kg from the energy (J/m^2) and masses (g/m^2)."""
     total = sum(masses.values())
-    return energy / 3.6 / total * 1e3 / 1e3 if total > 0 else float("nan")
+    return energy / (3.6 * total) if total > 0 else float("nan")  # (J/m^2 / 3600) / (g/m^2 / 1000)

@@ -18,8 +18,14 @@ LI = 4  #: Li metal anode (electronic)
 CATHODE_CC = 5  #: cathode current collector (electronic, thin and highly conducting)
 ANODE_CC = 6  #: anode current collector (electronic)
 
-MATERIAL_NAMES = {CAM: "CAM", SE: "SE", SEPARATOR: "SEPARATOR", LI: "LI", CATHODE_CC: "CATHODE_CC",
-                  ANODE_CC: "ANODE_CC"}
+MATERIAL_NAMES = {
+    CAM: "CAM",
+    SE: "SE",
+    SEPARATOR: "SEPARATOR",
+    LI: "LI",
+    CATHODE_CC: "CATHODE_CC",
+    ANODE_CC: "ANODE_CC",
+}
 ELECTRONIC = (CAM, LI, CATHODE_CC, ANODE_CC)
 IONIC = (SE, SEPARATOR)
 

@@ -107,7 +107,8 @@ def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
             info.cathode_slice = (i, i + n)
         else:
             code = {"anode_collector": tags.ANODE_CC, "cathode_collector": tags.CATHODE_CC}.get(
-                lay.name, _LAYER_CODES.get(lay.material))
+                lay.name, _LAYER_CODES.get(lay.material)
+            )
             if code is None:
                 raise InputError(f"layer {lay.name!r} of material {lay.material!r} is not supported.")
             blocks.append(np.full((n, ny, nz), code, dtype=np.int32))

@@ -19,8 +19,16 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self._last = 0.0
 
-    def update(self, *, step: int, t: float, voltage: float, capacity: float, fraction: float | None = None,
-               label: str = "") -> None:
+    def update(
+        self,
+        *,
+        step: int,
+        t: float,
+        voltage: float,
+        capacity: float,
+        fraction: float | None = None,
+        label: str = "",
+    ) -> None:
         """t (s), voltage (V), capacity (mAh/cm^2), fraction: estimated progress of the segment (0..1)."""
         if not self.on:
             return
@@ -32,8 +40,10 @@ class Progress:
         eta = ""
         if fraction and 0.01 < fraction < 1:
             eta = f" | left ~{wall * (1 - fraction) / fraction:.0f} s"
-        line = (f"{label} step {step:5d} | t = {t / 3600:8.4f} h | U = {voltage:7.4f} V | "
-                f"Q = {capacity:8.5f} mAh/cm2 | wall {wall:6.1f} s{eta}")
+        line = (
+            f"{label} step {step:5d} | t = {t / 3600:8.4f} h | U = {voltage:7.4f} V | "
+            f"Q = {capacity:8.5f} mAh/cm2 | wall {wall:6.1f} s{eta}"
+        )
         if self.tty:
             self.stream.write("\r" + line[:150].ljust(150))
         else:

@@ -15,7 +15,9 @@ def write_csv(path, columns: dict, fmt: str = "%.10g") -> None:
     if rank() != 0:
         return
     names = list(columns)
-    data = np.column_stack([np.asarray(columns[n], dtype=float) for n in names]) if names else np.zeros((0, 0))
+    data = (
+        np.column_stack([np.asarray(columns[n], dtype=float) for n in names]) if names else np.zeros((0, 0))
+    )
     buf = io.StringIO()
     buf.write(",".join(names) + "\n")
     if data.size:

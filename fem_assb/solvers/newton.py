@@ -36,8 +36,19 @@ class BlockNewton:
     F, J: UFL forms; tol_phi (V), tol_x (-): per-block tolerances; max_it: iteration limit.
     """
 
-    def __init__(self, F, J, u, *, linear_solver: str = "direct", tol_phi: float = 1e-9, tol_x: float = 1e-10,
-                 max_it: int = 15, max_dphi: float = 0.3, prefix: str = "fem_assb_newton_"):
+    def __init__(
+        self,
+        F,
+        J,
+        u,
+        *,
+        linear_solver: str = "direct",
+        tol_phi: float = 1e-9,
+        tol_x: float = 1e-10,
+        max_it: int = 15,
+        max_dphi: float = 0.3,
+        prefix: str = "fem_assb_newton_",
+    ):
         self.u = u
         self.comm = u.function_space.mesh.comm
         opts = {"jit_options": {}, "form_compiler_options": {}}
@@ -64,11 +75,20 @@ class BlockNewton:
             # convergence test is on the nonlinear residual and update (measured 2-3x faster than
             # MUMPS at 20^3 voxels; a tight rtol stalls on the weakly coupled conductor networks).
             for key, value in {
-                "ksp_type": "gmres", "ksp_rtol": 1e-6, "ksp_atol": 1e-30, "ksp_gmres_restart": 100,
-                "ksp_max_it": 400, "pc_type": "fieldsplit", "pc_fieldsplit_block_size": 2,
-                "pc_fieldsplit_0_fields": 0, "pc_fieldsplit_1_fields": 1, "pc_fieldsplit_type": "multiplicative",
-                "fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "hypre",
-                "fieldsplit_0_pc_hypre_type": "boomeramg", "fieldsplit_1_ksp_type": "preonly",
+                "ksp_type": "gmres",
+                "ksp_rtol": 1e-6,
+                "ksp_atol": 1e-30,
+                "ksp_gmres_restart": 100,
+                "ksp_max_it": 400,
+                "pc_type": "fieldsplit",
+                "pc_fieldsplit_block_size": 2,
+                "pc_fieldsplit_0_fields": 0,
+                "pc_fieldsplit_1_fields": 1,
+                "pc_fieldsplit_type": "multiplicative",
+                "fieldsplit_0_ksp_type": "preonly",
+                "fieldsplit_0_pc_type": "hypre",
+                "fieldsplit_0_pc_hypre_type": "boomeramg",
+                "fieldsplit_1_ksp_type": "preonly",
                 "fieldsplit_1_pc_type": "bjacobi",
             }.items():
                 opt[prefix + key] = value

@@ -46,8 +46,16 @@ class StepRecord:
     rejected: int  # retries before this step was accepted
 
 
-def run_segment(system, *, duration: float, cutoff=None, control: StepControl | None = None, t0: float = 0.0,
-                dt: float | None = None, on_step=None):
+def run_segment(
+    system,
+    *,
+    duration: float,
+    cutoff=None,
+    control: StepControl | None = None,
+    t0: float = 0.0,
+    dt: float | None = None,
+    on_step=None,
+):
     """Advance ``system`` for at most ``duration`` (s) or until the voltage crosses ``cutoff``.
 
     cutoff: None, or (U_cut [V], direction) with direction -1 (stop when U <= U_cut, discharge)
@@ -71,7 +79,11 @@ def run_segment(system, *, duration: float, cutoff=None, control: StepControl | 
                 too_big = abs(u_new - u_prev) > ctl.dU_max or system.max_change() > ctl.dx_max
                 crossed = cutoff is not None and (u_new - cutoff[0]) * cutoff[1] >= 0
                 # Near the cut-off accept a large voltage change only if it lands on the crossing below.
-                if too_big and dt > ctl.dt_min * 1.0001 and not (crossed and abs(u_prev - cutoff[0]) < ctl.dU_max):
+                if (
+                    too_big
+                    and dt > ctl.dt_min * 1.0001
+                    and not (crossed and abs(u_prev - cutoff[0]) < ctl.dU_max)
+                ):
                     ok = False
             if ok:
                 break
@@ -79,13 +91,16 @@ def run_segment(system, *, duration: float, cutoff=None, control: StepControl | 
             rejected += 1
             if dt <= ctl.dt_min * 1.0001:
                 raise SolverError(
-                    f"time step cut below dt_min = {ctl.dt_min:g} s at t = {t:.6g} s ({res.reason or 'step too large'}); "
+                    f"time step cut below dt_min = {ctl.dt_min:g} s at t = {t:.6g} s "
+                    f"({res.reason or 'step too large'}); "
                     "the cell cannot follow the requested operation (for example a surface saturated "
                     "before the cut-off voltage). Lower the current or raise the cut-off."
                 )
             dt = max(dt * ctl.shrink, ctl.dt_min)
         if cutoff is not None and (u_new - cutoff[0]) * cutoff[1] >= 0:
-            dt, u_new, res, rejected = _locate_cutoff(system, state, dt, u_prev, u_new, cutoff, ctl, res, rejected)
+            dt, u_new, res, rejected = _locate_cutoff(
+                system, state, dt, u_prev, u_new, cutoff, ctl, res, rejected
+            )
             t += dt
             rec = StepRecord(t, dt, u_new, res.iterations, res.linear_iterations, rejected)
             records.append(rec)

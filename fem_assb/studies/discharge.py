@@ -78,8 +78,14 @@ class History:
     stop_reasons: list = field(default_factory=list)
 
     def as_table(self):
-        return {"t": np.array(self.t), "voltage": np.array(self.voltage), "current": np.array(self.current),
-                "charge": np.array(self.charge), "x_mean": np.array(self.x_mean), "step": np.array(self.step)}
+        return {
+            "t": np.array(self.t),
+            "voltage": np.array(self.voltage),
+            "current": np.array(self.current),
+            "charge": np.array(self.charge),
+            "x_mean": np.array(self.x_mean),
+            "step": np.array(self.step),
+        }
 
 
 class CellSimulation:
@@ -90,14 +96,29 @@ class CellSimulation:
     "iterative"; control: StepControl.
     """
 
-    def __init__(self, vmesh, system, T: float | None = None, *, surface_iterations: int = 3,
-                 linear_solver: str = "direct", control: StepControl | None = None, tol_phi: float = 1e-9,
-                 tol_x: float = 1e-10):
+    def __init__(
+        self,
+        vmesh,
+        system,
+        T: float | None = None,
+        *,
+        surface_iterations: int = 3,
+        linear_solver: str = "direct",
+        control: StepControl | None = None,
+        tol_phi: float = 1e-9,
+        tol_x: float = 1e-10,
+    ):
         self.system = system
         self.T = float(T if T is not None else getattr(system, "temperature", 298.15))
         self.forms = CellForms(vmesh, system, self.T, surface_iterations=surface_iterations)
-        self.newton = BlockNewton(self.forms.F, self.forms.J, self.forms.u, linear_solver=linear_solver,
-                                  tol_phi=tol_phi, tol_x=tol_x)
+        self.newton = BlockNewton(
+            self.forms.F,
+            self.forms.J,
+            self.forms.u,
+            linear_solver=linear_solver,
+            tol_phi=tol_phi,
+            tol_x=tol_x,
+        )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
         cam = system.cam
@@ -174,7 +195,12 @@ class CellSimulation:
         cam = self.system.cam
         x = self.mean_stoichiometry()
         cs = x * self.c_max
-        i0 = cam.i00 * self.forms.c_e**cam.alpha * cs**cam.alpha * max(self.c_max - cs, 1e-9) ** (1 - cam.alpha)
+        i0 = (
+            cam.i00
+            * self.forms.c_e**cam.alpha
+            * cs**cam.alpha
+            * max(self.c_max - cs, 1e-9) ** (1 - cam.alpha)
+        )
         i0_area = i0 * self.forms.active_area / self.area
         eta_li = 2.0 / f * np.arcsinh(i_app / (2.0 * float(self.system.anode.i0)))
         eta_c = 2.0 / f * np.arcsinh(-i_app / (2.0 * i0_area)) if i0_area > 0 else 0.0
@@ -229,13 +255,14 @@ class CellSimulation:
             if not res.converged:
                 from fem_assb.errors import SolverError
 
-                raise SolverError(f"the initial potentials of step {k + 1} ({op.kind}) did not converge: {res.reason}")
+                raise SolverError(
+                    f"the initial potentials of step {k + 1} ({op.kind}) did not converge: {res.reason}"
+                )
             self._record(i_app, k)
             if on_segment:
                 on_segment(k, op)
             cutoff = None if op.kind == "rest" else (op.cutoff, -1 if op.kind == "discharge" else +1)
-            duration = op.duration if op.duration else (
-                20.0 * self.q_theo / abs(i_app) if i_app else 0.0)
+            duration = op.duration if op.duration else (20.0 * self.q_theo / abs(i_app) if i_app else 0.0)
 
             def accept(rec, i_app=i_app, k=k):
                 self.q += i_app * rec.dt
@@ -246,8 +273,15 @@ class CellSimulation:
                     on_step(self, rec)
 
             dt0 = min(self.control.dt_initial, self.control.dt_max)
-            _, reason = run_segment(self, duration=duration, cutoff=cutoff, control=self.control, t0=self.t,
-                                    dt=dt0, on_step=accept)
+            _, reason = run_segment(
+                self,
+                duration=duration,
+                cutoff=cutoff,
+                control=self.control,
+                t0=self.t,
+                dt=dt0,
+                on_step=accept,
+            )
             self.history.stop_reasons.append(reason)
         return self.history
 
@@ -262,13 +296,26 @@ def wall_clock():
 
 def operations_of(case) -> list[Operation]:
     """The case's operation steps as :class:`Operation` objects."""
-    return [Operation(s.kind, current_density=s.current_density, c_rate=s.c_rate, cutoff=s.cutoff_voltage,
-                      duration=s.duration) for s in case.operation.steps]
+    return [
+        Operation(
+            s.kind,
+            current_density=s.current_density,
+            c_rate=s.c_rate,
+            cutoff=s.cutoff_voltage,
+            duration=s.duration,
+        )
+        for s in case.operation.steps
+    ]
 
 
 def control_of(numerics) -> StepControl:
-    return StepControl(dt_initial=numerics.dt_initial, dt_min=numerics.dt_min, dt_max=numerics.dt_max,
-                       dU_max=numerics.max_voltage_step, dx_max=numerics.max_stoichiometry_step)
+    return StepControl(
+        dt_initial=numerics.dt_initial,
+        dt_min=numerics.dt_min,
+        dt_max=numerics.dt_max,
+        dU_max=numerics.max_voltage_step,
+        dx_max=numerics.max_stoichiometry_step,
+    )
 
 
 def build_cell_mesh(vcell, comm=None):
@@ -371,18 +418,29 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
     vcell = case.cell.virtual_cell(image)
     vmesh, info = build_cell_mesh(vcell, comm)
     if info.removed_cam_fraction > 0 or info.removed_electrolyte_fraction > 0:
-        progress.message(f"removed isolated clusters: {100 * info.removed_cam_fraction:.2f} % of the CAM "
-                         f"(not connected to the collector), {100 * info.removed_electrolyte_fraction:.2f} % of "
-                         "the SE (not connected to the separator)")
+        progress.message(
+            f"removed isolated clusters: {100 * info.removed_cam_fraction:.2f} % of the CAM "
+            f"(not connected to the collector), {100 * info.removed_electrolyte_fraction:.2f} % of "
+            "the SE (not connected to the separator)"
+        )
     num = case.numerics
-    sim = CellSimulation(vmesh, case.materials, case.temperature, surface_iterations=num.surface_iterations,
-                         linear_solver=num.linear_solver, control=control_of(num), tol_phi=num.newton.phi_tol,
-                         tol_x=num.newton.x_tol)
+    sim = CellSimulation(
+        vmesh,
+        case.materials,
+        case.temperature,
+        surface_iterations=num.surface_iterations,
+        linear_solver=num.linear_solver,
+        control=control_of(num),
+        tol_phi=num.newton.phi_tol,
+        tol_x=num.newton.x_tol,
+    )
     sim.newton.max_it = num.newton.max_iterations
     ops = operations_of(case)
     n_cells = comm.allreduce(vmesh.num_owned_cells)
-    progress.message(f"{case.name}: {n_cells} cells on {comm.size} rank(s), {len(ops)} operation step(s), "
-                     f"C_theo = {cap.mah_per_cm2(sim.q_theo):.4f} mAh/cm2")
+    progress.message(
+        f"{case.name}: {n_cells} cells on {comm.size} rank(s), {len(ops)} operation step(s), "
+        f"C_theo = {cap.mah_per_cm2(sim.q_theo):.4f} mAh/cm2"
+    )
     fields = _Fields(sim, case.outputs.fields, out / "fields")
     interval = case.outputs.field_interval
     fields.write(0.0)
@@ -398,9 +456,17 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
             span = u0 - op.cutoff
             frac = min(max(seg_q / s.q_theo, (u0 - rec.voltage) / span if span else 0.0), 1.0)
         elif op.duration:
-            frac = min((s.t - h.t[next(i for i, k in enumerate(h.step) if k == h.step[-1])]) / op.duration, 1.0)
-        progress.update(step=h.steps, t=s.t, voltage=rec.voltage, capacity=cap.mah_per_cm2(abs(s.q)), fraction=frac,
-                        label=ops[h.step[-1]].kind)
+            frac = min(
+                (s.t - h.t[next(i for i, k in enumerate(h.step) if k == h.step[-1])]) / op.duration, 1.0
+            )
+        progress.update(
+            step=h.steps,
+            t=s.t,
+            voltage=rec.voltage,
+            capacity=cap.mah_per_cm2(abs(s.q)),
+            fraction=frac,
+            label=ops[h.step[-1]].kind,
+        )
         if interval and h.steps % interval == 0:
             fields.write(s.t)
 
@@ -418,9 +484,15 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
     for k, op in enumerate(ops):
         sel = tab["step"] == k
         q = tab["charge"][sel]
-        segments.append({"kind": op.kind, "capacity_mAh_cm2": cap.mah_per_cm2(abs(q[-1] - q[0])),
-                         "end_voltage_V": float(tab["voltage"][sel][-1]), "duration_s": float(np.ptp(tab["t"][sel])),
-                         "stop": hist.stop_reasons[k]})
+        segments.append(
+            {
+                "kind": op.kind,
+                "capacity_mAh_cm2": cap.mah_per_cm2(abs(q[-1] - q[0])),
+                "end_voltage_V": float(tab["voltage"][sel][-1]),
+                "duration_s": float(np.ptp(tab["t"][sel])),
+                "stop": hist.stop_reasons[k],
+            }
+        )
     first = next((k for k, op in enumerate(ops) if op.kind == "discharge"), None)
     q_dis = 0.0
     e_dis = 0.0
@@ -433,10 +505,18 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
     h = image.voxel_size
     vol = h**3
     n_cam_img = int(np.isin(image.labels, image.label_map.values_of("CAM")).sum())
-    n_se_img = int(np.isin(image.labels, image.label_map.values_of("SE")).sum()) if _has_kind(image, "SE") else 0
-    masses = energy.cell_masses(q_theo=sim.q_theo, cam_volume=n_cam_img * vol, se_volume=n_se_img * vol,
-                                separator_volume=vcell.separator.thickness * sim.area, area=sim.area,
-                                cam_density=cs.cam.density, se_density=cs.electrolyte.density)
+    n_se_img = (
+        int(np.isin(image.labels, image.label_map.values_of("SE")).sum()) if _has_kind(image, "SE") else 0
+    )
+    masses = energy.cell_masses(
+        q_theo=sim.q_theo,
+        cam_volume=n_cam_img * vol,
+        se_volume=n_se_img * vol,
+        separator_volume=vcell.separator.thickness * sim.area,
+        area=sim.area,
+        cam_density=cs.cam.density,
+        se_density=cs.electrolyte.density,
+    )
     summary = None
     if comm.rank == 0:
         util = utilization.utilization(xs, sim.x0)
@@ -449,7 +529,9 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
             "capacity_mAh_cm2": cap.mah_per_cm2(q_dis),
             "theoretical_capacity_mAh_cm2": cap.mah_per_cm2(sim.q_theo),
             "normalized_capacity": q_dis / sim.q_theo if sim.q_theo else float("nan"),
-            "gravimetric_capacity_mAh_g": cap.gravimetric_capacity(q_dis, sim.area, n_cam_img * vol, cs.cam.density),
+            "gravimetric_capacity_mAh_g": cap.gravimetric_capacity(
+                q_dis, sim.area, n_cam_img * vol, cs.cam.density
+            ),
             "energy_Wh_m2": e_dis / 3600.0,
             "energy_density_Wh_kg": energy.energy_density(e_dis, masses),
             "masses_g_m2": masses,
@@ -468,20 +550,38 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
             "rejected_steps": hist.rejected,
             "wall_time_s": wall,
             "temperature_K": sim.T,
-            "files": {"history": "history.csv", "fields": fields_path.name if fields_path else None,
-                      "voltage_plot": "voltage.png", "utilization_profile": "utilization_profile.csv",
-                      "utilization_histogram": "utilization_histogram.csv", "utilization_plot": "utilization.png"},
+            "files": {
+                "history": "history.csv",
+                "fields": fields_path.name if fields_path else None,
+                "voltage_plot": "voltage.png",
+                "utilization_profile": "utilization_profile.csv",
+                "utilization_histogram": "utilization_histogram.csv",
+                "utilization_plot": "utilization.png",
+            },
         }
-        write_csv(out / "history.csv", {"time_s": tab["t"], "voltage_V": tab["voltage"],
-                                        "current_A_m2": tab["current"],
-                                        "capacity_mAh_cm2": tab["charge"] / cap.C_PER_M2_PER_MAH_PER_CM2,
-                                        "mean_stoichiometry": tab["x_mean"], "step": tab["step"]})
+        write_csv(
+            out / "history.csv",
+            {
+                "time_s": tab["t"],
+                "voltage_V": tab["voltage"],
+                "current_A_m2": tab["current"],
+                "capacity_mAh_cm2": tab["charge"] / cap.C_PER_M2_PER_MAH_PER_CM2,
+                "mean_stoichiometry": tab["x_mean"],
+                "step": tab["step"],
+            },
+        )
         write_csv(out / "utilization_profile.csv", {"x_um": x_um, "mean_utilization": prof})
-        write_csv(out / "utilization_histogram.csv", {"utilization_low": edges[:-1], "utilization_high": edges[1:],
-                                                      "fraction": frac})
+        write_csv(
+            out / "utilization_histogram.csv",
+            {"utilization_low": edges[:-1], "utilization_high": edges[1:], "fraction": frac},
+        )
         if case.outputs.plots:
-            plots.voltage_curve(out / "voltage.png", np.abs(tab["charge"]) / cap.C_PER_M2_PER_MAH_PER_CM2,
-                                tab["voltage"], title=case.name)
+            plots.voltage_curve(
+                out / "voltage.png",
+                np.abs(tab["charge"]) / cap.C_PER_M2_PER_MAH_PER_CM2,
+                tab["voltage"],
+                title=case.name,
+            )
             plots.utilization_plots(out / "utilization.png", x_um, prof, frac, edges)
         write_json(out / "summary.json", summary)
         if case.path is not None:

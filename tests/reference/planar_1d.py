@@ -10,7 +10,8 @@ Method of lines on a fine uniform finite-volume grid (face D at the mean of the 
 integrated with scipy's BDF at tight tolerances. The surface concentration is extrapolated from
 the first two cells and the flux. The voltage is algebraic (MODEL §3, §4):
 
-    U = -I L_Li / sigma_Li - eta_Li - I L_sep / kappa + U0(x_s) + eta_c - I int dx / sigma(x) - I L_cc / sigma_cc
+    U = -I L_Li / sigma_Li - eta_Li - I L_sep / kappa + U0(x_s) + eta_c
+        - I int dx / sigma(x) - I L_cc / sigma_cc
 
 with eta_Li from BV(i = +I, i0_Li) and eta_c from BV(i = -I, i0(c_e, c_s)).
 """
@@ -33,8 +34,24 @@ def bv_overpotential(i, i0, alpha, f):
     return brentq(g, -5.0, 5.0, xtol=1e-14)
 
 
-def discharge_1d(cam, *, I, L_cam, L_sep, kappa, c_e, T, i0_li, U_cut, L_li=0.0, sigma_li=1e5, L_cc=0.0,
-                 sigma_cc=1e5, n=600, t_max=None):
+def discharge_1d(
+    cam,
+    *,
+    I,
+    L_cam,
+    L_sep,
+    kappa,
+    c_e,
+    T,
+    i0_li,
+    U_cut,
+    L_li=0.0,
+    sigma_li=1e5,
+    L_cc=0.0,
+    sigma_cc=1e5,
+    n=600,
+    t_max=None,
+):
     """Discharge at current density I (A/m^2) to U_cut (V). Returns dict t (s), U (V), x_mean.
 
     cam: object with U0(x, T, m), D(x, T, m), sigma(x, T, m), c_max, c0, i00 (SI), alpha.
@@ -72,8 +89,15 @@ def discharge_1d(cam, *, I, L_cam, L_sep, kappa, c_e, T, i0_li, U_cut, L_li=0.0,
         eta_c = bv_overpotential(-I, i0, cam.alpha, f) if I != 0 else 0.0
         eta_li = bv_overpotential(I, i0_li, 0.5, f) if I != 0 else 0.0
         r_cam = np.sum(h / cam.sigma(np.clip(c / cmax, 1e-9, 1 - 1e-9), T, np))
-        return (-I * L_li / sigma_li - eta_li - I * L_sep / kappa + cam.U0(xs, T, np) + eta_c - I * r_cam
-                - I * L_cc / sigma_cc)
+        return (
+            -I * L_li / sigma_li
+            - eta_li
+            - I * L_sep / kappa
+            + cam.U0(xs, T, np)
+            + eta_c
+            - I * r_cam
+            - I * L_cc / sigma_cc
+        )
 
     def event(t, c):
         return voltage(c) - U_cut
@@ -86,8 +110,18 @@ def discharge_1d(cam, *, I, L_cam, L_sep, kappa, c_e, T, i0_li, U_cut, L_li=0.0,
     from scipy.sparse import diags
 
     jac = diags([np.ones(n - 1), np.ones(n), np.ones(n - 1)], [-1, 0, 1])
-    sol = solve_ivp(rhs, (0, t_max), c0, method="BDF", rtol=1e-9, atol=1e-9 * cmax, events=event,
-                    jac_sparsity=jac, dense_output=True, max_step=t_max / 200)
+    sol = solve_ivp(
+        rhs,
+        (0, t_max),
+        c0,
+        method="BDF",
+        rtol=1e-9,
+        atol=1e-9 * cmax,
+        events=event,
+        jac_sparsity=jac,
+        dense_output=True,
+        max_step=t_max / 200,
+    )
     ts = sol.t
     U = np.array([voltage(sol.y[:, k]) for k in range(ts.size)])
     x_mean = sol.y.mean(axis=0) / cmax
