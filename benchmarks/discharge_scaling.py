@@ -1,5 +1,5 @@
 """Discharge scaling benchmark (issue 8): 65 vol% NMC811 in Li6PS5Cl cathodes of n^3 voxels
-(0.5 um) at 1 mA/cm^2 to 3.0 V; wall time, steps, Newton and linear iterations, peak memory
+(0.5 um) at 1 mA/cm^2 to 3.0 V (step limits as in cases/demo.yaml); wall time, steps, Newton and linear iterations, peak memory
 per voxel.
 
     ./scripts/env-run python3 benchmarks/discharge_scaling.py --sizes 32 64 100
@@ -42,7 +42,9 @@ def run(n: int, solver: str, comm, t_max: float | None):
     vcell = VirtualCell(image, Separator("SE", 20e-6))
     vm, info = build_cell_mesh(vcell, comm)
     system = get_system("NMC811_Li6PS5Cl")
-    sim = CellSimulation(vm, system, 298.15, linear_solver=solver, control=StepControl(dt_max=120.0))
+    sim = CellSimulation(
+        vm, system, 298.15, linear_solver=solver, control=StepControl(dt_max=120.0, dx_max=0.2, dU_max=0.05)
+    )
     t_setup = time.perf_counter() - t0
     op = Operation("discharge", current_density=10.0, cutoff=3.0, duration=t_max)
     sim.run([op])
