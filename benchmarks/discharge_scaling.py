@@ -1,7 +1,6 @@
 """Discharge scaling benchmark (issue 8): 65 vol% NMC811 in Li6PS5Cl cathodes of n^3 voxels
 (0.5 um) at 1 mA/cm^2 to 3.0 V (step limits as in cases/demo.yaml); wall time, steps, Newton and
-linear iterations, peak memory
-per voxel.
+linear iterations, peak memory per voxel.
 
     ./scripts/env-run python3 benchmarks/discharge_scaling.py --sizes 32 64 100
     ./scripts/env-run mpirun -n 2 python3 benchmarks/discharge_scaling.py --sizes 32 64 100
