@@ -129,55 +129,9 @@ def format_table(s: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(image, summary: dict, path) -> None:
-    """Fraction profiles along x and the mid-plane (x-y at z = nz/2) slice, to a PNG (atomic)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from fem_assb.output.atomic import atomic_path
-    from fem_assb.structure.image import MATERIAL_CLASSES
-
-    prof = summary["profiles"]
-    x = np.array(prof["x_m"]) * 1e6
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for k in MATERIAL_CLASSES:
-        if k in prof and max(prof[k]) > 0:
-            a1.plot(x, prof[k], label=k)
-    a1.set_xlabel("x [um] (separator -> collector)")
-    a1.set_ylabel("volume fraction")
-    a1.legend()
-    codes = np.zeros(image.shape[:2], int)
-    sl = image.labels[:, :, image.shape[2] // 2]
-    for i, k in enumerate(MATERIAL_CLASSES):
-        vals = [v for v, m in image.label_map.materials.items() if m.kind == k]
-        codes[np.isin(sl, vals)] = i
-    h = image.voxel_size * 1e6
-    cmap = matplotlib.colors.ListedColormap(plt.cm.tab10.colors[: len(MATERIAL_CLASSES)])
-    im = a2.imshow(
-        codes.T,
-        origin="lower",
-        cmap=cmap,
-        vmin=-0.5,
-        vmax=len(MATERIAL_CLASSES) - 0.5,
-        interpolation="nearest",
-        extent=(0, image.shape[0] * h, 0, image.shape[1] * h),
-    )
-    a2.set_xlabel("x [um]")
-    a2.set_ylabel("y [um]")
-    a2.set_title("mid-plane z = nz/2")
-    cb = fig.colorbar(im, ax=a2, ticks=range(len(MATERIAL_CLASSES)))
-    cb.set_ticklabels(MATERIAL_CLASSES)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-
-
 def run(args) -> int:
     from fem_assb.output.atomic import write_json
+    from fem_assb.output.plots import structure_overview
     from fem_assb.parallel import print0, rank
     from fem_assb.structure.analysis import summary
 
@@ -200,5 +154,5 @@ def run(args) -> int:
         if args.json:
             write_json(args.json, {"image": str(args.image), **s})
         if args.png:
-            plot(image, s, args.png)
+            structure_overview(image, s, args.png)
     return 0

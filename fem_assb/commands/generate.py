@@ -160,8 +160,9 @@ def run(args) -> int:
     import time
     from pathlib import Path
 
-    from fem_assb.commands.analyze import format_table, plot
+    from fem_assb.commands.analyze import format_table
     from fem_assb.output.atomic import write_json
+    from fem_assb.output.plots import structure_overview
     from fem_assb.parallel import print0, rank
     from fem_assb.structure.analysis import summary
     from fem_assb.structure.generate import from_spec
@@ -179,7 +180,7 @@ def run(args) -> int:
     print0(format_table(s))
     if not args.no_png:
         png = Path(args.png) if args.png else Path(args.output).with_suffix(".png")
-        plot(image, s, png)
+        structure_overview(image, s, png)
         files.append(png)
     if args.json:
         write_json(args.json, {"generator": spec, "seconds": elapsed, **s})

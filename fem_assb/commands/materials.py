@@ -18,8 +18,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from fem_assb.materials import get_system, list_systems
     from fem_assb.materials.presets import SYSTEMS
-    from fem_assb.materials.report import parameter_table, plot_functions
+    from fem_assb.materials.report import parameter_table
     from fem_assb.materials.spec import temperature
+    from fem_assb.output.plots import material_functions
     from fem_assb.parallel import print0, rank
 
     if args.action in (None, "list"):
@@ -32,6 +33,6 @@ def run(args) -> int:
     print0(parameter_table(system))
     if args.png:
         if rank() == 0:
-            plot_functions(system, args.png)
+            material_functions(system, args.png)
         print0(f"\nwrote {args.png}")
     return 0

@@ -54,46 +54,12 @@ def format_summary(s: dict) -> str:
     )
 
 
-def plot_ids(image, ids, path) -> None:
-    """Grain IDs (0 = not SE, grey) on the x-y mid-plane slice, to a PNG (atomic)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from fem_assb.output.atomic import atomic_path
-
-    k = max(int(ids.max()), 1)
-    sl = ids[:, :, ids.shape[2] // 2].T
-    colours = [(0.85, 0.85, 0.85)] + list(plt.cm.tab20.colors[:k]) if k <= 20 else None
-    cmap = matplotlib.colors.ListedColormap(colours) if colours else "nipy_spectral"
-    h = image.voxel_size * 1e6
-    fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(
-        np.ma.asarray(sl),
-        origin="lower",
-        cmap=cmap,
-        vmin=-0.5,
-        vmax=k + 0.5,
-        interpolation="nearest",
-        extent=(0, ids.shape[0] * h, 0, ids.shape[1] * h),
-    )
-    ax.set_xlabel("x [um]")
-    ax.set_ylabel("y [um]")
-    ax.set_title("SE grain IDs, mid-plane z = nz/2 (0 = other phases)")
-    fig.colorbar(im, ax=ax, ticks=range(k + 1))
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-
-
 def run(args) -> int:
     from pathlib import Path
 
     from fem_assb.commands.analyze import load_image
     from fem_assb.output.atomic import write_json
+    from fem_assb.output.plots import grain_ids_slice
     from fem_assb.parallel import print0, rank
     from fem_assb.structure.io import write_image
     from fem_assb.structure.segment import segment_grains, with_grains
@@ -114,7 +80,7 @@ def run(args) -> int:
         write_json(args.json, {"image": str(args.image), **s})
         files.append(Path(args.json))
     if args.png:
-        plot_ids(image, seg.ids, args.png)
+        grain_ids_slice(image, seg.ids, args.png)
         files.append(Path(args.png))
     for f in files:
         print0(f"wrote {f}")
