@@ -114,3 +114,31 @@ def test_grain_boundaries_add_resistance():
     # All ionic current crosses the separator | composite grain boundary (R_GB = 3.7 Ohm cm^2 at
     # 1 mA/cm^2 over at most the full cross-section): at least 3.7 mV more polarization.
     assert volts[1] < volts[0] - 3.5e-3
+
+
+@pytest.mark.mpi
+def test_delaminated_faces_carry_no_current(system):
+    """Marking all x-normal and half of the other CAM | SE faces inactive leaves less active area:
+    more polarization, the same conservation."""
+    from fem_assb.meshing import cell_tags
+    from fem_assb.structure.analysis import interface_faces
+
+    volts, areas = [], []
+    for delaminate in (False, True):
+        vc = columns_cell()
+        img = vc.cathode
+        if delaminate:
+            cam, se = img.mask("CAM"), img.mask("SE")
+            faces = [np.asarray(f, dtype=bool).copy() for f in interface_faces(cam, se)]
+            faces[1][:, :, : img.shape[2] // 2] = False  # keep half of the y faces active
+            faces[2][:] = False
+            vc.cathode = VoxelImage(img.labels, img.voxel_size, img.label_map, inactive_faces=tuple(faces))
+        vm, _ = build_cell_mesh(vc, MPI.COMM_WORLD)
+        sim = CellSimulation(vm, system, T)
+        areas.append(sim.forms.active_area)
+        sim.run([Operation("discharge", current_density=10.0, cutoff=3.9, duration=5.0)])
+        assert abs(sim.interface_current() / sim.area + 10.0) < 1e-8 * 10.0
+        volts.append(sim.history.voltage[0])
+    assert cell_tags.CAM_SE == 4
+    assert 0 < areas[1] < 0.75 * areas[0]
+    assert volts[1] < volts[0]

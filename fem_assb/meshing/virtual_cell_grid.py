@@ -124,3 +124,49 @@ def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
         grain=np.concatenate(gblocks, axis=0),
     )
     return grid, info
+
+
+def deactivate_faces(vmesh, info: CellGridInfo, inactive_faces, tag: int, grid_shape=None):
+    """Re-tag as insulating (0) the facets with ``tag`` that ``inactive_faces`` marks inactive.
+
+    inactive_faces: (fx, fy, fz) boolean arrays of the cathode image (``VoxelImage.inactive_faces``:
+    True marks the face between voxel i and i+1 along that axis); ``info.cathode_slice`` places the
+    image in the grid. Returns the new facet MeshTags (also stored on ``vmesh.facet_tags``) and the
+    number of local facets deactivated. MODEL §3: inactive (delaminated) CAM | SE facets carry no
+    current [004].
+    """
+    from dolfinx import mesh as dmesh
+
+    msh = vmesh.mesh
+    ft = vmesh.facet_tags
+    facets = ft.find(tag)
+    values = ft.values.copy()
+    if facets.size == 0 or inactive_faces is None:
+        return ft, 0
+    msh.topology.create_connectivity(2, 3)
+    f2c = msh.topology.connectivity(2, 3)
+    shape = vmesh.grid_shape
+    # Only facets with both cells on this process are integrated as interior facets.
+    facets = np.array([f for f in facets if f2c.links(f).size == 2], dtype=np.int32)
+    if facets.size == 0:
+        return ft, 0
+    pairs = np.array([f2c.links(f) for f in facets])
+    ijk = np.stack(np.unravel_index(vmesh.voxel_index[pairs], shape), axis=-1)  # (n, 2, 3)
+    lo = ijk.min(axis=1)
+    axis = np.argmax(np.abs(ijk[:, 0] - ijk[:, 1]), axis=1)
+    lo[:, 0] -= info.cathode_slice[0]
+    off = np.zeros(facets.size, dtype=bool)
+    for a in range(3):
+        sel = axis == a
+        fa = np.asarray(inactive_faces[a], dtype=bool)
+        idx = lo[sel]
+        inside = np.all((idx >= 0) & (idx < np.array(fa.shape)), axis=1)
+        hit = np.zeros(sel.sum(), dtype=bool)
+        hit[inside] = fa[tuple(idx[inside].T)]
+        off[np.flatnonzero(sel)[hit]] = True
+    order = np.searchsorted(ft.indices, facets[off])
+    values[order] = 0
+    keep = values != 0
+    new = dmesh.meshtags(msh, 2, ft.indices[keep], values[keep])
+    vmesh.facet_tags = new
+    return new, int(off.sum())

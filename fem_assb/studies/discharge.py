@@ -335,7 +335,13 @@ def build_cell_mesh(vcell, comm=None):
     if err is not None:
         raise err
     info = comm.bcast(info, root=0)
-    return build_voxel_mesh(comm, grid, cell_tags.facet_tagger), info
+    vmesh = build_voxel_mesh(comm, grid, cell_tags.facet_tagger)
+    faces = vcell.cathode.inactive_faces
+    if faces is not None:  # delaminated CAM | SE faces carry no current (MODEL §3, [004])
+        from fem_assb.meshing.virtual_cell_grid import deactivate_faces
+
+        deactivate_faces(vmesh, info, faces, cell_tags.CAM_SE)
+    return vmesh, info
 
 
 class _Fields:
