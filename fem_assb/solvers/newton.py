@@ -71,9 +71,10 @@ class BlockNewton:
                 opt[prefix + "pc_factor_mat_solver_type"] = "mumps"
         elif linear_solver == "iterative":
             # GMRES with a multiplicative field split: BoomerAMG on the phi rows, block Jacobi
-            # (ILU) on the x rows (storage-dominated). Newton tolerates the loose rtol: the
-            # convergence test is on the nonlinear residual and update (measured 2-3x faster than
-            # MUMPS at 20^3 voxels; a tight rtol stalls on the weakly coupled conductor networks).
+            # (ILU) on the x rows (storage-dominated). Inexact Newton: rtol 1e-6 in every
+            # iteration; the convergence test is on the nonlinear residual and update, so the
+            # answer keeps tol_phi / tol_x (measured on cases/demo.yaml: 2.7x fewer GMRES
+            # iterations than rtol 1e-9 after the first iteration, the same Newton iterations).
             for key, value in {
                 "ksp_type": "gmres",
                 "ksp_rtol": 1e-6,
@@ -126,7 +127,8 @@ class BlockNewton:
         return self._block_max(self.b.array)
 
     def solve(self) -> NewtonResult:
-        lin, small = 0, False
+        tol = np.array([self.tol_phi, self.tol_x])
+        lin, small, d_prev = 0, False, None
         for it in range(1, self.max_it + 1):
             self._assemble()
             r = self._block_max(self.b.array)
@@ -134,9 +136,6 @@ class BlockNewton:
                 return NewtonResult(False, it, lin, "residual not finite")
             if it > 1 and r[0] < self.tol_phi and r[1] < self.tol_x and small:
                 return NewtonResult(True, it - 1, lin)
-            if self.linear_solver == "iterative":
-                # Loose first solve (the near-singular start), tight afterwards (fewer Newton steps).
-                self.ksp.setTolerances(rtol=1e-6 if it == 1 else 1e-9)
             self.ksp.solve(self.b, self.du)
             lin += self.ksp.getIterationNumber()
             if self.ksp.getConvergedReason() < 0:
@@ -153,10 +152,14 @@ class BlockNewton:
             self.u.x.scatter_forward()
             xs = self.u.x.array.reshape(-1, 2)
             np.clip(xs[:, 1], 1e-12, 1.0 - 1e-12, out=xs[:, 1])
-            small = step == 1.0 and d[0] < self.tol_phi and d[1] < self.tol_x
+            small = step == 1.0 and np.all(d < tol)
             if small and it >= 2:
                 # A Newton update this small leaves a residual of its square: accept it.
                 return NewtonResult(True, it, lin)
+            if step == 1.0 and d_prev is not None and np.all((d < tol) | (_error_estimate(d, d_prev) < tol)):
+                # The next update (the error left in u) is estimated below the tolerance.
+                return NewtonResult(True, it, lin)
+            d_prev = d if step == 1.0 else None
         return NewtonResult(False, self.max_it, lin, "no convergence within max_it")
 
     def _reset_ksp(self):
@@ -170,6 +173,20 @@ class BlockNewton:
     def destroy(self):
         for obj in (self.ksp, self.A, self.b, self.du, self.scale):
             obj.destroy()
+
+
+def _error_estimate(d, d_prev):
+    """Per-block estimate (V, -) of the error left in u after a full Newton update ``d``.
+
+    The contraction theta = |d_k| / |d_(k-1)| (max norms per block) bounds the remaining updates
+    by theta |d_k| / (1 - theta) (Deuflhard's a-posteriori estimate; quadratic convergence makes
+    them even smaller). theta is floored at 1e-3, far above the relative error the inexact
+    (rtol 1e-6) linear solves leave in an update, and only trusted for a clear contraction
+    (theta < 0.5, else infinity).
+    """
+    theta = np.where(d_prev > 0, d / np.where(d_prev > 0, d_prev, 1.0), 0.0)
+    theta = np.maximum(theta, 1e-3)
+    return np.where(theta < 0.5, theta * d / (1.0 - np.minimum(theta, 0.5)), np.inf)
 
 
 def _solver_packages() -> set:
