@@ -31,9 +31,11 @@ def system():
     return get_system("NMC811_Li6PS5Cl")
 
 
-def _run(comm, system, ops, control=None):
+def _run(comm, system, ops, control=None, linear_solver="direct"):
     vm, _ = build_cell_mesh(columns_cell(), comm)
-    sim = CellSimulation(vm, system, T, control=control or StepControl(dt_max=60.0))
+    sim = CellSimulation(
+        vm, system, T, control=control or StepControl(dt_max=60.0), linear_solver=linear_solver
+    )
     rows = []
 
     def on_step(s, rec):
@@ -61,6 +63,21 @@ def test_composite_conservation_and_lithiation(system):
     gained = rows[:, 3] - li0
     assert np.max(np.abs(gained - 10.0 * sim.area * rows[:, 0] / FARADAY)) < 1e-8 * gained[-1]
     assert sim.mean_stoichiometry() > sim.x0 + 0.02
+
+
+@pytest.mark.mpi
+def test_iterative_solver_matches_direct(system):
+    """Inexact Newton (GMRES rtol 1e-6, preconditioner reused within a step) keeps the answer."""
+    ops = [Operation("discharge", current_density=10.0, cutoff=3.9)]
+    fixed = StepControl(dt_initial=10.0, dt_max=10.0)  # the same steps for both solvers
+    _, it = _run(MPI.COMM_WORLD, system, ops, control=fixed, linear_solver="iterative")
+    _, lu = _run(MPI.COMM_WORLD, system, ops, control=fixed)
+    # Time points both runs share (retries and the cut-off search may differ): same voltage.
+    common, i, j = np.intersect1d(np.round(it[:, 0], 9), np.round(lu[:, 0], 9), return_indices=True)
+    assert len(common) >= 4
+    assert np.max(np.abs(it[i, 1] - lu[j, 1])) < 1e-6
+    assert it[-1, 0] == pytest.approx(lu[-1, 0], rel=1e-3)  # cut-off located to 0.2 mV
+    assert np.max(np.abs(it[:, 2])) < 1e-8 * 10.0  # charge conservation per step
 
 
 def test_sequence_discharge_rest_charge(system):

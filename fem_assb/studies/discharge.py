@@ -132,6 +132,7 @@ class CellSimulation:
         self.history = History()
         self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
         self._guess = None
+        self._last = None  # (state before, dt in s) of the last accepted step, for _predict
 
     # -- the system interface of run_segment ------------------------------------------------
     def save(self):
@@ -143,6 +144,7 @@ class CellSimulation:
     def step(self, dt: float) -> NewtonResult:
         self.forms.u_old.x.array[:] = self.forms.u.x.array
         self.forms.dt.value = dt
+        self._predict(dt)
         res = self.newton.solve()
         self.history.newton += res.iterations
         self.history.linear += res.linear_iterations
@@ -152,6 +154,21 @@ class CellSimulation:
 
     def voltage(self) -> float:
         return self.forms.cell_voltage()
+
+    def _predict(self, dt: float):
+        """Newton's start for a step of dt (s): linear extrapolation of the last accepted step.
+
+        Only the starting guess changes (the converged state does not); it saves about one Newton
+        iteration per step on the smooth parts of a discharge. The extrapolation factor is capped
+        at 2 and x is kept in (0, 1).
+        """
+        if self._last is None:
+            return
+        u_before, dt_last = self._last
+        u = self.forms.u.x.array
+        u += min(dt / dt_last, 2.0) * (u - u_before)
+        xs = u.reshape(-1, 2)
+        np.clip(xs[:, 1], 1e-12, 1.0 - 1e-12, out=xs[:, 1])
 
     def max_change(self) -> float:
         a = self.forms.u.x.array.reshape(-1, 2)[:, 1]
@@ -222,6 +239,7 @@ class CellSimulation:
         """Potentials at fixed concentrations for the applied current (MODEL §4 initial state)."""
         self._shift_guess(float(self.forms.i_app.value), i_app)
         self.forms.i_app.value = i_app
+        self._last = None
         x = self.save()
         res = self.step(1e-12)
         xs = self.forms.u.x.array.reshape(-1, 2)
@@ -265,6 +283,7 @@ class CellSimulation:
             duration = op.duration if op.duration else (20.0 * self.q_theo / abs(i_app) if i_app else 0.0)
 
             def accept(rec, i_app=i_app, k=k):
+                self._last = (self.forms.u_old.x.array.copy(), rec.dt)
                 self.q += i_app * rec.dt
                 self.t = rec.t
                 self.history.steps += 1
