@@ -214,36 +214,40 @@ def _with_assumption(fn: Functional, text: str) -> Functional:
     return fn.with_meta(assumption=text)
 
 
-def _nmc622_sigma(value0, v0, T0):
-    fn = Functional(
-        sigma_nmc622_loglinear,
-        "S/m",
-        "x",
-        name="nmc622_sigma_loglinear",
-        source="seed 004 text (Noh 2013, Amin 2016, Zhou): 2e-2 S/cm at x = 0.4, 1.6e-6 S/cm at x = 1",
-        assumption=(
-            "log-linear interpolation between the two published end points (no fit was "
-            "published); held at the x = 0.4 value below x = 0.4"
-        ),
-    )
-    fn = bounded(fn, 0.4, 1.0, "constant").with_meta(valid=(0.0, 1.0))
-    return fn if value0 is None else scaled(fn, value0, v0, T0)
+def _nmc622_loglinear(law, unit: str, name: str, source: str):
+    """Builder of a seed 004 NMC622 log-linear law (sigma or D): bounded at x = 0.4, optionally
+    scaled to a table value at initial conditions."""
+
+    def build(value0, v0, T0):
+        fn = Functional(
+            law,
+            unit,
+            "x",
+            name=name,
+            source=source,
+            assumption=(
+                "log-linear interpolation between the two published end points (no fit was "
+                "published); held at the x = 0.4 value below x = 0.4"
+            ),
+        )
+        fn = bounded(fn, 0.4, 1.0, "constant").with_meta(valid=(0.0, 1.0))
+        return fn if value0 is None else scaled(fn, value0, v0, T0)
+
+    return build
 
 
-def _nmc622_D(value0, v0, T0):
-    fn = Functional(
-        D_nmc622_loglinear,
-        "m^2/s",
-        "x",
-        name="nmc622_D_loglinear",
-        source="seed 004 text: 1.83e-11 cm^2/s at x = 0.4, 3.10e-12 cm^2/s at x = 1",
-        assumption=(
-            "log-linear interpolation between the two published end points (no fit was "
-            "published); held at the x = 0.4 value below x = 0.4"
-        ),
-    )
-    fn = bounded(fn, 0.4, 1.0, "constant").with_meta(valid=(0.0, 1.0))
-    return fn if value0 is None else scaled(fn, value0, v0, T0)
+_nmc622_sigma = _nmc622_loglinear(
+    sigma_nmc622_loglinear,
+    "S/m",
+    "nmc622_sigma_loglinear",
+    "seed 004 text (Noh 2013, Amin 2016, Zhou): 2e-2 S/cm at x = 0.4, 1.6e-6 S/cm at x = 1",
+)
+_nmc622_D = _nmc622_loglinear(
+    D_nmc622_loglinear,
+    "m^2/s",
+    "nmc622_D_loglinear",
+    "seed 004 text: 1.83e-11 cm^2/s at x = 0.4, 3.10e-12 cm^2/s at x = 1",
+)
 
 
 def _nmc811_sigma(value0, v0, T0):
