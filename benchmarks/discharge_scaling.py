@@ -28,7 +28,13 @@ def run(n: int, solver: str, comm, t_max: float | None):
     from fem_assb.solvers.time_stepping import StepControl
     from fem_assb.structure.generate import generate_composite
     from fem_assb.structure.virtual_cell import Separator, VirtualCell
-    from fem_assb.studies.discharge import CellSimulation, Operation, build_cell_mesh
+    from fem_assb.studies.discharge import (
+        CellSimulation,
+        Operation,
+        build_cell_mesh,
+        diffusion_length,
+        surface_iterations_for,
+    )
 
     t0 = time.perf_counter()
     image = (
@@ -42,8 +48,17 @@ def run(n: int, solver: str, comm, t_max: float | None):
     vcell = VirtualCell(image, Separator("SE", 20e-6))
     vm, info = build_cell_mesh(vcell, comm)
     system = get_system("NMC811_Li6PS5Cl")
+    cam = system.cam
+    x0 = cam.c0 / cam.c_max
+    duration = (cam.c_max - cam.c0) * 96485.33212 * 0.65 * n * 0.5e-6 / 10.0  # s, full discharge
+    surface = surface_iterations_for(0.5e-6, diffusion_length(cam, 298.15, x0, duration))  # as "auto"
     sim = CellSimulation(
-        vm, system, 298.15, linear_solver=solver, control=StepControl(dt_max=120.0, dx_max=0.2, dU_max=0.05)
+        vm,
+        system,
+        298.15,
+        linear_solver=solver,
+        surface_iterations=surface,
+        control=StepControl(dt_max=120.0, dx_max=0.2, dU_max=0.05),
     )
     t_setup = time.perf_counter() - t0
     op = Operation("discharge", current_density=10.0, cutoff=3.0, duration=t_max)

@@ -514,13 +514,13 @@ def _numerics(spec) -> Numerics:
             raise InputError(f"numerics.{key} must be positive.")
     if "linear_solver" in spec:
         ls = str(spec["linear_solver"])
-        if ls not in ("direct", "iterative"):
+        if ls not in ("direct", "iterative", "auto"):
             raise InputError(
-                f"numerics.linear_solver = {ls!r}{did_you_mean(ls, ('direct', 'iterative'))}; "
-                "use 'direct' (MUMPS) or 'iterative' (Krylov + AMG)."
+                f"numerics.linear_solver = {ls!r}{did_you_mean(ls, ('direct', 'iterative', 'auto'))}; "
+                "use 'direct' (MUMPS), 'iterative' (Krylov + AMG) or 'auto'."
             )
         kw["linear_solver"] = ls
-    if "surface_iterations" in spec:
+    if "surface_iterations" in spec and str(spec["surface_iterations"]).strip().lower() != "auto":
         kw["surface_iterations"] = _count(
             spec["surface_iterations"], "numerics.surface_iterations", minimum=0
         )

@@ -158,8 +158,8 @@ class Numerics:
     max_voltage_step: float = 0.02  # V per step
     max_stoichiometry_step: float = 0.05  # per step
     newton: Newton = field(default_factory=Newton)
-    linear_solver: str = "direct"
-    surface_iterations: int = 3
+    linear_solver: str = "auto"  # "direct", "iterative" or "auto" (by the number of cells)
+    surface_iterations: int | None = None  # None = "auto" (studies.discharge.surface_iterations_for)
 
 
 @dataclass

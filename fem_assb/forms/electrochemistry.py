@@ -19,7 +19,13 @@ import ufl
 from dolfinx import fem
 
 from fem_assb.forms.interface import FARADAY, intercalation_current, metal_current
-from fem_assb.forms.transport import boundary_flux, grain_boundary_flux, normal_extent, two_point_flux
+from fem_assb.forms.transport import (
+    boundary_flux,
+    grain_boundary_flux,
+    kirchhoff_flux,
+    normal_extent,
+    two_point_flux,
+)
 from fem_assb.meshing import cell_tags as tags
 
 #: Conductivity (S/m) used for the collectors: high enough to be equipotential to < 1 uV at
@@ -81,7 +87,6 @@ class CellForms:
         x_old = self.u_old[1]
         xc = ufl.min_value(ufl.max_value(x, 1e-9), 1.0 - 1e-9)
         k_phi = self.chi_cam * cam.sigma(xc, self.T, ufl) + kconst
-        D = cam.D(xc, self.T, ufl)
         H = vmesh.cell_size
         n = ufl.FacetNormal(msh)
         md = {"quadrature_degree": 0}
@@ -93,7 +98,10 @@ class CellForms:
 
         # Bulk: charge in every conductor, Li diffusion in the CAM.
         F = two_point_flux(phi, k_phi, vphi, H, n) * dS((tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I))
-        F += two_point_flux(cmax * x, D, vc, H, n) * dS(tags.CAM_CAM)
+        def D_of_x(xx):  # m^2/s
+            return cam.D(ufl.min_value(ufl.max_value(xx, 1e-9), 1.0 - 1e-9), self.T, ufl)
+
+        F += cmax * kirchhoff_flux(x, D_of_x, vc, H, n) * dS(tags.CAM_CAM)
         F += self.chi_cam * cmax * (x - x_old) / self.dt * vc * dx
         F += (1.0 - self.chi_cam) * (x - self.x0) * vc * dx
 

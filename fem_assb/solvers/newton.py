@@ -48,6 +48,7 @@ class BlockNewton:
         max_it: int = 15,
         max_dphi: float = 0.3,
         prefix: str = "fem_assb_newton_",
+        coarse_modes=None,
     ):
         self.u = u
         self.comm = u.function_space.mesh.comm
@@ -58,6 +59,7 @@ class BlockNewton:
         self.b = fpetsc.create_vector(u.function_space)
         self.du = self.A.createVecRight()
         self.scale = self.A.createVecRight()
+        self.row_weights = self.A.createVecRight()  # the Jacobian diagonal (1 where it is 0)
         self.tol_phi, self.tol_x, self.max_it, self.max_dphi = tol_phi, tol_x, max_it, max_dphi
         self.nown = u.function_space.dofmap.index_map.size_local
         self.ksp = PETSc.KSP().create(self.comm)
@@ -74,12 +76,18 @@ class BlockNewton:
             # (ILU) on the x rows (storage-dominated). Inexact Newton: rtol 1e-6 in every
             # iteration; the convergence test is on the nonlinear residual and update, so the
             # answer keeps tol_phi / tol_x (fewer GMRES iterations than rtol 1e-9, docs/discharge.md).
+            # With coarse_modes the field split is the inner preconditioner of a two-level one
+            # (solvers/coarse.py): the network potential levels are near-null modes it misses.
             for key, value in {
                 "ksp_type": "gmres",
                 "ksp_rtol": 1e-6,
                 "ksp_atol": 1e-30,
                 "ksp_gmres_restart": 100,
                 "ksp_max_it": 400,
+            }.items():
+                opt[prefix + key] = value
+            inner = prefix + "inner_" if coarse_modes else prefix
+            for key, value in {
                 "pc_type": "fieldsplit",
                 "pc_fieldsplit_block_size": 2,
                 "pc_fieldsplit_0_fields": 0,
@@ -91,30 +99,50 @@ class BlockNewton:
                 "fieldsplit_1_ksp_type": "preonly",
                 "fieldsplit_1_pc_type": "bjacobi",
             }.items():
-                opt[prefix + key] = value
+                opt[inner + key] = value
         else:
             from fem_assb.errors import InputError
 
             raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
         self.ksp.setFromOptions()
+        if linear_solver == "iterative" and coarse_modes:
+            from fem_assb.solvers.coarse import CoarseCorrection
+
+            pc_inner = PETSc.PC().create(self.comm)
+            pc_inner.setOptionsPrefix(inner)
+            pc_inner.setOperators(self.A)
+            pc_inner.setFromOptions()
+            pc = self.ksp.getPC()
+            pc.setType(PETSc.PC.Type.PYTHON)
+            pc.setPythonContext(CoarseCorrection(coarse_modes, pc_inner, lambda: self.row_weights))
         self.linear_solver = linear_solver
         #: iterative solver: set the preconditioner up in the first Newton iteration of a solve only
         #: (the AMG / ILU set-up dominated a GMRES solve at 40^3; measured 30 % less per time step)
         self.reuse_preconditioner = linear_solver == "iterative"
 
-    def _assemble(self):
+    def _assemble_residual(self):
+        """b = F(u), unscaled (the scaling is applied by :meth:`_scale`)."""
         with self.b.localForm() as bl:
             bl.set(0.0)
         fpetsc.assemble_vector(self.b, self.F_form)
         self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+
+    def _assemble_jacobian(self):
+        """A = J(u) and the row scaling 1 / diag(J) (then A is scaled, b is not)."""
         self.A.zeroEntries()
         fpetsc.assemble_matrix(self.A, self.J_form)
         self.A.assemble()
-        self.A.getDiagonal(self.scale)
-        d = self.scale.array
-        d[:] = np.where(np.abs(d) > 0, 1.0 / np.where(d == 0, 1.0, d), 1.0)
+        self.A.getDiagonal(self.row_weights)
+        d = self.row_weights.array
+        d[d == 0] = 1.0
+        self.scale.array[:] = 1.0 / d
         self.A.diagonalScale(L=self.scale)
+
+    def _scaled_residual_norms(self):
+        """Max norms per block (phi in V, x in stoichiometry) of the residual scaled by the last
+        Jacobian diagonal; b becomes the scaled residual."""
         self.b.pointwiseMult(self.b, self.scale)
+        return self._block_max(self.b.array)
 
     def _block_max(self, arr):
         a = np.abs(arr[: 2 * self.nown].reshape(-1, 2))
@@ -125,19 +153,29 @@ class BlockNewton:
 
     def residual_norms(self):
         """Scaled residual max norms (phi in V, x in stoichiometry) at the current u."""
-        self._assemble()
-        return self._block_max(self.b.array)
+        self._assemble_jacobian()
+        self._assemble_residual()
+        return self._scaled_residual_norms()
 
     def solve(self) -> NewtonResult:
         tol = np.array([self.tol_phi, self.tol_x])
         lin, small = 0, False
         for it in range(1, self.max_it + 1):
-            self._assemble()
-            r = self._block_max(self.b.array)
+            # The convergence check needs the residual only: after a small update it is scaled
+            # by the previous Jacobian's diagonal and the Jacobian is assembled only if Newton
+            # goes on (it costs 2-3 residuals).
+            if it == 1 or not small:
+                self._assemble_jacobian()
+            self._assemble_residual()
+            r = self._scaled_residual_norms()
             if not np.all(np.isfinite(r)):
                 return NewtonResult(False, it, lin, "residual not finite")
             if it > 1 and r[0] < self.tol_phi and r[1] < self.tol_x and small:
                 return NewtonResult(True, it - 1, lin)
+            if small:  # not converged after all: the Newton step needs the Jacobian at u
+                self._assemble_jacobian()
+                self._assemble_residual()
+                self._scaled_residual_norms()
             if self.reuse_preconditioner:
                 self.ksp.getPC().setReusePreconditioner(it > 1)
             self.ksp.solve(self.b, self.du)
@@ -170,7 +208,7 @@ class BlockNewton:
         self.ksp.setFromOptions()
 
     def destroy(self):
-        for obj in (self.ksp, self.A, self.b, self.du, self.scale):
+        for obj in (self.ksp, self.A, self.b, self.du, self.scale, self.row_weights):
             obj.destroy()
 
 

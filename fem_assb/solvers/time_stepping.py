@@ -9,8 +9,10 @@ The stepper is generic: it drives a ``system`` that offers
 
 Rules: a step that did not converge is never accepted; it is cut by ``shrink`` and retried. A
 converged step whose voltage changed more than ``dU_max`` (V) or whose stoichiometry changed
-more than ``dx_max`` is also cut. The step grows by ``grow`` after an easy convergence (at most
-``easy_iterations`` Newton iterations). When the voltage crosses the cut-off, the crossing time is
+more than ``dx_max`` is also cut, to the length that would have met the limits (with a safety
+factor 0.8, at least a cut by ``shrink``). After an accepted step the next one is sized from the
+same ratios: at most ``grow`` times longer (only after an easy convergence, at most
+``easy_iterations`` Newton iterations and no retry), at least half as long. When the voltage crosses the cut-off, the crossing time is
 located by secant interpolation and the step is re-solved to land on it (|U - U_cut| < ``v_tol``).
 """
 
@@ -74,9 +76,11 @@ def run_segment(
         while True:
             res = system.step(dt)
             ok = res.converged
+            ratio = 0.0  # largest change of the step relative to its limit
             if ok:
                 u_new = system.voltage()
-                too_big = abs(u_new - u_prev) > ctl.dU_max or system.max_change() > ctl.dx_max
+                ratio = max(abs(u_new - u_prev) / ctl.dU_max, system.max_change() / ctl.dx_max)
+                too_big = ratio > 1.0
                 crossed = cutoff is not None and (u_new - cutoff[0]) * cutoff[1] >= 0
                 # Near the cut-off accept a large voltage change only if it lands on the crossing below.
                 if (
@@ -96,7 +100,8 @@ def run_segment(
                     "the cell cannot follow the requested operation (for example a surface saturated "
                     "before the cut-off voltage). Lower the current or raise the cut-off."
                 )
-            dt = max(dt * ctl.shrink, ctl.dt_min)
+            cut = ctl.shrink if not res.converged else min(max(0.8 / ratio, ctl.shrink), 0.9)
+            dt = max(dt * cut, ctl.dt_min)
         if cutoff is not None and (u_new - cutoff[0]) * cutoff[1] >= 0:
             dt, u_new, res, rejected = _locate_cutoff(
                 system, state, dt, u_prev, u_new, cutoff, ctl, res, rejected
@@ -113,8 +118,9 @@ def run_segment(
         if on_step:
             on_step(rec)
         u_prev = u_new
-        if res.iterations <= ctl.easy_iterations and rejected == 0:
-            dt = min(dt * ctl.grow, ctl.dt_max)
+        easy = res.iterations <= ctl.easy_iterations and rejected == 0
+        factor = 0.8 / ratio if ratio > 0 else ctl.grow
+        dt = min(dt * min(max(factor, 0.5), ctl.grow if easy else 1.0), ctl.dt_max)
     return records, "duration"
 
 

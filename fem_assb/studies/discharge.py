@@ -124,6 +124,7 @@ class CellSimulation:
             linear_solver=linear_solver,
             tol_phi=tol_phi,
             tol_x=tol_x,
+            coarse_modes=self._network_modes(),
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
@@ -139,6 +140,23 @@ class CellSimulation:
         self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
         self._guess = None
         self._last = None  # (state before, dt in s) of the last accepted step, for _predict
+
+    def _network_modes(self):
+        """Coarse vectors of the iterative solver (solvers/coarse.py): the potential level of the
+        cathode's electronic network and of the electrolyte network (owned entries of u)."""
+        f = self.forms
+        nown = f.V.dofmap.index_map.size_local
+        modes = []
+        for mask in (self._cathode_electronic(), f.chi_ion.x.array > 0.5):
+            w = np.zeros((nown, 2))
+            w[:, 0] = mask[:nown]
+            modes.append(w.ravel())
+        return modes
+
+    def _cathode_electronic(self):
+        """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
+        f = self.forms
+        return (f.chi_el.x.array > 0.5) & (f.chi_li.x.array < 0.5) & (f.anode_cc.x.array < 0.5)
 
     # -- the system interface of run_segment ------------------------------------------------
     def save(self):
@@ -237,7 +255,7 @@ class CellSimulation:
         f = self.forms
         arr = f.u.x.array.reshape(-1, 2)
         ion = f.chi_ion.x.array > 0.5
-        cathode = (f.chi_el.x.array > 0.5) & (f.chi_li.x.array < 0.5) & (f.anode_cc.x.array < 0.5)
+        cathode = self._cathode_electronic()
         arr[ion, 0] -= li1 - li0
         arr[cathode, 0] += -(li1 - li0) + (c1 - c0)
 
@@ -317,6 +335,36 @@ class CellSimulation:
 
 def wall_clock():
     return time.perf_counter()
+
+
+#: Below this many cells ``linear_solver: auto`` takes the direct solver (MUMPS), above it the
+#: iterative one (at 20^3 voxels GMRES + field split was already 2-3x faster, docs/discharge.md).
+DIRECT_SOLVER_CELLS = 20000
+#: Newton steps of the half-cell surface correction when it is used (docs/discharge.md).
+SURFACE_ITERATIONS = 3
+
+
+def diffusion_length(cam, T: float, x0: float, duration: float) -> float:
+    """sqrt(D_min t) (m): the solid diffusion length over ``duration`` (s), with the smallest
+    D(x) (m^2/s) on [x0, 1] (sampled), the slowest the discharge will meet."""
+    xs = np.linspace(x0, 1.0 - 1e-6, 201)
+    d_min = float(np.min(np.asarray(cam.D(xs, T, np)) * np.ones_like(xs)))
+    return float(np.sqrt(max(d_min, 0.0) * duration))
+
+
+def surface_iterations_for(voxel_size: float, length: float) -> int:
+    """``numerics.surface_iterations: auto``: the half-cell surface correction (SURFACE_ITERATIONS)
+    where the voxels resolve the solid diffusion length (voxel_size / 2 <= length, m), none
+    where they do not.
+
+    The correction assumes a linear concentration profile over the half voxel. Where the
+    diffusion layer is thinner than that, it overstates the surface excursion (on a 0.5 um
+    voxel NMC811 cathode at 1 mA/cm^2 its implicit equation saturates every surface at once)
+    and its unrolled Newton steps do not converge: the voltage after 1 s was 4.24, 4.19, 4.09,
+    3.96 and 3.77 V with 0, 1, 3, 6 and 10 steps, and the outer Newton cycled
+    (docs/discharge.md). Cell-centre values are then first-order in the voxel size but smooth.
+    """
+    return SURFACE_ITERATIONS if voxel_size / 2.0 <= length else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,19 +507,30 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
             "the SE (not connected to the separator)"
         )
     num = case.numerics
+    n_cells = comm.allreduce(vmesh.num_owned_cells)
+    ops = operations_of(case)
+    linear_solver = num.linear_solver
+    if linear_solver == "auto":
+        linear_solver = "direct" if n_cells < DIRECT_SOLVER_CELLS else "iterative"
+    surface_iterations, resolution = num.surface_iterations, None
+    if surface_iterations is None:
+        surface_iterations, resolution = _auto_surface_iterations(case, image, ops)
+        progress.message(
+            f"solid diffusion length {resolution[1] * 1e6:.3g} um vs half voxel "
+            f"{resolution[0] * 5e5:.3g} um: half-cell surface correction "
+            + ("on" if surface_iterations else "off (voxels too coarse for it, docs/discharge.md)")
+        )
     sim = CellSimulation(
         vmesh,
         case.materials,
         case.temperature,
-        surface_iterations=num.surface_iterations,
-        linear_solver=num.linear_solver,
+        surface_iterations=surface_iterations,
+        linear_solver=linear_solver,
         control=control_of(num),
         tol_phi=num.newton.phi_tol,
         tol_x=num.newton.x_tol,
     )
     sim.newton.max_it = num.newton.max_iterations
-    ops = operations_of(case)
-    n_cells = comm.allreduce(vmesh.num_owned_cells)
     progress.message(
         f"{case.name}: {n_cells} cells on {comm.size} rank(s), {len(ops)} operation step(s), "
         f"C_theo = {cap.mah_per_cm2(sim.q_theo):.4f} mAh/cm2"
@@ -585,6 +644,8 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
             "rejected_steps": hist.rejected,
             "wall_time_s": wall,
             "temperature_K": sim.T,
+            "linear_solver": linear_solver,
+            "surface_iterations": surface_iterations,
             "files": {
                 "history": "history.csv",
                 "fields": fields_path.name if fields_path else None,
@@ -626,6 +687,28 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
     summary = comm.bcast(summary, root=0)
     sim.newton.destroy()
     return summary
+
+
+def _auto_surface_iterations(case, image, ops):
+    """(surface iterations, (voxel size m, diffusion length m)) for ``surface_iterations: auto``;
+    the duration is that of a full discharge at the case's first current."""
+    from fem_assb.forms.interface import FARADAY as F
+
+    cam = case.materials.cam
+    x0 = float(cam.c0) / float(cam.c_max)
+    q_density = (float(cam.c_max) - float(cam.c0)) * F  # C/m^3 of CAM
+    thickness = image.shape[0] * image.voxel_size  # m
+    cam_fraction = float(np.isin(image.labels, image.label_map.values_of("CAM")).mean())
+    currents = [op.current_density for op in ops if op.current_density]
+    c_rates = [op.c_rate for op in ops if op.c_rate]
+    if c_rates and not currents:
+        duration = 3600.0 / c_rates[0]
+    elif currents:
+        duration = q_density * cam_fraction * thickness / currents[0]  # s
+    else:
+        return SURFACE_ITERATIONS, (image.voxel_size, float("inf"))
+    length = diffusion_length(cam, case.temperature, x0, duration)
+    return surface_iterations_for(image.voxel_size, length), (image.voxel_size, length)
 
 
 def _has_kind(image, kind) -> bool:
