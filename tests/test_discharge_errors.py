@@ -49,3 +49,17 @@ def test_isolated_cam_is_removed_and_reported():
     assert info.removed_cam_fraction == pytest.approx(4 / 10)
     with pytest.raises(PercolationError, match="40.00 % of the CAM"):
         virtual_cell_grid(_cell(lab), isolated="error")
+
+
+def test_no_interface_between_the_networks():
+    from mpi4py import MPI
+
+    from fem_assb.materials import get_system
+    from fem_assb.studies.discharge import CellSimulation, build_cell_mesh
+
+    lab = np.full((6, 4, 4), SE)
+    lab[3] = 0  # a pore layer: the SE reaches the separator, the CAM the collector, never each other
+    lab[4:] = CAM
+    vm, _ = build_cell_mesh(_cell(lab), MPI.COMM_WORLD)
+    with pytest.raises(InputError, match=r"no CAM \| electrolyte interface"):
+        CellSimulation(vm, get_system("NMC811_Li6PS5Cl"), 298.15)

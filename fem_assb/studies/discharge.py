@@ -21,7 +21,7 @@ from mpi4py import MPI
 from fem_assb.errors import InputError
 from fem_assb.forms.electrochemistry import CellForms
 from fem_assb.forms.interface import FARADAY
-from fem_assb.solvers.newton import BlockNewton, NewtonResult
+from fem_assb.solvers.newton import BlockNewton, NewtonResult, keep_inside
 from fem_assb.solvers.time_stepping import StepControl, run_segment
 
 KINDS = ("discharge", "charge", "rest")
@@ -132,6 +132,12 @@ class CellSimulation:
         self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
         self.area = self.forms.area
         self.cam_volume = self.forms.cam_volume
+        if not self.forms.active_area > 0:
+            raise InputError(
+                "no CAM | electrolyte interface is left between the CAM connected to the collector "
+                "and the electrolyte connected to the separator: no current can flow. Check the "
+                "structure's CAM and SE fractions and connectivity (fem-assb analyze)."
+            )
         #: theoretical capacity per cross-section (C/m^2), MODEL §7 [000 Eq. S2]
         self.q_theo = (self.c_max - float(cam.c0)) * FARADAY * self.cam_volume / self.area
         self.t = 0.0
@@ -184,15 +190,16 @@ class CellSimulation:
 
         Only the starting guess changes (the converged state does not); it saves about one Newton
         iteration per step on the smooth parts of a discharge. The extrapolation factor is capped
-        at 2 and x is kept in (0, 1).
+        at 2 and x is kept in (0, 1) (half way to a bound at most).
         """
         if self._last is None:
             return
         u_before, dt_last = self._last
         u = self.forms.u.x.array
+        x_now = u.reshape(-1, 2)[:, 1].copy()
         u += min(dt / dt_last, 2.0) * (u - u_before)
         xs = u.reshape(-1, 2)
-        np.clip(xs[:, 1], 1e-12, 1.0 - 1e-12, out=xs[:, 1])
+        xs[:, 1] = keep_inside(xs[:, 1], x_now, 0.5)
 
     def max_change(self) -> float:
         a = self.forms.u.x.array.reshape(-1, 2)[:, 1]
