@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def peak_memory_bytes(comm) -> float:
     return comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0)
 
 
-def run(n: int, solver: str, comm, t_max: float | None):
+def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False):
     from fem_assb.materials import get_system
     from fem_assb.solvers.time_stepping import StepControl
     from fem_assb.structure.generate import generate_composite
@@ -62,7 +63,17 @@ def run(n: int, solver: str, comm, t_max: float | None):
     )
     t_setup = time.perf_counter() - t0
     op = Operation("discharge", current_density=10.0, cutoff=3.0, duration=t_max)
-    sim.run([op])
+
+    def on_step(s, rec):  # progress on rank 0 (stderr), every 5 steps
+        if not quiet and comm.rank == 0 and s.history.steps % 5 == 0:
+            print(
+                f"  {n}^3: step {s.history.steps}, t {s.t:.0f} s, U {rec.voltage:.4f} V, "
+                f"wall {time.perf_counter() - t0:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    sim.run([op], on_step=on_step)
     wall = time.perf_counter() - t0
     h = sim.history
     voxels = n**3
@@ -89,6 +100,7 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 100])
     ap.add_argument("--solver", default="iterative", choices=("direct", "iterative"))
     ap.add_argument("--t-max", type=float, default=None, help="stop after this simulated time (s)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     args = ap.parse_args()
     comm = MPI.COMM_WORLD
     out = Path(__file__).parent / "results" / "discharge_scaling.csv"
@@ -111,7 +123,7 @@ def main():
     if comm.rank == 0:
         print(" | ".join(cols), flush=True)
     for n in args.sizes:
-        row = run(n, args.solver, comm, args.t_max)
+        row = run(n, args.solver, comm, args.t_max, args.quiet)
         if comm.rank == 0:
             line = " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in cols)
             print(line, flush=True)

@@ -159,3 +159,61 @@ def test_delaminated_faces_carry_no_current(system):
     assert cell_tags.CAM_SE == 4
     assert 0 < areas[1] < 0.75 * areas[0]
     assert volts[1] < volts[0]
+
+
+def test_coarse_correction(system):
+    """The two-level preconditioner resolves the network potential levels (solvers/coarse.py):
+    one GMRES solve (rtol 1e-6) of a Newton system of a generated composite is within 1e-3 of
+    the LU solution with the coarse correction, while the field split alone is off by tens of
+    percent (the near-null mode of the electronic network's level)."""
+    from petsc4py import PETSc
+
+    from fem_assb.solvers.newton import BlockNewton
+    from fem_assb.structure.generate import generate_composite
+
+    comm = MPI.COMM_WORLD
+    img = generate_composite(
+        (12, 6, 6), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="3 um", d_se="1.5 um", seed=2
+    )
+    vm, _ = build_cell_mesh(VirtualCell(img, Separator("SE", 10e-6)), comm)
+    sim = CellSimulation(vm, system, T, linear_solver="iterative", surface_iterations=0)
+    sim.run([Operation("discharge", current_density=10.0, cutoff=3.0, duration=20.0)])
+    f = sim.forms
+    f.u_old.x.array[:] = f.u.x.array
+    f.dt.value = 5.0
+    errors = {}
+    for name, modes in (("two-level", sim._network_modes()), ("field split", None)):
+        newton = BlockNewton(f.F, f.J, f.u, linear_solver="iterative", coarse_modes=modes, prefix=f"cc_{name[0]}_")
+        newton._assemble_jacobian()
+        newton._assemble_residual()
+        newton._scaled_residual_norms()
+        lu = PETSc.KSP().create(comm)
+        lu.setOperators(newton.A)
+        lu.setType("preonly")
+        lu.getPC().setType("lu")
+        lu.getPC().setFactorSolverType("mumps")
+        ref = newton.A.createVecRight()
+        lu.solve(newton.b, ref)
+        newton.ksp.solve(newton.b, newton.du)
+        errors[name] = newton._block_max(newton.du.array - ref.array)[0] / newton._block_max(ref.array)[0]
+        lu.destroy()
+        newton.destroy()
+    assert errors["two-level"] < 1e-3
+    assert errors["field split"] > 100 * errors["two-level"]
+
+
+def test_auto_surface_correction_follows_the_diffusion_length(system):
+    """surface_iterations: auto keeps the half-cell correction where the voxel resolves the
+    solid diffusion length (the planar reference slab) and drops it on 0.5 um voxels of the
+    seed NMC811 with its D(x) down to 1e-17 m^2/s (docs/discharge.md)."""
+    from fem_assb.studies.discharge import SURFACE_ITERATIONS, diffusion_length, surface_iterations_for
+
+    cam = system.cam
+    x0 = cam.c0 / cam.c_max
+    length = diffusion_length(cam, T, x0, 1200.0)  # a 1 mA/cm^2 discharge of a 16 um cathode
+    assert 0.05e-6 < length < 0.2e-6
+    assert surface_iterations_for(0.5e-6, length) == 0
+    const = get_system("NMC811_Li6PS5Cl", overrides={"cam": {"D": "8.71e-13 cm^2/s"}}).cam
+    slab = diffusion_length(const, T, x0, 7.3e4)  # the planar test at 0.1 A/m^2: 2.5 um
+    assert slab == pytest.approx(np.sqrt(8.71e-17 * 7.3e4), rel=1e-6)
+    assert surface_iterations_for(2e-6 / 32, slab) == SURFACE_ITERATIONS

@@ -47,6 +47,7 @@ class BlockNewton:
         tol_x: float = 1e-10,
         max_it: int = 15,
         max_dphi: float = 0.3,
+        max_backtracks: int = 4,
         prefix: str = "fem_assb_newton_",
         coarse_modes=None,
     ):
@@ -60,7 +61,9 @@ class BlockNewton:
         self.du = self.A.createVecRight()
         self.scale = self.A.createVecRight()
         self.row_weights = self.A.createVecRight()  # the Jacobian diagonal (1 where it is 0)
+        self.b_raw = self.b.duplicate()
         self.tol_phi, self.tol_x, self.max_it, self.max_dphi = tol_phi, tol_x, max_it, max_dphi
+        self.max_backtracks = max_backtracks
         self.nown = u.function_space.dofmap.index_map.size_local
         self.ksp = PETSc.KSP().create(self.comm)
         self.ksp.setOperators(self.A)
@@ -72,8 +75,8 @@ class BlockNewton:
             if "mumps" in _solver_packages():
                 opt[prefix + "pc_factor_mat_solver_type"] = "mumps"
         elif linear_solver == "iterative":
-            # GMRES with a multiplicative field split: BoomerAMG on the phi rows, block Jacobi
-            # (ILU) on the x rows (storage-dominated). Inexact Newton: rtol 1e-6 in every
+            # GMRES with a multiplicative field split: BoomerAMG on the phi rows, Jacobi
+            # on the x rows (storage-dominated). Inexact Newton: rtol 1e-6 in every
             # iteration; the convergence test is on the nonlinear residual and update, so the
             # answer keeps tol_phi / tol_x (fewer GMRES iterations than rtol 1e-9, docs/discharge.md).
             # With coarse_modes the field split is the inner preconditioner of a two-level one
@@ -97,7 +100,7 @@ class BlockNewton:
                 "fieldsplit_0_pc_type": "hypre",
                 "fieldsplit_0_pc_hypre_type": "boomeramg",
                 "fieldsplit_1_ksp_type": "preonly",
-                "fieldsplit_1_pc_type": "bjacobi",
+                "fieldsplit_1_pc_type": "jacobi",
             }.items():
                 opt[inner + key] = value
         else:
@@ -121,11 +124,16 @@ class BlockNewton:
         self.reuse_preconditioner = linear_solver == "iterative"
 
     def _assemble_residual(self):
-        """b = F(u), unscaled (the scaling is applied by :meth:`_scale`)."""
+        """b = F(u), unscaled (kept in b_raw; :meth:`_scaled_residual_norms` scales b)."""
         with self.b.localForm() as bl:
             bl.set(0.0)
         fpetsc.assemble_vector(self.b, self.F_form)
         self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        self.b.copy(self.b_raw)
+
+    def _rescale_residual(self):
+        """b = F(u) scaled by the current Jacobian diagonal (after a new Jacobian)."""
+        self.b.pointwiseMult(self.b_raw, self.scale)
 
     def _assemble_jacobian(self):
         """A = J(u) and the row scaling 1 / diag(J) (then A is scaled, b is not)."""
@@ -158,24 +166,31 @@ class BlockNewton:
         return self._scaled_residual_norms()
 
     def solve(self) -> NewtonResult:
+        """Newton with a backtracking line search on the scaled residual.
+
+        Each iteration evaluates the residual at the new iterate first. If its merit (the larger
+        of the two block max-norms over their tolerances, scaled by the same Jacobian diagonal)
+        did not fall, the step is halved, up to ``max_backtracks`` times (residuals only); the
+        Jacobian is assembled at the accepted iterate only. Without it Newton wandered at the
+        end of discharge, where saturating cells make the problem strongly nonlinear (15
+        iterations, then a cut step, docs/discharge.md).
+        """
         tol = np.array([self.tol_phi, self.tol_x])
-        lin, small = 0, False
+        lin, small, prev = 0, False, None
         for it in range(1, self.max_it + 1):
-            # The convergence check needs the residual only: after a small update it is scaled
-            # by the previous Jacobian's diagonal and the Jacobian is assembled only if Newton
-            # goes on (it costs 2-3 residuals).
-            if it == 1 or not small:
+            if it == 1:
                 self._assemble_jacobian()
             self._assemble_residual()
             r = self._scaled_residual_norms()
+            if prev is not None:
+                r, small = self._backtrack(prev, r, tol, small)
             if not np.all(np.isfinite(r)):
                 return NewtonResult(False, it, lin, "residual not finite")
             if it > 1 and r[0] < self.tol_phi and r[1] < self.tol_x and small:
                 return NewtonResult(True, it - 1, lin)
-            if small:  # not converged after all: the Newton step needs the Jacobian at u
+            if it > 1:  # the Newton step needs the Jacobian at the accepted iterate
                 self._assemble_jacobian()
-                self._assemble_residual()
-                self._scaled_residual_norms()
+                self._rescale_residual()
             if self.reuse_preconditioner:
                 self.ksp.getPC().setReusePreconditioner(it > 1)
             self.ksp.solve(self.b, self.du)
@@ -189,16 +204,34 @@ class BlockNewton:
                 self._reset_ksp()
                 return NewtonResult(False, it, lin, "update not finite")
             step = min(1.0, self.max_dphi / d[0]) if d[0] > 0 else 1.0
-            x_before = self.u.x.array.reshape(-1, 2)[:, 1].copy()
-            x = self.u.x.petsc_vec
-            x.axpy(-step, self.du)
-            self.u.x.scatter_forward()
-            xs = self.u.x.array.reshape(-1, 2)
-            xs[:, 1] = keep_inside(xs[:, 1], x_before)
+            prev = (self.u.x.array.copy(), float(np.max(r / tol)), step)
+            self._update(prev[0], step)
             # Accepted only at the next residual check: the inexact (rtol 1e-6) solves leave a
             # residual that an update-only test would miss (charge conservation needs it small).
             small = step == 1.0 and np.all(d < tol)
         return NewtonResult(False, self.max_it, lin, "no convergence within max_it")
+
+    def _update(self, u_before, step):
+        """u = u_before - step du, stoichiometries kept inside (0, 1)."""
+        self.u.x.array[:] = u_before
+        self.u.x.petsc_vec.axpy(-step, self.du)
+        self.u.x.scatter_forward()
+        xs = self.u.x.array.reshape(-1, 2)
+        xs[:, 1] = keep_inside(xs[:, 1], u_before.reshape(-1, 2)[:, 1])
+
+    def _backtrack(self, prev, r, tol, small):
+        """Halve the last step while the merit did not fall; returns (norms, small)."""
+        u_before, merit0, step = prev
+        for _ in range(self.max_backtracks):
+            merit = float(np.max(r / tol)) if np.all(np.isfinite(r)) else np.inf
+            if merit < merit0 or merit0 <= 1.0:
+                break
+            step *= 0.5
+            small = False
+            self._update(u_before, step)
+            self._assemble_residual()
+            r = self._scaled_residual_norms()
+        return r, small
 
     def _reset_ksp(self):
         """Forget a failed LU factorization (the field split keeps its set-up: nothing to reset)."""
@@ -209,7 +242,7 @@ class BlockNewton:
         self.ksp.setFromOptions()
 
     def destroy(self):
-        for obj in (self.ksp, self.A, self.b, self.du, self.scale, self.row_weights):
+        for obj in (self.ksp, self.A, self.b, self.b_raw, self.du, self.scale, self.row_weights):
             obj.destroy()
 
 

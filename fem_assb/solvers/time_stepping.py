@@ -13,7 +13,8 @@ more than ``dx_max`` is also cut, to the length that would have met the limits (
 factor 0.8, at least a cut by ``shrink``). After an accepted step the next one is sized from the
 same ratios: at most ``grow`` times longer (only after an easy convergence, at most
 ``easy_iterations`` Newton iterations and no retry), at least half as long. When the voltage crosses the cut-off, the crossing time is
-located by secant interpolation and the step is re-solved to land on it (|U - U_cut| < ``v_tol``).
+located by secant interpolation and the step is re-solved to land on it (|U - U_cut| < ``v_tol``,
+or the crossing bracketed within 1e-3 of the step on a vertical plunge).
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def _locate_cutoff(system, state, dt, u0, u1, cutoff, ctl, res, rejected):
     hi, uhi = dt, u1
     best = (dt, u1, res)
     for _ in range(12):
-        if abs(best[1] - target) < ctl.v_tol:
+        # Located when the voltage is within v_tol, or when the bracket is below 1e-3 of the step
+        # (on a vertical plunge the capacity is then exact to 1e-3 of one step's, whatever U is).
+        if abs(best[1] - target) < ctl.v_tol or hi - lo <= 1e-3 * dt:
             break
         denom = uhi - ulo
         trial = lo + (hi - lo) * (target - ulo) / denom if denom != 0 else 0.5 * (lo + hi)

@@ -349,6 +349,9 @@ def wall_clock():
 DIRECT_SOLVER_CELLS = 20000
 #: Newton steps of the half-cell surface correction when it is used (docs/discharge.md).
 SURFACE_ITERATIONS = 3
+#: ``surface_iterations: auto`` uses the correction where half a voxel <= RESOLVED x the solid
+#: diffusion length (its linear profile must be a good model of the half voxel).
+RESOLVED = 0.1
 
 
 def diffusion_length(cam, T: float, x0: float, duration: float) -> float:
@@ -361,8 +364,8 @@ def diffusion_length(cam, T: float, x0: float, duration: float) -> float:
 
 def surface_iterations_for(voxel_size: float, length: float) -> int:
     """``numerics.surface_iterations: auto``: the half-cell surface correction (SURFACE_ITERATIONS)
-    where the voxels resolve the solid diffusion length (voxel_size / 2 <= length, m), none
-    where they do not.
+    where the voxels resolve the solid diffusion length (voxel_size / 2 <= RESOLVED * length,
+    m), none where they do not.
 
     The correction assumes a linear concentration profile over the half voxel. Where the
     diffusion layer is thinner than that, it overstates the surface excursion (on a 0.5 um
@@ -371,7 +374,7 @@ def surface_iterations_for(voxel_size: float, length: float) -> int:
     3.96 and 3.77 V with 0, 1, 3, 6 and 10 steps, and the outer Newton cycled
     (docs/discharge.md). Cell-centre values are then first-order in the voxel size but smooth.
     """
-    return SURFACE_ITERATIONS if voxel_size / 2.0 <= length else 0
+    return SURFACE_ITERATIONS if voxel_size / 2.0 <= RESOLVED * length else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,7 +526,7 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
     if surface_iterations is None:
         surface_iterations, resolution = _auto_surface_iterations(case, image, ops)
         progress.message(
-            f"solid diffusion length {resolution[1] * 1e6:.3g} um vs half voxel "
+            f"solid diffusion length {resolution[1] * 1e6:.3g} um, half voxel "
             f"{resolution[0] * 5e5:.3g} um: half-cell surface correction "
             + ("on" if surface_iterations else "off (voxels too coarse for it, docs/discharge.md)")
         )
