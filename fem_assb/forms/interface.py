@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ufl
 
+from fem_assb.materials import mathns
+
 FARADAY = 96485.33212  # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
 
@@ -27,7 +29,9 @@ def butler_volmer(eta, i0, alpha, f):
 SATURATION_WIDTH = 1e-6
 
 
-def exchange_current_cam(c_e, c_s, c_max, i00, alpha, eps=1e-9, width=SATURATION_WIDTH, vacancy=None):
+def exchange_current_cam(
+    c_e, c_s, c_max, i00, alpha, eps=1e-9, width=SATURATION_WIDTH, vacancy=None, m=ufl
+):
     """Exchange current density (A/m^2) at CAM | electrolyte (MODEL §3):
 
         i0 = i00 c_e^alpha c_s^alpha (c_max - c_s)^(1 - alpha)
@@ -39,9 +43,10 @@ def exchange_current_cam(c_e, c_s, c_max, i00, alpha, eps=1e-9, width=SATURATION
     it (a cell pushed past c_max by a Newton step sheds Li instead of taking more). A floor on w
     instead let full cells keep lithiating at large overpotentials and Newton stalled at x = 1
     (32^3 cathode at the end of discharge, docs/discharge.md). ``vacancy``: the factor
-    (c_max - c_s)^(1 - alpha) when the caller has it in another form (intercalation_current).
+    (c_max - c_s)^(1 - alpha) when the caller has it in another form (intercalation_current);
+    m: ufl or numpy (fem_assb.materials.mathns).
     """
-    cs = ufl.min_value(ufl.max_value(c_s, eps * c_max), c_max)
+    cs = mathns.of(m).clip(c_s, eps * c_max, c_max)
     if vacancy is None:
         w = c_max - c_s
         vacancy = w * (w * w + (width * c_max) ** 2) ** (-alpha / 2.0)

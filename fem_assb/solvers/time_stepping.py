@@ -70,6 +70,7 @@ def run_segment(
     t, t_end = t0, t0 + duration
     records = []
     u_prev = system.voltage()
+    rate_prev = None  # |dU/dt| of the last accepted step (V/s)
     while t < t_end * (1 - 1e-14) - 1e-12:
         dt = min(dt, t_end - t)
         state = system.save()
@@ -77,10 +78,11 @@ def run_segment(
         while True:
             res = system.step(dt)
             ok = res.converged
-            ratio = 0.0  # largest change of the step relative to its limit
+            ratio = ratio_x = 0.0  # largest change of the step relative to its limit
             if ok:
                 u_new = system.voltage()
-                ratio = max(abs(u_new - u_prev) / ctl.dU_max, system.max_change() / ctl.dx_max)
+                ratio_x = system.max_change() / ctl.dx_max
+                ratio = max(abs(u_new - u_prev) / ctl.dU_max, ratio_x)
                 too_big = ratio > 1.0
                 crossed = cutoff is not None and (u_new - cutoff[0]) * cutoff[1] >= 0
                 # Near the cut-off accept a large voltage change only if it lands on the crossing below.
@@ -118,10 +120,16 @@ def run_segment(
         records.append(rec)
         if on_step:
             on_step(rec)
-        u_prev = u_new
+        # Next step: sized so the predicted change uses 0.8 of the limits, with the voltage rate
+        # extrapolated by its growth over the last step (a plunge accelerates: sized on the last
+        # rate alone every step of the end of discharge was first rejected, docs/discharge.md).
+        rate = abs(u_new - u_prev) / dt
+        accel = min(max(rate / rate_prev, 1.0), 4.0) if rate_prev else 1.0
+        ratio_next = max(abs(u_new - u_prev) / ctl.dU_max * accel, ratio_x)
+        rate_prev, u_prev = rate, u_new
         easy = res.iterations <= ctl.easy_iterations and rejected == 0
-        factor = 0.8 / ratio if ratio > 0 else ctl.grow
-        dt = min(dt * min(max(factor, 0.5), ctl.grow if easy else 1.0), ctl.dt_max)
+        factor = 0.8 / ratio_next if ratio_next > 0 else ctl.grow
+        dt = min(dt * min(max(factor, 0.25), ctl.grow if easy else 1.0), ctl.dt_max)
     return records, "duration"
 
 

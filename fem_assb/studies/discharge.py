@@ -237,18 +237,12 @@ class CellSimulation:
         when the current changes: from eta = 0 the linearized Butler-Volmer coupling between the
         conductor networks is so weak that the first Newton systems are nearly singular.
         """
-        from fem_assb.forms.interface import GAS_CONSTANT
+        from fem_assb.forms.interface import GAS_CONSTANT, exchange_current_cam
 
         f = FARADAY / (GAS_CONSTANT * self.T)
         cam = self.system.cam
         x = self.mean_stoichiometry()
-        cs = x * self.c_max
-        i0 = (
-            cam.i00
-            * self.forms.c_e**cam.alpha
-            * cs**cam.alpha
-            * max(self.c_max - cs, 1e-9) ** (1 - cam.alpha)
-        )
+        i0 = float(exchange_current_cam(self.forms.c_e, x * self.c_max, self.c_max, cam.i00, cam.alpha, m=np))
         i0_area = i0 * self.forms.active_area / self.area
         eta_li = 2.0 / f * np.arcsinh(i_app / (2.0 * float(self.system.anode.i0)))
         eta_c = 2.0 / f * np.arcsinh(-i_app / (2.0 * i0_area)) if i0_area > 0 else 0.0
