@@ -486,7 +486,7 @@ NUMERICS_KEYS = {
     "linear_solver",
     "surface_iterations",
 }
-NEWTON_KEYS = {"phi_tol", "x_tol", "max_iterations", "rtol", "atol"}
+NEWTON_KEYS = {"phi_tol", "x_tol", "max_iterations"}
 
 
 def _numerics(spec) -> Numerics:
@@ -530,7 +530,7 @@ def _numerics(spec) -> Numerics:
         nkw = {}
         if "phi_tol" in nw:
             nkw["phi_tol"] = to_si(nw["phi_tol"], "V", name="numerics.newton.phi_tol")
-        for key in ("x_tol", "rtol", "atol"):
+        for key in ("x_tol",):
             if key in nw:
                 nkw[key] = to_si(nw[key], "", name=f"numerics.newton.{key}")
         for key, val in nkw.items():

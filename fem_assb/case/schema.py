@@ -138,14 +138,12 @@ class Operation:
 
 @dataclass
 class Newton:
-    """Newton tolerances: phi_tol [V] and x_tol [-] on the update norms, max_iterations;
-    rtol / atol on the residual (0 = unused)."""
+    """Newton tolerances per block, on the update and the scaled residual: phi_tol [V], x_tol [-];
+    max_iterations per solve (a failed solve cuts the time step)."""
 
     phi_tol: float = 1e-9
     x_tol: float = 1e-10
-    max_iterations: int = 25
-    rtol: float = 0.0
-    atol: float = 0.0
+    max_iterations: int = 15
 
 
 @dataclass

@@ -67,6 +67,8 @@ def describe(case) -> str:
     units = {"dt_initial": " s", "dt_min": " s", "dt_max": " s", "max_voltage_step": " V", "phi_tol": " V"}
     num = asdict(case.numerics)
     newton = num.pop("newton")
+    if num["surface_iterations"] is None:
+        num["surface_iterations"] = "auto"
     out.append("numerics: " + ", ".join(f"{k} {format_value(v)}{units.get(k, '')}" for k, v in num.items()))
     out.append(
         "  newton: " + ", ".join(f"{k} {format_value(v)}{units.get(k, '')}" for k, v in newton.items())
