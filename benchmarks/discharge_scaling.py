@@ -122,7 +122,8 @@ def main():
     )
     if comm.rank == 0:
         print(" | ".join(cols), flush=True)
-    for n in args.sizes:
+    # ascending: the peak resident size of the process (ru_maxrss) then belongs to the current size
+    for n in sorted(args.sizes):
         row = run(n, args.solver, comm, args.t_max, args.quiet)
         if comm.rank == 0:
             line = " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in cols)
