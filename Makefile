@@ -22,7 +22,7 @@ test-slow:
 	$(RUN) mpirun -n $(NP) $(PYTEST) -q -m "slow and mpi" tests
 
 demo:
-	./fem-assb --np $(NP) demo   # 40^3 voxels: about 7 min on 2 cores
+	./fem-assb --np $(NP) demo   # 40^3 voxels: about 5 min on 2 cores
 
 LINT_VENV := /var/cache/fem-assb/lint-venv
 
