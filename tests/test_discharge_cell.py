@@ -183,7 +183,9 @@ def test_coarse_correction(system):
     f.dt.value = 5.0
     errors = {}
     for name, modes in (("two-level", sim._network_modes()), ("field split", None)):
-        newton = BlockNewton(f.F, f.J, f.u, linear_solver="iterative", coarse_modes=modes, prefix=f"cc_{name[0]}_")
+        newton = BlockNewton(
+            f.F, f.J, f.u, linear_solver="iterative", coarse_modes=modes, prefix=f"cc_{name[0]}_"
+        )
         newton._assemble_jacobian()
         newton._assemble_residual()
         newton._scaled_residual_norms()

@@ -51,7 +51,7 @@ class CoarseCorrection:
             self.R = [w.duplicate() for w in self.W]
             self.AW = [w.duplicate() for w in self.W]
         weights = self.row_weights() if self.row_weights else None
-        for w, r, aw in zip(self.W, self.R, self.AW):
+        for w, r, aw in zip(self.W, self.R, self.AW, strict=True):
             if weights is None:
                 w.copy(r)
             else:
@@ -74,7 +74,7 @@ class CoarseCorrection:
         self._res.aypx(-1.0, r)  # res = r - A z
         rc = np.array([self.R[i].dot(self._res) for i in self.keep])
         c = self.E_inv @ rc
-        for ci, i in zip(c, self.keep):
+        for ci, i in zip(c, self.keep, strict=True):
             z.axpy(ci, self.W[i])
 
     def destroy(self, pc=None):

@@ -10,11 +10,13 @@ The stepper is generic: it drives a ``system`` that offers
 Rules: a step that did not converge is never accepted; it is cut by ``shrink`` and retried. A
 converged step whose voltage changed more than ``dU_max`` (V) or whose stoichiometry changed
 more than ``dx_max`` is also cut, to the length that would have met the limits (with a safety
-factor 0.8, at least a cut by ``shrink``). After an accepted step the next one is sized from the
-same ratios: at most ``grow`` times longer (only after an easy convergence, at most
-``easy_iterations`` Newton iterations and no retry), at least half as long. When the voltage crosses the cut-off, the crossing time is
-located by secant interpolation and the step is re-solved to land on it (|U - U_cut| < ``v_tol``,
-or the crossing bracketed within 1e-3 of the step on a vertical plunge).
+factor 0.8, at least a cut by ``shrink``). After an accepted step the next one is sized so the
+predicted change uses 0.8 of the limits (the last step's rates, the voltage rate times its growth
+over that step): at most ``grow`` times longer (only after an easy convergence, at most
+``easy_iterations`` Newton iterations and no retry), at least 4 times shorter. When the voltage
+crosses the cut-off, the crossing time is located by secant interpolation and the step is
+re-solved to land on it (|U - U_cut| < ``v_tol``, or the crossing bracketed within 1e-3 of the
+step on a vertical plunge).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def run_segment(
         rate_prev, u_prev = rate, u_new
         easy = res.iterations <= ctl.easy_iterations and rejected == 0
         factor = 0.8 / ratio_next if ratio_next > 0 else ctl.grow
-        dt = min(dt * min(max(factor, 0.25), ctl.grow if easy else 1.0), ctl.dt_max)
+        dt = min(dt * min(max(factor, ctl.shrink), ctl.grow if easy else 1.0), ctl.dt_max)
     return records, "duration"
 
 
