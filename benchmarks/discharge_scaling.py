@@ -32,9 +32,8 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False):
     from fem_assb.studies.discharge import (
         CellSimulation,
         Operation,
+        auto_surface_iterations,
         build_cell_mesh,
-        diffusion_length,
-        surface_iterations_for,
     )
 
     t0 = time.perf_counter()
@@ -49,10 +48,7 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False):
     vcell = VirtualCell(image, Separator("SE", 20e-6))
     vm, info = build_cell_mesh(vcell, comm)
     system = get_system("NMC811_Li6PS5Cl")
-    cam = system.cam
-    x0 = cam.c0 / cam.c_max
-    duration = (cam.c_max - cam.c0) * 96485.33212 * 0.65 * n * 0.5e-6 / 10.0  # s, full discharge
-    surface = surface_iterations_for(0.5e-6, diffusion_length(cam, 298.15, x0, duration))  # as "auto"
+    surface, _ = auto_surface_iterations(system.cam, 298.15, 0.5e-6, n * 0.5e-6, 0.65, current_density=10.0)
     sim = CellSimulation(
         vm,
         system,

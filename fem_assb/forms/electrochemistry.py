@@ -85,7 +85,10 @@ class CellForms:
         phi, x = self.u[0], self.u[1]
         vphi, vc = ufl.TestFunction(self.V)[0], ufl.TestFunction(self.V)[1]
         x_old = self.u_old[1]
-        xc = ufl.min_value(ufl.max_value(x, 1e-9), 1.0 - 1e-9)
+        def inside(xx):  # stoichiometry kept in [1e-9, 1 - 1e-9] for the material laws
+            return ufl.min_value(ufl.max_value(xx, 1e-9), 1.0 - 1e-9)
+
+        xc = inside(x)
         k_phi = self.chi_cam * cam.sigma(xc, self.T, ufl) + kconst
         H = vmesh.cell_size
         n = ufl.FacetNormal(msh)
@@ -99,7 +102,7 @@ class CellForms:
         # Bulk: charge in every conductor, Li diffusion in the CAM.
         F = two_point_flux(phi, k_phi, vphi, H, n) * dS((tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I))
         def D_of_x(xx):  # m^2/s
-            return cam.D(ufl.min_value(ufl.max_value(xx, 1e-9), 1.0 - 1e-9), self.T, ufl)
+            return cam.D(inside(xx), self.T, ufl)
 
         F += cmax * kirchhoff_flux(x, D_of_x, vc, H, n) * dS(tags.CAM_CAM)
         F += self.chi_cam * cmax * (x - x_old) / self.dt * vc * dx

@@ -35,7 +35,7 @@ class CoarseCorrection:
         self.modes_np = [np.asarray(m, dtype=PETSc.ScalarType) for m in modes]
         self.inner = inner
         self.row_weights = row_weights
-        self.W = self.R = self.AW = None
+        self.W = self.R = self.AW = self._res = None
         self.E_inv = None
 
     def setUp(self, pc):
@@ -50,6 +50,7 @@ class CoarseCorrection:
                 self.W.append(v)
             self.R = [w.duplicate() for w in self.W]
             self.AW = [w.duplicate() for w in self.W]
+            self._res = A.createVecLeft()
         weights = self.row_weights() if self.row_weights else None
         for w, r, aw in zip(self.W, self.R, self.AW, strict=True):
             if weights is None:
@@ -63,7 +64,6 @@ class CoarseCorrection:
         keep = np.abs(np.diag(E)) > 0
         self.keep = np.flatnonzero(keep)
         self.E_inv = np.linalg.inv(E[np.ix_(keep, keep)]) if keep.any() else None
-        self._res = A.createVecLeft()
 
     def apply(self, pc, r, z):
         self.inner.apply(r, z)
@@ -78,6 +78,6 @@ class CoarseCorrection:
             z.axpy(ci, self.W[i])
 
     def destroy(self, pc=None):
-        for v in (self.W or []) + (self.R or []) + (self.AW or []):
+        for v in (self.W or []) + (self.R or []) + (self.AW or []) + ([self._res] if self._res else []):
             v.destroy()
         self.inner.destroy()

@@ -4,11 +4,11 @@ The Jacobian and residual are row-scaled by the Jacobian diagonal, so every row 
 scaled residual entry is a Jacobi-like correction in the unknown's own unit. Convergence is
 judged per block: the Newton update and the scaled residual must be below ``tol_phi`` (V) on
 the phi rows and ``tol_x`` (stoichiometry) on the x rows. Updates of phi are limited to
-``max_dphi`` (V) per iteration and x is kept in [0, 1].
+``max_dphi`` (V) per iteration and x is kept inside (0, 1) (:func:`keep_inside`).
 
 Linear solvers (``linear_solver``): "direct" (LU, MUMPS when available) or "iterative"
-(GMRES + hypre BoomerAMG on the coupled, scaled system; DESIGN §3a measured it 4x faster than
-MUMPS at 32^3; here a field split over phi and x, see the options below).
+(GMRES with a field split over phi and x, see the options below, optionally inside the
+two-level preconditioner of :mod:`fem_assb.solvers.coarse`).
 """
 
 from __future__ import annotations
@@ -158,12 +158,6 @@ class BlockNewton:
         out = np.empty(2)
         self.comm.Allreduce(loc, out, op=MPI.MAX)
         return out
-
-    def residual_norms(self):
-        """Scaled residual max norms (phi in V, x in stoichiometry) at the current u."""
-        self._assemble_jacobian()
-        self._assemble_residual()
-        return self._scaled_residual_norms()
 
     def solve(self) -> NewtonResult:
         """Newton with a backtracking line search on the scaled residual.

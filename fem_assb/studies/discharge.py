@@ -144,7 +144,6 @@ class CellSimulation:
         self.q = 0.0
         self.history = History()
         self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
-        self._guess = None
         self._last = None  # (state before, dt in s) of the last accepted step, for _predict
 
     def _network_modes(self):
@@ -693,26 +692,40 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
     return summary
 
 
-def _auto_surface_iterations(case, image, ops):
-    """(surface iterations, (voxel size m, diffusion length m)) for ``surface_iterations: auto``;
-    the duration is that of a full discharge at the case's first current."""
-    from fem_assb.forms.interface import FARADAY as F
+def auto_surface_iterations(
+    cam, T: float, voxel_size: float, thickness: float, cam_fraction: float, current_density=None, c_rate=None
+):
+    """``surface_iterations: auto`` for a cathode: (iterations, solid diffusion length in m).
 
-    cam = case.materials.cam
-    x0 = float(cam.c0) / float(cam.c_max)
-    q_density = (float(cam.c_max) - float(cam.c0)) * F  # C/m^3 of CAM
-    thickness = image.shape[0] * image.voxel_size  # m
-    cam_fraction = float(np.isin(image.labels, image.label_map.values_of("CAM")).mean())
+    The duration is that of a full discharge at ``current_density`` (A/m^2; the CAM's capacity in
+    a cathode of ``thickness`` m with ``cam_fraction``) or at ``c_rate`` (1/h); T in K, voxel
+    size in m. Without either the correction is kept.
+    """
+    if current_density:
+        duration = (float(cam.c_max) - float(cam.c0)) * FARADAY * cam_fraction * thickness / current_density
+    elif c_rate:
+        duration = 3600.0 / c_rate
+    else:
+        return SURFACE_ITERATIONS, float("inf")
+    length = diffusion_length(cam, T, float(cam.c0) / float(cam.c_max), duration)
+    return surface_iterations_for(voxel_size, length), length
+
+
+def _auto_surface_iterations(case, image, ops):
+    """(surface iterations, (voxel size m, diffusion length m)) for a case's ``surface_iterations:
+    auto``, at its first current (current density before C-rate)."""
     currents = [op.current_density for op in ops if op.current_density]
     c_rates = [op.c_rate for op in ops if op.c_rate]
-    if c_rates and not currents:
-        duration = 3600.0 / c_rates[0]
-    elif currents:
-        duration = q_density * cam_fraction * thickness / currents[0]  # s
-    else:
-        return SURFACE_ITERATIONS, (image.voxel_size, float("inf"))
-    length = diffusion_length(cam, case.temperature, x0, duration)
-    return surface_iterations_for(image.voxel_size, length), (image.voxel_size, length)
+    iterations, length = auto_surface_iterations(
+        case.materials.cam,
+        case.temperature,
+        image.voxel_size,
+        image.shape[0] * image.voxel_size,
+        float(np.isin(image.labels, image.label_map.values_of("CAM")).mean()),
+        current_density=currents[0] if currents else None,
+        c_rate=c_rates[0] if c_rates else None,
+    )
+    return iterations, (image.voxel_size, length)
 
 
 def _has_kind(image, kind) -> bool:
