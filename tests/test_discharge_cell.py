@@ -161,11 +161,12 @@ def test_delaminated_faces_carry_no_current(system):
     assert volts[1] < volts[0]
 
 
-def test_coarse_correction(system):
-    """The two-level preconditioner resolves the network potential levels (solvers/coarse.py):
-    one GMRES solve (rtol 1e-6) of a Newton system of a generated composite is within 1e-3 of
-    the LU solution with the coarse correction, while the field split alone is off by tens of
-    percent (the near-null mode of the electronic network's level)."""
+def test_iterative_newton_step_matches_lu(system):
+    """One GMRES solve (rtol 1e-6) of a Newton system of a generated composite, with the field
+    split built on the unscaled Jacobian, is within 1e-4 of the LU solution, including the
+    potential levels of the conductor networks (near-null modes of a preconditioner that misses
+    them: with the rows scaled by the diagonal the error was 30 % of the update, docs/discharge.md);
+    and a preconditioner reused on the next Newton system still converges."""
     from petsc4py import PETSc
 
     from fem_assb.solvers.newton import BlockNewton
@@ -181,27 +182,27 @@ def test_coarse_correction(system):
     f = sim.forms
     f.u_old.x.array[:] = f.u.x.array
     f.dt.value = 5.0
-    errors = {}
-    for name, modes in (("two-level", sim._network_modes()), ("field split", None)):
-        newton = BlockNewton(
-            f.F, f.J, f.u, linear_solver="iterative", coarse_modes=modes, prefix=f"cc_{name[0]}_"
-        )
+    newton = BlockNewton(f.F, f.J, f.u, linear_solver="iterative", prefix="lu_check_")
+    lu = PETSc.KSP().create(comm)
+    lu.setOperators(newton.A)
+    lu.setType("preonly")
+    lu.getPC().setType("lu")
+    lu.getPC().setFactorSolverType("mumps")
+    ref = newton.A.createVecRight()
+    for k in range(2):
+        if k:  # a second Newton system, with the preconditioner of the first
+            f.u.x.petsc_vec.axpy(-1.0, ref)
+            f.u.x.scatter_forward()
         newton._assemble_jacobian()
         newton._assemble_residual()
-        newton._scaled_residual_norms()
-        lu = PETSc.KSP().create(comm)
-        lu.setOperators(newton.A)
-        lu.setType("preonly")
-        lu.getPC().setType("lu")
-        lu.getPC().setFactorSolverType("mumps")
-        ref = newton.A.createVecRight()
         lu.solve(newton.b, ref)
-        newton.ksp.solve(newton.b, newton.du)
-        errors[name] = newton._block_max(newton.du.array - ref.array)[0] / newton._block_max(ref.array)[0]
-        lu.destroy()
-        newton.destroy()
-    assert errors["two-level"] < 1e-3
-    assert errors["field split"] > 100 * errors["two-level"]
+        its, reason = newton._linear_solve()
+        assert reason > 0
+        err = newton._block_max(newton.du.array - ref.array)[0] / newton._block_max(ref.array)[0]
+        assert err < 1e-4, (k, err)
+    assert its < 30
+    lu.destroy()
+    newton.destroy()
 
 
 def test_auto_surface_correction_follows_the_diffusion_length(system):

@@ -1,14 +1,17 @@
 """Newton's method for the blocked (phi, x) DG0 system with per-block convergence (DESIGN §3, §3a).
 
-The Jacobian and residual are row-scaled by the Jacobian diagonal, so every row is O(1) and a
-scaled residual entry is a Jacobi-like correction in the unknown's own unit. Convergence is
-judged per block: the Newton update and the scaled residual must be below ``tol_phi`` (V) on
-the phi rows and ``tol_x`` (stoichiometry) on the x rows. Updates of phi are limited to
+Convergence is judged per block on the residual scaled by the Jacobian diagonal (every row
+O(1), an entry is a Jacobi-like correction in the unknown's own unit): the Newton update and the
+scaled residual must be below ``tol_phi`` (V) on the phi rows and ``tol_x`` (stoichiometry) on
+the x rows. The linear systems themselves are solved unscaled: the phi block of the Jacobian is
+then symmetric, which BoomerAMG needs (row-scaled, it took 32 GMRES iterations instead of 5 at
+the end of a discharge, docs/discharge.md); GMRES with left preconditioning measures the
+preconditioned residual, which is in the unknowns' units as well. Updates of phi are limited to
 ``max_dphi`` (V) per iteration and x is kept inside (0, 1) (:func:`keep_inside`).
 
 Linear solvers (``linear_solver``): "direct" (LU, MUMPS when available) or "iterative"
-(GMRES with a field split over phi and x, see the options below, optionally inside the
-two-level preconditioner of :mod:`fem_assb.solvers.coarse`).
+(GMRES with a field split over phi and x, see the options below; its preconditioner is kept
+across Newton iterations and time steps while it works, :meth:`BlockNewton.rebuild_preconditioner`).
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ class BlockNewton:
         max_dphi: float = 0.3,
         max_backtracks: int = 4,
         prefix: str = "fem_assb_newton_",
-        coarse_modes=None,
     ):
         self.u = u
         self.comm = u.function_space.mesh.comm
@@ -59,9 +61,8 @@ class BlockNewton:
         self.A = fpetsc.create_matrix(self.J_form)
         self.b = fpetsc.create_vector(u.function_space)
         self.du = self.A.createVecRight()
-        self.scale = self.A.createVecRight()
-        self.row_weights = self.A.createVecRight()  # the Jacobian diagonal (1 where it is 0)
-        self.b_raw = self.b.duplicate()
+        self.scale = self.A.createVecRight()  # 1 / the Jacobian diagonal (1 where it is 0)
+        self.b_scaled = self.b.duplicate()
         self.tol_phi, self.tol_x, self.max_it, self.max_dphi = tol_phi, tol_x, max_it, max_dphi
         self.max_backtracks = max_backtracks
         self.nown = u.function_space.dofmap.index_map.size_local
@@ -79,8 +80,6 @@ class BlockNewton:
             # on the x rows (storage-dominated). Inexact Newton: rtol 1e-6 in every
             # iteration; the convergence test is on the nonlinear residual and update, so the
             # answer keeps tol_phi / tol_x (fewer GMRES iterations than rtol 1e-9, docs/discharge.md).
-            # With coarse_modes the field split is the inner preconditioner of a two-level one
-            # (solvers/coarse.py): the network potential levels are near-null modes it misses.
             for key, value in {
                 "ksp_type": "gmres",
                 "ksp_rtol": 1e-6,
@@ -89,7 +88,6 @@ class BlockNewton:
                 "ksp_max_it": 400,
             }.items():
                 opt[prefix + key] = value
-            inner = prefix + "inner_" if coarse_modes else prefix
             for key, value in {
                 "pc_type": "fieldsplit",
                 "pc_fieldsplit_block_size": 2,
@@ -102,55 +100,42 @@ class BlockNewton:
                 "fieldsplit_1_ksp_type": "preonly",
                 "fieldsplit_1_pc_type": "jacobi",
             }.items():
-                opt[inner + key] = value
+                opt[prefix + key] = value
         else:
             from fem_assb.errors import InputError
 
             raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
         self.ksp.setFromOptions()
-        if linear_solver == "iterative" and coarse_modes:
-            from fem_assb.solvers.coarse import CoarseCorrection
-
-            pc_inner = PETSc.PC().create(self.comm)
-            pc_inner.setOptionsPrefix(inner)
-            pc_inner.setOperators(self.A)
-            pc_inner.setFromOptions()
-            pc = self.ksp.getPC()
-            pc.setType(PETSc.PC.Type.PYTHON)
-            pc.setPythonContext(CoarseCorrection(coarse_modes, pc_inner, lambda: self.row_weights))
         self.linear_solver = linear_solver
-        #: iterative solver: set the preconditioner up in the first Newton iteration of a solve only
-        #: (the AMG / ILU set-up dominated a GMRES solve at 40^3; measured 30 % less per time step)
-        self.reuse_preconditioner = linear_solver == "iterative"
+        #: iterative solver: the preconditioner is kept across Newton iterations and time steps and
+        #: set up again when a solve needed more than ``rebuild_factor`` times the iterations of the
+        #: first solve after its last set-up (and ``rebuild_margin`` more), or failed
+        #: (docs/discharge.md: the BoomerAMG set-up cost as much as ~8 GMRES iterations)
+        self.rebuild_factor, self.rebuild_margin = 2.0, 5
+        self._rebuild, self._base_iterations = True, 0
 
     def _assemble_residual(self):
-        """b = F(u), unscaled (kept in b_raw; :meth:`_scaled_residual_norms` scales b)."""
+        """b = F(u)."""
         with self.b.localForm() as bl:
             bl.set(0.0)
         fpetsc.assemble_vector(self.b, self.F_form)
         self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        self.b.copy(self.b_raw)
-
-    def _rescale_residual(self):
-        """b = F(u) scaled by the current Jacobian diagonal (after a new Jacobian)."""
-        self.b.pointwiseMult(self.b_raw, self.scale)
 
     def _assemble_jacobian(self):
-        """A = J(u) and the row scaling 1 / diag(J) (then A is scaled, b is not)."""
+        """A = J(u) and the residual scaling 1 / diag(J)."""
         self.A.zeroEntries()
         fpetsc.assemble_matrix(self.A, self.J_form)
         self.A.assemble()
-        self.A.getDiagonal(self.row_weights)
-        d = self.row_weights.array
+        self.A.getDiagonal(self.scale)
+        d = self.scale.array
         d[d == 0] = 1.0
-        self.scale.array[:] = 1.0 / d
-        self.A.diagonalScale(L=self.scale)
+        self.scale.reciprocal()
 
     def _scaled_residual_norms(self):
         """Max norms per block (phi in V, x in stoichiometry) of the residual scaled by the last
-        Jacobian diagonal; b becomes the scaled residual."""
-        self.b.pointwiseMult(self.b, self.scale)
-        return self._block_max(self.b.array)
+        Jacobian diagonal."""
+        self.b_scaled.pointwiseMult(self.b, self.scale)
+        return self._block_max(self.b_scaled.array)
 
     def _block_max(self, arr):
         a = np.abs(arr[: 2 * self.nown].reshape(-1, 2))
@@ -170,7 +155,7 @@ class BlockNewton:
         iterations, then a cut step, docs/discharge.md).
         """
         tol = np.array([self.tol_phi, self.tol_x])
-        lin, small, prev = 0, False, None
+        lin, small, prev, d_prev = 0, False, None, None
         for it in range(1, self.max_it + 1):
             if it == 1:
                 self._assemble_jacobian()
@@ -184,13 +169,9 @@ class BlockNewton:
                 return NewtonResult(True, it - 1, lin)
             if it > 1:  # the Newton step needs the Jacobian at the accepted iterate
                 self._assemble_jacobian()
-                self._rescale_residual()
-            if self.reuse_preconditioner:
-                self.ksp.getPC().setReusePreconditioner(it > 1)
-            self.ksp.solve(self.b, self.du)
-            lin += self.ksp.getIterationNumber()
-            if self.ksp.getConvergedReason() < 0:
-                reason = self.ksp.getConvergedReason()
+            its, reason = self._linear_solve()
+            lin += its
+            if reason < 0:
                 self._reset_ksp()  # a failed factorization would otherwise stick to the next solves
                 return NewtonResult(False, it, lin, f"linear solver diverged ({reason})")
             d = self._block_max(self.du.array)
@@ -202,8 +183,35 @@ class BlockNewton:
             self._update(prev[0], step)
             # Accepted only at the next residual check: the inexact (rtol 1e-6) solves leave a
             # residual that an update-only test would miss (charge conservation needs it small).
-            small = step == 1.0 and np.all(d < tol)
+            small = step == 1.0 and np.all(np.minimum(d, error_estimate(d, d_prev)) < tol)
+            d_prev = d
         return NewtonResult(False, self.max_it, lin, "no convergence within max_it")
+
+    def _linear_solve(self):
+        """du = A^-1 b; returns (iterations, converged reason). An iterative solve that failed with a
+        preconditioner set up on an earlier matrix is retried once with a fresh set-up."""
+        if self.linear_solver == "direct":
+            self.ksp.solve(self.b, self.du)
+            return self.ksp.getIterationNumber(), self.ksp.getConvergedReason()
+        total = 0
+        while True:
+            rebuild = self._rebuild
+            self.ksp.getPC().setReusePreconditioner(not rebuild)
+            self.ksp.solve(self.b, self.du)
+            its, reason = self.ksp.getIterationNumber(), self.ksp.getConvergedReason()
+            total += its
+            if rebuild:
+                self._base_iterations = its
+            base = self._base_iterations
+            limit = max(self.rebuild_factor * base, base + self.rebuild_margin)
+            self._rebuild = reason < 0 or its > limit
+            if reason >= 0 or rebuild:
+                return total, reason
+
+    def rebuild_preconditioner(self):
+        """Set the iterative solver's preconditioner up again at the next solve (call when the
+        problem changed, e.g. the time step by orders of magnitude)."""
+        self._rebuild = True
 
     def _update(self, u_before, step):
         """u = u_before - step du, stoichiometries kept inside (0, 1)."""
@@ -228,16 +236,33 @@ class BlockNewton:
         return r, small
 
     def _reset_ksp(self):
-        """Forget a failed LU factorization (the field split keeps its set-up: nothing to reset)."""
+        """Forget a failed LU factorization; the iterative solver's preconditioner is set up afresh."""
         if self.linear_solver != "direct":
+            self.rebuild_preconditioner()
             return
         self.ksp.reset()
         self.ksp.setOperators(self.A)
         self.ksp.setFromOptions()
 
     def destroy(self):
-        for obj in (self.ksp, self.A, self.b, self.b_raw, self.du, self.scale, self.row_weights):
+        for obj in (self.ksp, self.A, self.b, self.b_scaled, self.du, self.scale):
             obj.destroy()
+
+
+def error_estimate(d, d_prev):
+    """Error left after a Newton update of size d (per block), from the contraction of the
+    updates theta = d / d_prev: theta / (1 - theta) d (Deuflhard, Newton Methods for Nonlinear
+    Problems, 2004, §2.1); inf without a previous update or when they do not contract.
+
+    With quadratic convergence it is far below d, so the iterate after an update of 5e-9 V that
+    followed one of 3e-5 V is accepted (error ~1e-12 V) instead of being updated once more only
+    for the update itself to pass the tolerance (one Newton iteration in four or five).
+    """
+    if d_prev is None:
+        return np.full_like(d, np.inf)
+    theta = np.divide(d, d_prev, out=np.full_like(d, np.inf), where=d_prev > 0)
+    contracting = theta < 1.0
+    return np.where(contracting, theta / np.where(contracting, 1.0 - theta, 1.0) * d, np.inf)
 
 
 def keep_inside(x_new, x_old, fraction: float = 0.9):

@@ -141,6 +141,7 @@ def _locate_cutoff(system, state, dt, u0, u1, cutoff, ctl, res, rejected):
     lo, ulo = 0.0, u0  # bracket: [lo, hi] with U(lo) on the safe side, U(hi) across
     hi, uhi = dt, u1
     best = (dt, u1, res)
+    holds_best = True  # the system holds the state of best (the crossing step it came with)
     for _ in range(12):
         # Located when the voltage is within v_tol, or when the bracket is below 1e-3 of the step
         # (on a vertical plunge the capacity is then exact to 1e-3 of one step's, whatever U is).
@@ -151,18 +152,21 @@ def _locate_cutoff(system, state, dt, u0, u1, cutoff, ctl, res, rejected):
         trial = min(max(trial, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
         system.restore(state)
         r = system.step(trial)
+        holds_best = False
         if not r.converged:
             hi = trial
             continue
         uu = system.voltage()
         if (uu - target) * cutoff[1] >= 0:
             hi, uhi = trial, uu
-            best = (trial, uu, r)
+            best, holds_best = (trial, uu, r), True
         else:
             lo, ulo = trial, uu
             if abs(uu - target) < ctl.v_tol:
-                best = (trial, uu, r)
+                best, holds_best = (trial, uu, r), True
                 break
+    if holds_best:
+        return best[0], best[1], best[2], rejected
     # Re-solve the chosen step so the system holds its state.
     system.restore(state)
     r = system.step(best[0])

@@ -124,7 +124,6 @@ class CellSimulation:
             linear_solver=linear_solver,
             tol_phi=tol_phi,
             tol_x=tol_x,
-            coarse_modes=self._network_modes(),
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
@@ -145,18 +144,6 @@ class CellSimulation:
         self.history = History()
         self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
         self._last = None  # (state before, dt in s) of the last accepted step, for _predict
-
-    def _network_modes(self):
-        """Coarse vectors of the iterative solver (solvers/coarse.py): the potential level of the
-        cathode's electronic network and of the electrolyte network (owned entries of u)."""
-        f = self.forms
-        nown = f.V.dofmap.index_map.size_local
-        modes = []
-        for mask in (self._cathode_electronic(), f.chi_ion.x.array > 0.5):
-            w = np.zeros((nown, 2))
-            w[:, 0] = mask[:nown]
-            modes.append(w.ravel())
-        return modes
 
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
@@ -266,10 +253,12 @@ class CellSimulation:
         self._last = None
         x = self.save()
         max_it, self.newton.max_it = self.newton.max_it, max(self.newton.max_it, QUASI_STATIC_MAX_IT)
+        self.newton.rebuild_preconditioner()  # dt = 1e-12 s: a preconditioner of its own
         try:
             res = self.step(1e-12)
         finally:
             self.newton.max_it = max_it
+            self.newton.rebuild_preconditioner()  # and not that one for the time steps
         xs = self.forms.u.x.array.reshape(-1, 2)
         xs[:, 1] = x.reshape(-1, 2)[:, 1]
         return res
