@@ -24,6 +24,8 @@ from dolfinx.fem import petsc as fpetsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem_assb.solvers.linear import BOOMERAMG_3D
+
 
 @dataclass
 class NewtonResult:
@@ -84,7 +86,7 @@ class BlockNewton:
                 "ksp_type": "gmres",
                 "ksp_rtol": 1e-6,
                 "ksp_atol": 1e-30,
-                "ksp_gmres_restart": 100,
+                "ksp_gmres_restart": 30,
                 "ksp_max_it": 400,
             }.items():
                 opt[prefix + key] = value
@@ -95,8 +97,7 @@ class BlockNewton:
                 "pc_fieldsplit_1_fields": 1,
                 "pc_fieldsplit_type": "multiplicative",
                 "fieldsplit_0_ksp_type": "preonly",
-                "fieldsplit_0_pc_type": "hypre",
-                "fieldsplit_0_pc_hypre_type": "boomeramg",
+                **{"fieldsplit_0_" + k: v for k, v in BOOMERAMG_3D.items()},
                 "fieldsplit_1_ksp_type": "preonly",
                 "fieldsplit_1_pc_type": "jacobi",
             }.items():
