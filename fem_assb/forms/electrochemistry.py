@@ -58,28 +58,28 @@ class CellForms:
         self.dt = fem.Constant(msh, 1.0)
         self.i_app = fem.Constant(msh, 0.0)
 
-        mat = vmesh.material
-        cells = self.Q.dofmap.list[:, 0]
+        # One DG0 coefficient, the material code, from which the forms build every indicator and
+        # constant conductivity: DOLFINx packs each coefficient per cell and facet side for every
+        # integral, so six indicator / conductivity Functions cost 6 of 10 packed values.
+        self.material = fem.Function(self.Q, name="material")
+        self.material.x.array[self.Q.dofmap.list[:, 0]] = vmesh.material
+        m = self.material
 
-        def indicator(codes, name):
-            f = fem.Function(self.Q, name=name)
-            f.x.array[cells] = np.isin(mat, codes).astype(float)
-            return f
+        def indicator(codes):
+            return sum(ufl.conditional(ufl.eq(m, float(c)), 1.0, 0.0) for c in codes)
 
-        self.chi_cam = indicator((tags.CAM,), "chi_cam")
-        self.chi_ion = indicator(tags.IONIC, "chi_ion")
-        self.chi_li = indicator((tags.LI,), "chi_li")
-        self.chi_el = indicator(tags.ELECTRONIC, "chi_el")
-        self.anode_cc = indicator((tags.ANODE_CC,), "anode_cc")
+        self.chi_cam = indicator((tags.CAM,))
+        self.chi_ion = indicator(tags.IONIC)
+        self.chi_li = indicator((tags.LI,))
+        self.chi_el = indicator(tags.ELECTRONIC)
         c_e = float(ely.c0)
         kappa = float(np.asarray(ely.kappa(c_e, self.T, np)))
         sigma_li = min(float(an.sigma), METAL_CONDUCTIVITY_CAP)
-        kconst = fem.Function(self.Q, name="k_const")
-        kvals = np.zeros(mat.size)
-        kvals[np.isin(mat, tags.IONIC)] = kappa
-        kvals[mat == tags.LI] = sigma_li
-        kvals[np.isin(mat, (tags.CATHODE_CC, tags.ANODE_CC))] = COLLECTOR_CONDUCTIVITY
-        kconst.x.array[cells] = kvals
+        kconst = (  # S/m, all conductors but the CAM
+            kappa * self.chi_ion
+            + sigma_li * self.chi_li
+            + COLLECTOR_CONDUCTIVITY * indicator((tags.CATHODE_CC, tags.ANODE_CC))
+        )
         self.kappa, self.c_e = kappa, c_e
 
         phi, x = self.u[0], self.u[1]
@@ -160,6 +160,10 @@ class CellForms:
         self.cell_area_form = fem.form(solid(w) * dS(tags.CAM_SE))
 
     # -- state helpers -------------------------------------------------------------------
+    def has_material(self, codes) -> np.ndarray:
+        """Mask over the DG0 dofs (owned and ghost): cells whose material code is in ``codes``."""
+        return np.isin(self.material.x.array, codes)
+
     def initial_state(self, u0_cathode: float):
         """phi = U0(x0) in the cathode side's electronic cells, 0 elsewhere; x = x0 everywhere."""
         cells = self.Q.dofmap.list[:, 0]

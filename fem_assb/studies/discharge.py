@@ -21,6 +21,7 @@ from mpi4py import MPI
 from fem_assb.errors import InputError
 from fem_assb.forms.electrochemistry import CellForms
 from fem_assb.forms.interface import FARADAY
+from fem_assb.meshing import cell_tags as tags
 from fem_assb.solvers.newton import BlockNewton, NewtonResult, keep_inside
 from fem_assb.solvers.time_stepping import StepControl, run_segment
 
@@ -148,7 +149,7 @@ class CellSimulation:
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
         f = self.forms
-        return (f.chi_el.x.array > 0.5) & (f.chi_li.x.array < 0.5) & (f.anode_cc.x.array < 0.5)
+        return f.has_material((tags.CAM, tags.CATHODE_CC))
 
     # -- the system interface of run_segment ------------------------------------------------
     def save(self):
@@ -241,7 +242,7 @@ class CellSimulation:
         li1, c1 = self._overpotential_estimate(i_new)
         f = self.forms
         arr = f.u.x.array.reshape(-1, 2)
-        ion = f.chi_ion.x.array > 0.5
+        ion = f.has_material(tags.IONIC)
         cathode = self._cathode_electronic()
         arr[ion, 0] -= li1 - li0
         arr[cathode, 0] += -(li1 - li0) + (c1 - c0)
@@ -435,7 +436,7 @@ class _Fields:
         if self.writer is None:
             return
         f, u = self.sim.forms, self.sim.forms.u.x.array.reshape(-1, 2)
-        cam = f.chi_cam.x.array > 0.5
+        cam = f.has_material((tags.CAM,))
         for n, fn in self.funcs.items():
             if n == "phi":
                 fn.x.array[:] = u[:, 0]
