@@ -27,9 +27,9 @@ def resident_mb() -> float:
 
 
 def main():
+    from discharge_scaling import benchmark_cell
+
     from fem_assb.materials import get_system
-    from fem_assb.structure.generate import generate_composite
-    from fem_assb.structure.virtual_cell import Separator, VirtualCell
     from fem_assb.studies.discharge import CellSimulation, build_cell_mesh
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,16 +53,9 @@ def main():
         head = " | ".join(f"rss{i} MB | peak{i} MB" for i in range(comm.size))
         print(f"stage          | {head} | growth B/voxel", flush=True)
     stage("start")
-    image = (
-        generate_composite(
-            (n, n, n), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="5 um", d_se="1.5 um", seed=1
-        )
-        if comm.rank == 0
-        else None
-    )
-    image = comm.bcast(image, root=0)
+    vcell = benchmark_cell(n, comm)
     stage("image")
-    vmesh, _ = build_cell_mesh(VirtualCell(image, Separator("SE", 20e-6)), comm)
+    vmesh, _ = build_cell_mesh(vcell, comm)
     stage("mesh")
     system = get_system("NMC811_Li6PS5Cl")
     sim = CellSimulation(vmesh, system, 298.15, linear_solver="iterative", surface_iterations=0)

@@ -166,11 +166,9 @@ class CellForms:
 
     def initial_state(self, u0_cathode: float):
         """phi = U0(x0) in the cathode side's electronic cells, 0 elsewhere; x = x0 everywhere."""
-        cells = self.Q.dofmap.list[:, 0]
         arr = self.u.x.array.reshape(-1, 2)
-        mat = self.vmesh.material
-        arr[cells, 0] = np.where(np.isin(mat, (tags.CAM, tags.CATHODE_CC)), u0_cathode, 0.0)
-        arr[cells, 1] = self.x0
+        arr[:, 0] = np.where(self.has_material((tags.CAM, tags.CATHODE_CC)), u0_cathode, 0.0)
+        arr[:, 1] = self.x0
         self.u.x.scatter_forward()
         self.u_old.x.array[:] = self.u.x.array
 
