@@ -144,6 +144,7 @@ class CellSimulation:
         self.q = 0.0
         self.history = History()
         self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
+        self.newton.compact_sparsity(self.forms.generic_states())
         self._last = None  # (state before, dt in s) of the last accepted step, for _predict
 
     def _cathode_electronic(self):
