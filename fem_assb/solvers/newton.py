@@ -5,12 +5,12 @@ O(1), an entry is a Jacobi-like correction in the unknown's own unit): the Newto
 scaled residual must be below ``tol_phi`` (V) on the phi rows and ``tol_x`` (stoichiometry) on
 the x rows. The linear systems themselves are solved unscaled: the phi block of the Jacobian is
 then symmetric, which BoomerAMG needs (row-scaled, it took 32 GMRES iterations instead of 5 at
-the end of a discharge, docs/discharge.md); GMRES with left preconditioning measures the
+the end of a discharge, docs/discharge.md); the Krylov solver, left-preconditioned, measures the
 preconditioned residual, which is in the unknowns' units as well. Updates of phi are limited to
 ``max_dphi`` (V) per iteration and x is kept inside (0, 1) (:func:`keep_inside`).
 
 Linear solvers (``linear_solver``): "direct" (LU, MUMPS when available) or "iterative"
-(GMRES preconditioned by BoomerAMG on phi then Jacobi on x, :mod:`fem_assb.solvers.block_pc`;
+(BiCGStab preconditioned by BoomerAMG on phi then Jacobi on x, :mod:`fem_assb.solvers.block_pc`;
 the preconditioner is kept across Newton iterations and time steps while it works,
 :meth:`BlockNewton.rebuild_preconditioner`). Memory (docs/discharge.md, "Memory"): the Jacobian
 keeps only its nonzero pattern (:meth:`BlockNewton.compact_sparsity`) and the forms are
@@ -26,6 +26,7 @@ from dolfinx.fem import petsc as fpetsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem_assb.memory import release_free_heap
 from fem_assb.solvers.block_pc import PhiAMGThenJacobi
 from fem_assb.solvers.chunked import ChunkedForm
 from fem_assb.solvers.sparsity import compact_matrix
@@ -67,10 +68,10 @@ class BlockNewton:
         self.J_form = ChunkedForm(J)
         self.A = fpetsc.create_matrix(self.J_form.whole)
         self.J_form.release()
+        release_free_heap()  # the sparsity pattern's row vectors
         self.b = fpetsc.create_vector(u.function_space)
         self.du = self.A.createVecRight()
         self.scale = self.A.createVecRight()  # 1 / the Jacobian diagonal (1 where it is 0)
-        self.b_scaled = self.b.duplicate()
         self.tol_phi, self.tol_x, self.max_it, self.max_dphi = tol_phi, tol_x, max_it, max_dphi
         self.max_backtracks = max_backtracks
         self.nown = u.function_space.dofmap.index_map.size_local
@@ -84,16 +85,16 @@ class BlockNewton:
             if "mumps" in _solver_packages():
                 opt[prefix + "pc_factor_mat_solver_type"] = "mumps"
         elif linear_solver == "iterative":
-            # GMRES preconditioned by BoomerAMG on the phi rows, then Jacobi on the x rows
+            # BiCGStab preconditioned by BoomerAMG on the phi rows, then Jacobi on the x rows
             # (:mod:`fem_assb.solvers.block_pc`). Inexact Newton: rtol 1e-6 in every iteration;
             # the convergence test is on the nonlinear residual and update, so the answer keeps
-            # tol_phi / tol_x (fewer GMRES iterations than rtol 1e-9, docs/discharge.md). Restart
-            # 15: the Krylov vectors are 16 B per cell each; 30 took 3 % fewer iterations.
+            # tol_phi / tol_x (fewer iterations than rtol 1e-9, docs/discharge.md). BiCGStab
+            # keeps 9 vectors (16 B per cell each) where GMRES(10) kept 15: 70 MB per rank less
+            # at 100^3 for ~25 % more linear-solver time (docs/discharge.md, "Memory").
             for key, value in {
-                "ksp_type": "gmres",
+                "ksp_type": "bcgs",
                 "ksp_rtol": 1e-6,
                 "ksp_atol": 1e-30,
-                "ksp_gmres_restart": 15,
                 "ksp_max_it": 400,
             }.items():
                 opt[prefix + key] = value
@@ -125,7 +126,9 @@ class BlockNewton:
             self.u.x.scatter_forward()
             self.J_form.assemble_matrix(self.A)
         self.A.assemble()
+        self.ksp.reset()  # the solver's reference would keep the full matrix alive
         self.A = compact_matrix(self.A)
+        release_free_heap()
         self.ksp.setOperators(self.A)
         self.u.x.array[:] = saved
         self.u.x.scatter_forward()
@@ -151,8 +154,8 @@ class BlockNewton:
     def _scaled_residual_norms(self):
         """Max norms per block (phi in V, x in stoichiometry) of the residual scaled by the last
         Jacobian diagonal."""
-        self.b_scaled.pointwiseMult(self.b, self.scale)
-        return self._block_max(self.b_scaled.array)
+        n = 2 * self.nown
+        return self._block_max(self.b.array_r[:n] * self.scale.array_r[:n])
 
     def _block_max(self, arr):
         a = np.abs(arr[: 2 * self.nown].reshape(-1, 2))
@@ -262,7 +265,7 @@ class BlockNewton:
         self.ksp.setFromOptions()
 
     def destroy(self):
-        for obj in (self.ksp, self.A, self.b, self.b_scaled, self.du, self.scale):
+        for obj in (self.ksp, self.A, self.b, self.du, self.scale):
             obj.destroy()
 
 

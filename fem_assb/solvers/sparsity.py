@@ -11,16 +11,20 @@ from __future__ import annotations
 import numpy as np
 from petsc4py import PETSc
 
+from fem_assb.memory import release_free_heap
 
-def compact_matrix(A) -> PETSc.Mat:
+
+def compact_matrix(A, batch: int = 1 << 16) -> PETSc.Mat:
     """A new matrix with the layout, block size and local-to-global map of the assembled ``A``
-    whose storage holds only ``A``'s nonzero entries and the diagonal. ``A`` is destroyed
-    first (its pattern is read out, then freed) to keep the peak memory low.
+    whose storage holds only ``A``'s nonzero entries and the diagonal; ``A`` is destroyed.
 
-    The new matrix drops zero values on insertion (``MAT_IGNORE_ZERO_ENTRIES``), so assembling
-    the same form into it gives exactly the matrix DOLFINx would give; an entry that was zero in
-    ``A`` but is not in a later assembly is still inserted (PETSc allocates it, more slowly), so
-    the pattern only decides speed and memory, never the result.
+    The pattern is read row by row (``MatGetRow``, ``batch`` rows at a time): a copy of the
+    whole matrix (``getValuesCSR``) or of row slices (``createSubMatrix``) had cost 130 and 290 MB
+    per rank at 100^3. The new matrix drops zero values on insertion
+    (``MAT_IGNORE_ZERO_ENTRIES``), so assembling the same form into it gives exactly the matrix
+    DOLFINx would give; an entry that was zero in ``A`` but is not in a later assembly is still
+    inserted (PETSc allocates it, more slowly), so the pattern only decides speed and memory,
+    never the result.
     """
     B = PETSc.Mat().create(A.getComm())  # before A is destroyed: it may own the communicator
     B.setSizes(A.getSizes(), bsize=A.getBlockSize())
@@ -32,14 +36,22 @@ def compact_matrix(A) -> PETSc.Mat:
     diag.array[:] = 1.0
     A.setDiagonal(diag)  # every diagonal entry nonzero, hence kept
     diag.destroy()
-    ai, aj, av = A.getValuesCSR()
+    r0, r1 = A.getOwnershipRange()
+    lengths, columns = [np.zeros(1, dtype=np.int64)], []
+    for start in range(r0, r1, batch):
+        rows = [A.getRow(i) for i in range(start, min(start + batch, r1))]  # (global columns, values)
+        offsets = np.concatenate([[0], np.cumsum([len(c) for c, _ in rows])])
+        cols = np.concatenate([c for c, _ in rows])
+        keep = np.concatenate([v for _, v in rows]) != 0
+        kept = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+        lengths.append(np.diff(kept[offsets]))
+        columns.append(cols[keep])
+        del rows, cols, keep, kept
     A.destroy()
-    keep = av != 0
-    del av
-    bi = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])[ai].astype(PETSc.IntType)  # row offsets
-    del ai
-    bj = np.ascontiguousarray(aj[keep], dtype=PETSc.IntType)
-    del aj, keep
+    release_free_heap()
+    bi = np.cumsum(np.concatenate(lengths)).astype(PETSc.IntType)
+    bj = np.concatenate(columns).astype(PETSc.IntType) if columns else np.zeros(0, PETSc.IntType)
+    del lengths, columns
     B.setPreallocationCSR((bi, bj))
     B.setOption(PETSc.Mat.Option.IGNORE_ZERO_ENTRIES, True)
     B.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, False)
