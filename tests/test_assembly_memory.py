@@ -140,3 +140,34 @@ def test_compact_jacobian_mpi(sim):
 @pytest.mark.mpi
 def test_compact_matrix_mpi():
     test_compact_matrix_keeps_diagonal_and_takes_new_entries()
+
+
+def test_cell_forms_need_no_facet_permutations(sim):
+    """The cell forms are compiled without facet permutations, so no edges are ever built for
+    them, and they give the matrix of the same form compiled with permutations; an integral of
+    degree > 0 (where orientation matters) is refused."""
+    import ufl
+
+    from fem_assb.forms.facet_permutations import without_facet_permutations
+
+    f = sim.forms
+    msh = f.vmesh.mesh
+    A = fpetsc.assemble_matrix(fem.form(f.J))
+    A.assemble()
+    with pytest.raises(RuntimeError):  # no edges: DOLFINx never built the permutation data
+        msh.topology.index_map(1)
+    ref = fem.form(2.0 * f.J)  # another compiled form, with permutations
+    assert ref._cpp_object.needs_facet_permutations
+    A_ref = fpetsc.assemble_matrix(ref)
+    A_ref.assemble()
+    A_ref.axpy(-2.0, A)
+    assert A_ref.norm() <= 1e-13 * A.norm()
+    v = ufl.TestFunction(f.Q)
+    dS2 = ufl.Measure("dS", domain=msh, metadata={"quadrature_degree": 2})
+    with pytest.raises(ValueError, match="degree 2"):
+        without_facet_permutations(v("+") * dS2, msh.comm)
+
+
+@pytest.mark.mpi
+def test_cell_forms_need_no_facet_permutations_mpi(sim):
+    test_cell_forms_need_no_facet_permutations(sim)

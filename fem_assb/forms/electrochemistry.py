@@ -18,6 +18,7 @@ import numpy as np
 import ufl
 from dolfinx import fem
 
+from fem_assb.forms.facet_permutations import without_facet_permutations
 from fem_assb.forms.interface import FARADAY, intercalation_current, metal_current
 from fem_assb.forms.transport import (
     boundary_flux,
@@ -142,25 +143,25 @@ class CellForms:
         h_b = normal_extent(n, H)
         F += self.chi_el * boundary_flux(phi, 0.0, k_phi, vphi, H, n) * ds(tags.XMIN)
         F += self.i_app * vphi * ds(tags.XMAX)
-        self.F = F
-        self.J = ufl.derivative(F, self.u, ufl.TrialFunction(self.V))
+        self.F = without_facet_permutations(F, msh.comm)
+        self.J = without_facet_permutations(ufl.derivative(F, self.u, ufl.TrialFunction(self.V)), msh.comm)
 
         # Scalar outputs.
         one = fem.Constant(msh, 1.0)
         self.area = _assemble(one * ds(tags.XMAX), msh.comm)
-        self.voltage = fem.form((phi - self.i_app * h_b / (2.0 * k_phi)) * ds(tags.XMAX))
-        self.interface_current = fem.form(i_cam * dS(tags.CAM_SE))
-        self.metal_current = fem.form(
+        self.voltage = _form((phi - self.i_app * h_b / (2.0 * k_phi)) * ds(tags.XMAX), msh.comm)
+        self.interface_current = _form(i_cam * dS(tags.CAM_SE), msh.comm)
+        self.metal_current = _form(
             i_li * dS(tags.LI_SE)
-            - self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * ds(tags.XMIN)
+            - self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * ds(tags.XMIN), msh.comm
         )
-        self.lithium = fem.form(self.chi_cam * cmax * x * dx)
+        self.lithium = _form(self.chi_cam * cmax * x * dx, msh.comm)
         self.cam_volume = _assemble(self.chi_cam * dx, msh.comm)
         self.active_area = _assemble(one * dS(tags.CAM_SE), msh.comm)  # CAM | SE area (m^2)
         self.i_cam_expr = i_cam
         w = ufl.TestFunction(self.Q)
-        self.cell_current_form = fem.form(i_cam * solid(w) * dS(tags.CAM_SE))
-        self.cell_area_form = fem.form(solid(w) * dS(tags.CAM_SE))
+        self.cell_current_form = _form(i_cam * solid(w) * dS(tags.CAM_SE), msh.comm)
+        self.cell_area_form = _form(solid(w) * dS(tags.CAM_SE), msh.comm)
 
     # -- state helpers -------------------------------------------------------------------
     def has_material(self, codes) -> np.ndarray:
@@ -228,8 +229,13 @@ def _has_tag(vmesh, tag) -> bool:
     return vmesh.mesh.comm.allreduce(local) > 0
 
 
+def _form(form, comm):
+    """fem.form of a cell form (DG0, one point per facet: no facet permutations needed)."""
+    return fem.form(without_facet_permutations(form, comm))
+
+
 def _assemble(form, comm, compiled=False) -> float:
     from mpi4py import MPI
 
-    f = form if compiled else fem.form(form)
+    f = form if compiled else _form(form, comm)
     return comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM)

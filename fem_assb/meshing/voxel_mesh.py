@@ -320,11 +320,6 @@ def build_voxel_mesh(
     H.x.scatter_forward()
 
     facet_tags = _tag_facets(msh, grid, voxel_index, ijk, material, grain, facet_tagger)
-    # Facet permutation data (edges included), which DOLFINx builds at the first assembly of an
-    # interior-facet form: built here, where its transient (~300 B per cell) adds to the mesh
-    # alone instead of to the Jacobian's set-up (docs/discharge.md, "Memory").
-    msh.topology.create_entity_permutations()
-    release_free_heap()
     bounds = tuple((float(e[0]), float(e[-1])) for e in grid.edges)
     return VoxelMesh(msh, H, material, grain, voxel_index, facet_tags, shape, bounds)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from petsc4py import PETSc
 
+from fem_assb.memory import release_free_heap
 from fem_assb.solvers.linear import BOOMERAMG_3D
 
 
@@ -55,6 +56,7 @@ class PhiAMGThenJacobi:
         self.H.convert("hypre")  # in place (petsc4py's default): no second copy of the block
         self.amg.setOperators(self.H)
         self.amg.setUp()
+        release_free_heap()  # the set-up's temporaries, before the next assembly allocates
         if self.r_phi is None:
             self.r_phi, self.y_phi = self.H.createVecs()
 

@@ -21,6 +21,7 @@ from mpi4py import MPI
 from fem_assb.errors import InputError
 from fem_assb.forms.electrochemistry import CellForms
 from fem_assb.forms.interface import FARADAY
+from fem_assb.memory import release_free_heap
 from fem_assb.meshing import cell_tags as tags
 from fem_assb.solvers.newton import BlockNewton, NewtonResult, keep_inside
 from fem_assb.solvers.time_stepping import StepControl, run_segment
@@ -307,6 +308,7 @@ class CellSimulation:
                 self.t = rec.t
                 self.history.steps += 1
                 self._record(i_app, k)
+                release_free_heap()  # the step's temporaries (docs/discharge.md, "Memory")
                 if on_step:
                     on_step(self, rec)
 
