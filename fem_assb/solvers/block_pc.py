@@ -45,13 +45,14 @@ class PhiAMGThenJacobi:
         if self.is_phi is None:
             r0, r1 = P.getOwnershipRange()
             self.is_phi = PETSc.IS().createStride((r1 - r0) // 2, first=r0, step=2, comm=comm)
-            self.amg = PETSc.PC().create(comm)
-            self.amg.setOptionsPrefix(self.prefix)
-            self.amg.setFromOptions()
             self.w = A.createVecLeft()
-        else:
-            self.amg.reset()  # frees the old hierarchy before the new phi block is built
+        else:  # the old hierarchy and block go before the new ones are built (peak memory)
+            self.amg.destroy()
             self.H.destroy()
+            release_free_heap()
+        self.amg = PETSc.PC().create(comm)
+        self.amg.setOptionsPrefix(self.prefix)
+        self.amg.setFromOptions()
         self.H = P.createSubMatrix(self.is_phi, self.is_phi)
         self.H.convert("hypre")  # in place (petsc4py's default): no second copy of the block
         self.amg.setOperators(self.H)
