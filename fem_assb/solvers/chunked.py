@@ -15,6 +15,7 @@ import math
 import numpy as np
 from dolfinx import fem
 from dolfinx.fem import petsc as fpetsc
+from mpi4py import MPI
 
 #: Integration entities per integral and part: 2^17 facets pack 2 x 8 doubles each, 16 MB.
 MAX_ENTITIES = 2**17
@@ -43,7 +44,7 @@ class ChunkedForm:
             ids = _integral_ids(self.whole.ufcx_form, itype)
             domains[itype] = [(i, np.array(cpp.domains(itype, k))) for k, i in enumerate(ids)]
         largest = max((len(e) for d in domains.values() for _, e in d), default=0)
-        self.num_parts = comm.allreduce(max(1, math.ceil(largest / max_entities)), op=_max_op())
+        self.num_parts = comm.allreduce(max(1, math.ceil(largest / max_entities)), op=MPI.MAX)
         if self.num_parts == 1:
             self.parts = [self.whole]
             return
@@ -57,15 +58,13 @@ class ChunkedForm:
         spaces = [a.ufl_function_space() for a in sorted(form.arguments(), key=lambda a: a.number())]
         coefficients = {c: c for c in form.coefficients()}
         constants = {c: c for c in form.constants()}
+        pieces = {  # each integral's entities split once: num_parts contiguous slices
+            itype: [(i, np.array_split(e, self.num_parts)) for i, e in d] for itype, d in domains.items()
+        }
         self.parts = []
         for p in range(self.num_parts):
-            sub = {
-                itype: [(i, np.ascontiguousarray(np.array_split(e, self.num_parts)[p])) for i, e in d]
-                for itype, d in domains.items()
-            }
-            self.parts.append(
-                fem.create_form(compiled, spaces, spaces[0].mesh, sub, coefficients, constants)
-            )
+            sub = {itype: [(i, np.ascontiguousarray(s[p])) for i, s in d] for itype, d in pieces.items()}
+            self.parts.append(fem.create_form(compiled, spaces, spaces[0].mesh, sub, coefficients, constants))
 
     def release(self):
         """Drop the whole form (its entity lists) when it is not one of the parts."""
@@ -88,9 +87,3 @@ def _integral_ids(ufcx_form, itype) -> list[int]:
     t = int(itype.value)
     off = ufcx_form.form_integral_offsets
     return [int(ufcx_form.form_integral_ids[k]) for k in range(off[t], off[t + 1])]
-
-
-def _max_op():
-    from mpi4py import MPI
-
-    return MPI.MAX
