@@ -20,6 +20,7 @@ from __future__ import annotations
 from petsc4py import PETSc
 
 from fem_assb.memory import release_free_heap
+from fem_assb.solvers.hypre_matrix import hypre_submatrix
 from fem_assb.solvers.linear import BOOMERAMG_3D
 
 
@@ -53,8 +54,7 @@ class PhiAMGThenJacobi:
         self.amg = PETSc.PC().create(comm)
         self.amg.setOptionsPrefix(self.prefix)
         self.amg.setFromOptions()
-        self.H = P.createSubMatrix(self.is_phi, self.is_phi)
-        self.H.convert("hypre")  # in place (petsc4py's default): no second copy of the block
+        self.H = hypre_submatrix(P, self.is_phi)  # hypre's format, no COO delegate
         self.amg.setOperators(self.H)
         self.amg.setUp()
         release_free_heap()  # the set-up's temporaries, before the next assembly allocates
