@@ -31,3 +31,21 @@ def release_free_heap() -> bool:
     the C library has no such call (then nothing happens)."""
     lib = _libc()
     return bool(lib is not None and lib.malloc_trim(0))
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()
+    ]
+
+
+def heap_in_use() -> int | None:
+    """Bytes of the C heap in use, small blocks and large mappings (glibc ``mallinfo2``); None
+    where the C library has no such call."""
+    lib = _libc()
+    if lib is None or not hasattr(lib, "mallinfo2"):
+        return None
+    lib.mallinfo2.restype = _MallInfo2
+    info = lib.mallinfo2()
+    return info.uordblks + info.hblkhd

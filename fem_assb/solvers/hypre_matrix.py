@@ -3,7 +3,8 @@
 PETSc 3.25 converts an AIJ matrix to MATHYPRE (``MatConvert``, also inside PCHYPRE) through a
 delegate AIJ matrix with COO maps that lives as long as the hypre matrix: 34 B per nonzero
 where hypre's ParCSR needs 12-16. For the phi block of the discharge Jacobian at 100^3 on 2
-ranks that was ~85 MB per rank (docs/discharge.md, "Memory"). :func:`hypre_submatrix` fills
+ranks, filling hypre directly took the steady size from 910-920 to 856-870 MB per rank
+(docs/discharge.md, "Memory"). :func:`hypre_submatrix` fills
 a MATHYPRE matrix row by row instead, preallocated exactly (``MatHYPRESetPreallocation``, which
 petsc4py does not wrap; called through ctypes on the PETSc library petsc4py loaded).
 """
