@@ -45,123 +45,190 @@ class CellForms:
     Attributes: ``u``, ``u_old`` (Functions), ``dt`` (s) and ``i_app`` (A/m^2) Constants,
     ``F`` (residual), ``J`` (Jacobian) and the scalar forms ``voltage``, ``interface_current``,
     ``lithium`` (mol in the CAM), ``cam_volume`` (m^3), ``area`` (m^2 of the collector face).
+
+    Built in stages: :meth:`_spaces`, :meth:`_coefficients` (material indicators, conductivities)
+    and :meth:`_measures`; then one method per physical block, each returning its residual term
+    (:meth:`_bulk_transport`, :meth:`_cam_electrolyte`, :meth:`_metal_electrolyte`,
+    :meth:`_grain_boundaries`, :meth:`_collectors`), summed in that order into ``F``; then
+    :meth:`_outputs`. A new block (a film, a liquid) is one more method in :attr:`BLOCKS`.
     """
+
+    #: The physical blocks of the residual, in the order their terms are summed.
+    BLOCKS = ("_bulk_transport", "_cam_electrolyte", "_metal_electrolyte", "_grain_boundaries", "_collectors")
 
     def __init__(self, vmesh, system, T: float, surface_iterations: int = 3):
         self.vmesh, self.system, self.T = vmesh, system, float(T)
-        msh = vmesh.mesh
-        cam, ely, an = system.cam, system.electrolyte, system.anode
+        self.surface_iterations = surface_iterations
+        cam = system.cam
         self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
+        self._spaces()
+        self._coefficients()
+        self._measures()
+        F = None
+        for name in self.BLOCKS:
+            term = getattr(self, name)()
+            if term is not None:
+                F = term if F is None else F + term
+        comm = vmesh.mesh.comm
+        self.F = without_facet_permutations(F, comm)
+        self.J = without_facet_permutations(ufl.derivative(F, self.u, ufl.TrialFunction(self.V)), comm)
+        self._outputs()
+
+    # -- stages ----------------------------------------------------------------------------
+    def _spaces(self):
+        """The blocked DG0 space (phi, x), its Functions, the scalar DG0 space and the Constants."""
+        msh = self.vmesh.mesh
         self.V = fem.functionspace(msh, ("DG", 0, (2,)))
         self.Q = fem.functionspace(msh, ("DG", 0))
         self.u = fem.Function(self.V, name="u")
         self.u_old = fem.Function(self.V, name="u_old")
         self.dt = fem.Constant(msh, 1.0)
         self.i_app = fem.Constant(msh, 0.0)
+        self.phi, self.x = self.u[0], self.u[1]
+        test = ufl.TestFunction(self.V)
+        self.vphi, self.vc = test[0], test[1]
+        self.H = self.vmesh.cell_size
+        self.n = ufl.FacetNormal(msh)
 
-        # One DG0 coefficient, the material code, from which the forms build every indicator and
-        # constant conductivity: DOLFINx packs each coefficient per cell and facet side for every
-        # integral, so six indicator / conductivity Functions cost 6 of 10 packed values.
+    def _coefficients(self):
+        """Material indicators and the conductivity k_phi (S/m) of every conductor.
+
+        One DG0 coefficient, the material code, from which the forms build every indicator and
+        constant conductivity: DOLFINx packs each coefficient per cell and facet side for every
+        integral, so six indicator / conductivity Functions cost 6 of 10 packed values.
+        """
+        ely, an = self.system.electrolyte, self.system.anode
         self.material = fem.Function(self.Q, name="material")
-        self.material.x.array[self.Q.dofmap.list[:, 0]] = vmesh.material
-        m = self.material
-
-        def indicator(codes):
-            return sum(ufl.conditional(ufl.eq(m, float(c)), 1.0, 0.0) for c in codes)
-
-        self.chi_cam = indicator((tags.CAM,))
-        self.chi_ion = indicator(tags.IONIC)
-        self.chi_li = indicator((tags.LI,))
-        self.chi_el = indicator(tags.ELECTRONIC)
+        self.material.x.array[self.Q.dofmap.list[:, 0]] = self.vmesh.material
+        self.chi_cam = self.indicator((tags.CAM,))
+        self.chi_ion = self.indicator(tags.IONIC)
+        self.chi_li = self.indicator((tags.LI,))
+        self.chi_el = self.indicator(tags.ELECTRONIC)
         c_e = float(ely.c0)
         kappa = float(np.asarray(ely.kappa(c_e, self.T, np)))
         sigma_li = min(float(an.sigma), METAL_CONDUCTIVITY_CAP)
         kconst = (  # S/m, all conductors but the CAM
             kappa * self.chi_ion
             + sigma_li * self.chi_li
-            + COLLECTOR_CONDUCTIVITY * indicator((tags.CATHODE_CC, tags.ANODE_CC))
+            + COLLECTOR_CONDUCTIVITY * self.indicator((tags.CATHODE_CC, tags.ANODE_CC))
         )
         self.kappa, self.c_e = kappa, c_e
+        self.k_phi = self.chi_cam * self.system.cam.sigma(self.inside(self.x), self.T, ufl) + kconst
 
-        phi, x = self.u[0], self.u[1]
-        vphi, vc = ufl.TestFunction(self.V)[0], ufl.TestFunction(self.V)[1]
-        x_old = self.u_old[1]
-        def inside(xx):  # stoichiometry kept in [1e-9, 1 - 1e-9] for the material laws
-            return ufl.min_value(ufl.max_value(xx, 1e-9), 1.0 - 1e-9)
+    def _measures(self):
+        """dx over the owned cells, dS and ds over the tagged facets; quadrature degree 0.
 
-        xc = inside(x)
-        k_phi = self.chi_cam * cam.sigma(xc, self.T, ufl) + kconst
-        H = vmesh.cell_size
-        n = ufl.FacetNormal(msh)
+        dx carries an explicit subdomain (all owned cells) so the forms can be assembled in parts
+        (fem_assb.solvers.chunked: DOLFINx integrates an unmarked dx over every cell).
+        """
+        vmesh, msh = self.vmesh, self.vmesh.mesh
         md = {"quadrature_degree": 0}
-        # dx carries an explicit subdomain (all owned cells) so the forms can be assembled in
-        # parts (fem_assb.solvers.chunked: DOLFINx integrates an unmarked dx over every cell).
         owned = np.arange(vmesh.num_owned_cells, dtype=np.int32)
-        dx = ufl.Measure("dx", domain=msh, subdomain_data=[(0, owned)], subdomain_id=0, metadata=md)
-        dS = ufl.Measure("dS", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
-        ds = ufl.Measure("ds", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
-        self.dx, self.dS, self.ds = dx, dS, ds
-        cmax = self.c_max
+        self.dx = ufl.Measure("dx", domain=msh, subdomain_data=[(0, owned)], subdomain_id=0, metadata=md)
+        self.dS = ufl.Measure("dS", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
+        self.ds = ufl.Measure("ds", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
 
-        # Bulk: charge in every conductor, Li diffusion in the CAM.
-        F = two_point_flux(phi, k_phi, vphi, H, n) * dS((tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I))
+    # -- helpers ---------------------------------------------------------------------------
+    def indicator(self, codes):
+        """UFL 1 on cells whose material code is in ``codes``, else 0."""
+        m = self.material
+        return sum(ufl.conditional(ufl.eq(m, float(c)), 1.0, 0.0) for c in codes)
+
+    @staticmethod
+    def inside(xx):
+        """Stoichiometry kept in [1e-9, 1 - 1e-9] for the material laws."""
+        return ufl.min_value(ufl.max_value(xx, 1e-9), 1.0 - 1e-9)
+
+    def solid(self, w):
+        """The CAM side's value of ``w`` on a CAM | SE facet ('+' is arbitrary)."""
+        return self.chi_cam("+") * w("+") + self.chi_cam("-") * w("-")
+
+    def electrolyte(self, w):
+        """The electrolyte side's value of ``w`` on a CAM | SE facet."""
+        return self.chi_cam("-") * w("+") + self.chi_cam("+") * w("-")
+
+    # -- physical blocks: each returns its term of the residual --------------------------------
+    def _bulk_transport(self):
+        """Charge in every conductor (two-point flux), Li diffusion in the CAM (Kirchhoff flux),
+        Li storage in the CAM (implicit Euler) and x pinned to x0 outside the CAM."""
+        phi, x, vphi, vc, H, n = self.phi, self.x, self.vphi, self.vc, self.H, self.n
+        dS, dx, cmax = self.dS, self.dx, self.c_max
+        cam, T, inside = self.system.cam, self.T, self.inside
+        conduction = (tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I)
+        F = two_point_flux(phi, self.k_phi, vphi, H, n) * dS(conduction)
+
         def D_of_x(xx):  # m^2/s
-            return cam.D(inside(xx), self.T, ufl)
+            return cam.D(inside(xx), T, ufl)
 
         F += cmax * kirchhoff_flux(x, D_of_x, vc, H, n) * dS(tags.CAM_CAM)
-        F += self.chi_cam * cmax * (x - x_old) / self.dt * vc * dx
+        F += self.chi_cam * cmax * (x - self.u_old[1]) / self.dt * vc * dx
         F += (1.0 - self.chi_cam) * (x - self.x0) * vc * dx
+        return F
 
-        # CAM | SE: orientation by the CAM indicator ('+' is arbitrary).
+    def _cam_electrolyte(self):
+        """CAM | SE intercalation (MODEL §3) on the CAM_SE facets, oriented by the CAM indicator;
+        sets ``i_cam`` (A/m^2, anodic positive) for the outputs."""
+        phi, H, n = self.phi, self.H, self.n
         s_p, s_m = self.chi_cam("+"), self.chi_cam("-")
-
-        def solid(w):
-            return s_p * w("+") + s_m * w("-")
-
-        def electrolyte(w):
-            return s_m * w("+") + s_p * w("-")
-
         h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
-        i_cam = intercalation_current(
-            solid(phi) - electrolyte(phi), cmax * solid(x), c_e, h_s, cam, self.T, ufl, surface_iterations
+        self.i_cam = i_cam = intercalation_current(
+            self.solid(phi) - self.electrolyte(phi),
+            self.c_max * self.solid(self.x),
+            self.c_e,
+            h_s,
+            self.system.cam,
+            self.T,
+            ufl,
+            self.surface_iterations,
         )
-        F += i_cam * (solid(vphi) - electrolyte(vphi)) * dS(tags.CAM_SE)
-        F += i_cam / FARADAY * solid(vc) * dS(tags.CAM_SE)
+        F = i_cam * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
+        F += i_cam / FARADAY * self.solid(self.vc) * self.dS(tags.CAM_SE)
+        return F
 
-        # Li metal | SE (constant i0), inside the mesh or on the x = 0 separator face.
+    def _metal_electrolyte(self):
+        """Li metal | SE (constant i0, MODEL §3), inside the mesh or on the x = 0 separator face."""
+        phi, vphi, an = self.phi, self.vphi, self.system.anode
         l_p, l_m = self.chi_li("+"), self.chi_li("-")
         i_li = metal_current((l_p - l_m) * (phi("+") - phi("-")), float(an.i0), self.T)
-        F += i_li * (l_p * vphi("+") + l_m * vphi("-") - l_m * vphi("+") - l_p * vphi("-")) * dS(tags.LI_SE)
-        F -= self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * vphi * ds(tags.XMIN)
+        jump_v = l_p * vphi("+") + l_m * vphi("-") - l_m * vphi("+") - l_p * vphi("-")
+        F = i_li * jump_v * self.dS(tags.LI_SE)
+        F -= self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * vphi * self.ds(tags.XMIN)
+        return F
 
-        # Grain boundaries between SE grains of different IDs (MODEL §3, [002] Eq. 1).
-        gb = getattr(system, "grain_boundary", None)
-        if gb is not None and _has_tag(vmesh, tags.GRAIN_BOUNDARY):
-            F += grain_boundary_flux(phi, vphi, gb, self.T, k_phi, H, n) * dS(tags.GRAIN_BOUNDARY)
-
-        # Anode face phi = 0 (half-cell transmissibility) and the galvanostatic collector face.
-        h_b = normal_extent(n, H)
-        F += self.chi_el * boundary_flux(phi, 0.0, k_phi, vphi, H, n) * ds(tags.XMIN)
-        F += self.i_app * vphi * ds(tags.XMAX)
-        self.F = without_facet_permutations(F, msh.comm)
-        self.J = without_facet_permutations(ufl.derivative(F, self.u, ufl.TrialFunction(self.V)), msh.comm)
-
-        # Scalar outputs.
-        one = fem.Constant(msh, 1.0)
-        self.area = _assemble(one * ds(tags.XMAX), msh.comm)
-        self.voltage = _form((phi - self.i_app * h_b / (2.0 * k_phi)) * ds(tags.XMAX), msh.comm)
-        self.interface_current = _form(i_cam * dS(tags.CAM_SE), msh.comm)
-        self.metal_current = _form(
-            i_li * dS(tags.LI_SE)
-            - self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * ds(tags.XMIN), msh.comm
+    def _grain_boundaries(self):
+        """Grain boundaries between SE grains of different IDs (MODEL §3, [002] Eq. 1), or None."""
+        gb = getattr(self.system, "grain_boundary", None)
+        if gb is None or not _has_tag(self.vmesh, tags.GRAIN_BOUNDARY):
+            return None
+        return grain_boundary_flux(self.phi, self.vphi, gb, self.T, self.k_phi, self.H, self.n) * self.dS(
+            tags.GRAIN_BOUNDARY
         )
-        self.lithium = _form(self.chi_cam * cmax * x * dx, msh.comm)
-        self.cam_volume = _assemble(self.chi_cam * dx, msh.comm)
-        self.active_area = _assemble(one * dS(tags.CAM_SE), msh.comm)  # CAM | SE area (m^2)
-        self.i_cam_expr = i_cam
+
+    def _collectors(self):
+        """Anode face phi = 0 through the half-cell transmissibility and the galvanostatic
+        collector face (MODEL §4)."""
+        anode = boundary_flux(self.phi, 0.0, self.k_phi, self.vphi, self.H, self.n)
+        F = self.chi_el * anode * self.ds(tags.XMIN)
+        F += self.i_app * self.vphi * self.ds(tags.XMAX)
+        return F
+
+    # -- outputs ---------------------------------------------------------------------------
+    def _outputs(self):
+        """Scalar forms and constants: collector area, voltage, interface current, Li in the CAM,
+        CAM volume, CAM | SE area, per-cell interface current."""
+        msh, ds, dS, dx = self.vmesh.mesh, self.ds, self.dS, self.dx
+        comm = msh.comm
+        one = fem.Constant(msh, 1.0)
+        h_b = normal_extent(self.n, self.H)
+        self.area = _assemble(one * ds(tags.XMAX), comm)
+        self.voltage = _form((self.phi - self.i_app * h_b / (2.0 * self.k_phi)) * ds(tags.XMAX), comm)
+        self.interface_current = _form(self.i_cam * dS(tags.CAM_SE), comm)
+        self.lithium = _form(self.chi_cam * self.c_max * self.x * dx, comm)
+        self.cam_volume = _assemble(self.chi_cam * dx, comm)
+        self.active_area = _assemble(one * dS(tags.CAM_SE), comm)  # CAM | SE area (m^2)
         w = ufl.TestFunction(self.Q)
-        self.cell_current_form = _form(i_cam * solid(w) * dS(tags.CAM_SE), msh.comm)
-        self.cell_area_form = _form(solid(w) * dS(tags.CAM_SE), msh.comm)
+        self.cell_current_form = _form(self.i_cam * self.solid(w) * dS(tags.CAM_SE), comm)
+        self.cell_area_form = _form(self.solid(w) * dS(tags.CAM_SE), comm)
 
     # -- state helpers -------------------------------------------------------------------
     def has_material(self, codes) -> np.ndarray:
