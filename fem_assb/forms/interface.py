@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import ufl
 
+from fem_assb.constants import FARADAY, GAS_CONSTANT  # noqa: F401  (re-exported for studies)
 from fem_assb.materials import mathns
-
-FARADAY = 96485.33212  # C/mol
-GAS_CONSTANT = 8.314462618  # J/(mol K)
 
 
 def butler_volmer(eta, i0, alpha, f):

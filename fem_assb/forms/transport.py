@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import ufl
 
-from fem_assb.materials.functional import FARADAY, R_GAS
+from fem_assb.constants import FARADAY
+from fem_assb.constants import GAS_CONSTANT as R_GAS
 
 
 def normal_extent(n, H):

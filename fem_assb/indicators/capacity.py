@@ -6,7 +6,8 @@ Conventions: charge in C per m^2 of cell cross-section internally; reported in m
 
 from __future__ import annotations
 
-FARADAY = 96485.33212  # C/mol
+from fem_assb.constants import FARADAY  # C/mol
+
 C_PER_M2_PER_MAH_PER_CM2 = 3.6e4  # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2 = 3.6e4 C/m^2
 
 

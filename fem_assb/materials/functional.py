@@ -21,12 +21,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fem_assb.constants import FARADAY  # noqa: F401  (re-exported: fem_assb.materials.FARADAY)
+from fem_assb.constants import GAS_CONSTANT as R_GAS  # J/(mol K)
 from fem_assb.errors import InputError
 from fem_assb.materials import mathns
 
-#: Molar gas constant [J/(mol K)] and Faraday constant [C/mol] (CODATA 2018, exact).
-R_GAS = 8.314462618
-FARADAY = 96485.33212
+#: Reference temperature [K] of the tabulated parameters and of the Arrhenius laws.
 T_REF = 298.15
 
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from fem_assb.errors import InputError
-from fem_assb.materials.functional import FARADAY, R_GAS, T_REF, Functional, bounded, constant, scaled, table
+from fem_assb.constants import FARADAY
+from fem_assb.constants import GAS_CONSTANT as R_GAS
+from fem_assb.materials.functional import T_REF, Functional, bounded, constant, scaled, table
 
 # ---------------------------------------------------------------------------------------------
 # Open-circuit potentials U0(x) [V vs Li/Li+]

@@ -29,7 +29,9 @@ import numpy as np
 
 from fem_assb.errors import InputError
 from fem_assb.materials import spec as S
-from fem_assb.materials.functional import FARADAY, R_GAS, Functional, arrhenius_factor, constant
+from fem_assb.constants import FARADAY
+from fem_assb.constants import GAS_CONSTANT as R_GAS
+from fem_assb.materials.functional import Functional, arrhenius_factor, constant
 
 # parameter -> (SI unit, kind); kind: "pos" (> 0), "nonneg" (>= 0), "unit" (0 < v <= 1),
 # "frac" (0 <= v <= 1), "any", "f:<var>:<check>" (functional of x or c), "str"

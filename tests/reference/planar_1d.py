@@ -22,8 +22,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-F = 96485.33212
-R = 8.314462618
+from fem_assb.constants import FARADAY as F
+from fem_assb.constants import GAS_CONSTANT as R
 
 
 def bv_overpotential(i, i0, alpha, f):
