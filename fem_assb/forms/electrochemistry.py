@@ -186,13 +186,15 @@ class CellForms:
         return F
 
     def _metal_electrolyte(self):
-        """Li metal | SE (constant i0, MODEL §3), inside the mesh or on the x = 0 separator face."""
-        phi, vphi, an = self.phi, self.vphi, self.system.anode
+        """Li metal | SE (MODEL §3): Butler-Volmer with the anode's constant i0, alpha and U0
+        (:func:`~fem_assb.forms.interface.metal_current`), on the LI_SE facets inside the mesh
+        or, without a Li layer, on the x = 0 separator face against phi_Li = 0."""
+        phi, vphi, an, T = self.phi, self.vphi, self.system.anode, self.T
         l_p, l_m = self.chi_li("+"), self.chi_li("-")
-        i_li = metal_current((l_p - l_m) * (phi("+") - phi("-")), float(an.i0), self.T)
+        i_li = metal_current((l_p - l_m) * (phi("+") - phi("-")), an, T)
         jump_v = l_p * vphi("+") + l_m * vphi("-") - l_m * vphi("+") - l_p * vphi("-")
         F = i_li * jump_v * self.dS(tags.LI_SE)
-        F -= self.chi_ion * metal_current(0.0 - phi, float(an.i0), self.T) * vphi * self.ds(tags.XMIN)
+        F -= self.chi_ion * metal_current(0.0 - phi, an, T) * vphi * self.ds(tags.XMIN)
         return F
 
     def _grain_boundaries(self):
@@ -235,10 +237,23 @@ class CellForms:
         """Mask over the DG0 dofs (owned and ghost): cells whose material code is in ``codes``."""
         return np.isin(self.material.x.array, codes)
 
+    def open_circuit_voltage(self, x: float) -> float:
+        """U0_CAM(x) - U0_anode (V) at the CAM stoichiometry x (the anode is the reference,
+        phi = 0; MODEL §3)."""
+        u0 = float(np.asarray(self.system.cam.U0(x, self.T, np)))
+        return u0 - float(self.system.anode.U0)
+
     def initial_state(self, u0_cathode: float):
-        """phi = U0(x0) in the cathode side's electronic cells, 0 elsewhere; x = x0 everywhere."""
+        """Equilibrium at zero current: phi = 0 in the anode's electronic cells, -U0_anode in the
+        electrolyte, u0_cathode - U0_anode (u0_cathode = U0_CAM(x0), V) in the cathode's electronic
+        cells; x = x0 everywhere."""
+        u0_li = float(self.system.anode.U0)
         arr = self.u.x.array.reshape(-1, 2)
-        arr[:, 0] = np.where(self.has_material((tags.CAM, tags.CATHODE_CC)), u0_cathode, 0.0)
+        arr[:, 0] = np.where(
+            self.has_material((tags.CAM, tags.CATHODE_CC)),
+            u0_cathode - u0_li,
+            np.where(self.has_material(tags.IONIC), 0.0 - u0_li, 0.0),
+        )
         arr[:, 1] = self.x0
         self.u.x.scatter_forward()
         self.u_old.x.array[:] = self.u.x.array

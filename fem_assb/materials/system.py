@@ -164,12 +164,15 @@ class System:
     operation: Section | None = None
     rows: list[Row] = field(default_factory=list)
 
-    def exchange_current_density(self) -> float:
-        """i0 at initial conditions [A/m^2] (MODEL.md §3), at the system temperature."""
+    def exchange_current_density(self, x: float | None = None) -> float:
+        """i0 [A/m^2] of the CAM | electrolyte interface (MODEL.md §3) at the stoichiometry x
+        (default: x0, the initial conditions), the electrolyte's c0 and the system temperature;
+        the same function as the cell forms (materials.kinetics, regularized at saturation)."""
         from fem_assb.materials.kinetics import exchange_current_density
 
         c = self.cam
-        return float(exchange_current_density(c.i00, c.alpha, self.electrolyte.c0, c.c0, c.c_max, np))
+        c_s = c.c0 if x is None else float(x) * c.c_max
+        return float(exchange_current_density(c.i00, c.alpha, self.electrolyte.c0, c_s, c.c_max, np))
 
     def initial_ocv(self) -> float:
         """U0 of the CAM at x0 and the system temperature [V]."""

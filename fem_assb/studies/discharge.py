@@ -209,8 +209,8 @@ class CellSimulation:
         return self.forms.scalar(self.forms.lithium)
 
     def ocv(self) -> float:
-        """U0 of the mean stoichiometry (V)."""
-        return float(np.asarray(self.system.cam.U0(self.mean_stoichiometry(), self.T, np)))
+        """U0_CAM(mean stoichiometry) - U0_anode (V)."""
+        return self.forms.open_circuit_voltage(self.mean_stoichiometry())
 
     def current_of(self, op: Operation) -> float:
         """Signed applied current density (A/m^2, > 0 discharge) of an operation."""
@@ -226,16 +226,10 @@ class CellSimulation:
         when the current changes: from eta = 0 the linearized Butler-Volmer coupling between the
         conductor networks is so weak that the first Newton systems are nearly singular.
         """
-        from fem_assb.forms.interface import GAS_CONSTANT, exchange_current_cam
+        from fem_assb.forms.interface import overpotential_estimate
 
-        f = FARADAY / (GAS_CONSTANT * self.T)
-        cam = self.system.cam
-        x = self.mean_stoichiometry()
-        i0 = float(exchange_current_cam(self.forms.c_e, x * self.c_max, self.c_max, cam.i00, cam.alpha, m=np))
-        i0_area = i0 * self.forms.active_area / self.area
-        eta_li = 2.0 / f * np.arcsinh(i_app / (2.0 * float(self.system.anode.i0)))
-        eta_c = 2.0 / f * np.arcsinh(-i_app / (2.0 * i0_area)) if i0_area > 0 else 0.0
-        return eta_li, eta_c
+        x, f = self.mean_stoichiometry(), self.forms
+        return overpotential_estimate(i_app, self.system, x, f.c_e, f.active_area, self.area, self.T)
 
     def _shift_guess(self, i_old: float, i_new: float):
         if i_old == i_new:
