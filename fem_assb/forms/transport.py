@@ -11,13 +11,14 @@ two half cells in series. Everything here is a UFL expression meant for ``dS(tag
 every term below is symmetric under swapping them. Units: k in S/m (or m^2/s for diffusion),
 H in m, u in V (or mol/m^3); T in S/m^2 and the flux T * jump in A/m^2 (or mol/(m^2 s)).
 
-Grain boundaries (MODEL.md §3, [002] Eq. 1) between SE grains of different IDs carry
+Grain boundaries (MODEL.md §3, [002] Eq. 1) between SE grains of different nonzero IDs
+(meshing.cell_tags.is_grain_boundary) carry
 
     i_GB = i_GB0 [exp(F dphi / 2RT) - exp(-F dphi / 2RT)]                       (2)
 
 with dphi the potential jump across the boundary itself; linearized, R_GB = R T / (F i_GB0)
 [Ohm m^2]. On a DG0 mesh the GB sits between two half cells, so the law is applied in series
-with them (grain_boundary_flux).
+with them (grain_boundary_flux, for the cell and, linearized, for keff).
 """
 
 from __future__ import annotations
@@ -115,14 +116,19 @@ def grain_boundary_resistance(i_gb0, T):
     return R_GAS * T / (FARADAY * i_gb0)
 
 
-def grain_boundary_flux(phi, v, grain_boundary, T, k=None, H=None, n=None, iterations=3):
-    """Weak-form term of the grain-boundary current, i (v+ - v-), for ``* dS(GB tag)``.
+def grain_boundary_flux(phi, v, grain_boundary, T, k=None, H=None, n=None, iterations=3, r_gb=None):
+    """Weak-form term of the grain-boundary current, i (v+ - v-), for ``* dS(GB tag)``: the one
+    GB law of the cell (Eq. 2) and of keff (linearized), on the facets of
+    :func:`fem_assb.meshing.cell_tags.is_grain_boundary`.
 
     grain_boundary: i_GB0 [A/m^2] (number, Constant) or an object with attribute ``i_GB0``;
-    T [K]. Without k, H, n, Eq. (2) acts on the jump of the cell values (the half cells are
-    neglected). With k [S/m], H, n, the boundary sits in series with the two half cells
-    (resistance R_b): i solves i = i_GB(dphi - i R_b), taken by ``iterations`` Newton steps
-    from the linearized value dphi / (R_GB + R_b) (exact for the linear law).
+    T [K] (both may be None for the linearized law with ``r_gb``). Without k, H, n, Eq. (2)
+    acts on the jump of the cell values (the half cells are neglected). With k [S/m], H, n, the
+    boundary sits in series with the two half cells (resistance R_b): i solves
+    i = i_GB(dphi - i R_b), taken by ``iterations`` Newton steps from the linearized value
+    dphi / (R_GB + R_b) (exact for the linear law). ``iterations = 0`` is the linearized law
+    itself, R_GB = R T / (F i_GB0) or the given ``r_gb`` [Ohm m^2]; with a TrialFunction phi it
+    is bilinear (keff).
     """
     i_gb0 = getattr(grain_boundary, "i_GB0", grain_boundary)
     dphi = phi("+") - phi("-")
@@ -130,8 +136,9 @@ def grain_boundary_flux(phi, v, grain_boundary, T, k=None, H=None, n=None, itera
         i = grain_boundary_current_density(dphi, i_gb0, T)
     else:
         r_b = half_cell_resistance(k("+"), H("+"), n("+")) + half_cell_resistance(k("-"), H("-"), n("-"))
-        a = FARADAY / (2 * R_GAS * T)
-        i = dphi / (grain_boundary_resistance(i_gb0, T) + r_b)
+        r = grain_boundary_resistance(i_gb0, T) if r_gb is None else r_gb
+        i = dphi / (r + r_b)
+        a = FARADAY / (2 * R_GAS * T) if iterations > 0 else None
         for _ in range(iterations):
             eta = dphi - i * r_b
             g = i - grain_boundary_current_density(eta, i_gb0, T)

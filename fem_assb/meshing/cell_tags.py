@@ -33,28 +33,37 @@ IONIC = (SE, SEPARATOR)
 NONE = 0  #: insulating (e.g. electrolyte | collector)
 CAM_CAM = 1  #: electronic conduction and Li diffusion inside the CAM
 CONDUCTION_E = 2  #: electronic conduction between other electronic cells (CAM|CC, CC|CC, Li|Li, Li|CC)
-CONDUCTION_I = 3  #: ionic conduction between electrolyte cells of the same grain
+CONDUCTION_I = 3  #: ionic conduction between electrolyte cells not separated by a grain boundary
 CAM_SE = 4  #: intercalation, Butler-Volmer (MODEL §3)
 LI_SE = 5  #: Li metal | electrolyte, Butler-Volmer with constant i0
-GRAIN_BOUNDARY = 6  #: SE | SE of different grain IDs (MODEL §3, [002] Eq. 1)
+GRAIN_BOUNDARY = 6  #: SE | SE of different nonzero grain IDs (MODEL §3, [002] Eq. 1; is_grain_boundary)
 
 # exterior facets on the grid's bounding box (set by build_voxel_mesh)
 from fem_assb.meshing.voxel_mesh import XMAX, XMIN, YMAX, YMIN, ZMAX, ZMIN  # noqa: E402,F401
 
 
+def is_grain_boundary(grain_a, grain_b) -> np.ndarray:
+    """The grain-boundary facet rule (MODEL §3), one place for the cell and for keff: a facet
+    between two electrolyte voxels is a grain boundary where their grain IDs differ and both
+    are nonzero. The same ID is perfect contact; ID 0 means "no grain" (the separator layer, an
+    SE without a grain image) and is continuous with every grain, so composite SE against the
+    separator is not a grain boundary. Vectorized and symmetric in a and b."""
+    ga, gb = np.asarray(grain_a), np.asarray(grain_b)
+    return (ga != gb) & (ga > 0) & (gb > 0)
+
+
 def facet_tagger(mat_a, mat_b, grain_a, grain_b) -> np.ndarray:
     """Vectorized, symmetric tag of interior facets between cells of materials a and b."""
     a, b = np.asarray(mat_a), np.asarray(mat_b)
-    ga, gb = np.asarray(grain_a), np.asarray(grain_b)
     el_a, el_b = np.isin(a, ELECTRONIC), np.isin(b, ELECTRONIC)
     io_a, io_b = np.isin(a, IONIC), np.isin(b, IONIC)
     tags = np.zeros(a.shape, dtype=np.int32)
     tags[el_a & el_b] = CONDUCTION_E
     tags[(a == CAM) & (b == CAM)] = CAM_CAM
     tags[(a == LI) & (b == CAM) | (a == CAM) & (b == LI)] = NONE  # never adjacent in a valid cell
-    same = ga == gb
-    tags[io_a & io_b & same] = CONDUCTION_I
-    tags[io_a & io_b & ~same] = GRAIN_BOUNDARY
+    gb = is_grain_boundary(grain_a, grain_b)
+    tags[io_a & io_b & ~gb] = CONDUCTION_I
+    tags[io_a & io_b & gb] = GRAIN_BOUNDARY
     tags[((a == CAM) & io_b) | (io_a & (b == CAM))] = CAM_SE
     tags[((a == LI) & io_b) | (io_a & (b == LI))] = LI_SE
     return tags

@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 from fem_assb.errors import FemAssbError, InputError
+from fem_assb.meshing.cell_tags import is_grain_boundary
 
 AXES = {"x": 0, "y": 1, "z": 2}
 #: Interior facet tags of the keff mesh: same grain (or no grain) and grain boundary.
@@ -41,9 +42,9 @@ BULK, GRAIN_BOUNDARY = 1, 2
 
 
 def grain_tagger(mat_a, mat_b, grain_a, grain_b):
-    """Interior facet tag: GRAIN_BOUNDARY between different non-zero grain IDs, else BULK."""
-    gb = (grain_a != grain_b) & (grain_a > 0) & (grain_b > 0)
-    return np.where(gb, GRAIN_BOUNDARY, BULK).astype(np.int32)
+    """Interior facet tag: GRAIN_BOUNDARY where the cell's rule puts one
+    (:func:`fem_assb.meshing.cell_tags.is_grain_boundary`), else BULK."""
+    return np.where(is_grain_boundary(grain_a, grain_b), GRAIN_BOUNDARY, BULK).astype(np.int32)
 
 
 def _parse_axes(axis) -> list[str]:
@@ -110,7 +111,7 @@ class _Problem:
         import ufl
         from dolfinx import fem
 
-        from fem_assb.forms.transport import boundary_transmissibility, two_point_flux
+        from fem_assb.forms.transport import boundary_transmissibility, grain_boundary_flux, two_point_flux
         from fem_assb.meshing.voxel_mesh import FACE_TAGS
 
         msh = vm.mesh
@@ -130,10 +131,9 @@ class _Problem:
         dx = ufl.Measure("dx", msh, metadata={"quadrature_degree": 0})
         # The zero cell term puts every diagonal entry in the sparsity pattern.
         a = two_point_flux(u, k, v, H, n) * dS(BULK) + fem.Constant(msh, 0.0) * u * v * dx
-        if r_gb is not None:
-            a += two_point_flux(u, k, v, H, n, interface_resistance=fem.Constant(msh, float(r_gb))) * dS(
-                GRAIN_BOUNDARY
-            )
+        if r_gb is not None:  # the cell's GB law, linearized: R_GB in series with the half cells
+            r = fem.Constant(msh, float(r_gb))
+            a += grain_boundary_flux(u, v, None, None, k, H, n, iterations=0, r_gb=r) * dS(GRAIN_BOUNDARY)
         diag = sum(self.weight[t] * tb * v * ds(t) for t in tags)
         L = sum(self.weight[t] * self.phi_b[t] * tb * v * ds(t) for t in tags)
         # Current [A] entering the domain through the selected face.
@@ -220,15 +220,68 @@ def effective_conductivity(
     """
     from mpi4py import MPI
 
-    from fem_assb.forms.transport import grain_boundary_resistance
-    from fem_assb.meshing.voxel_mesh import Grid, build_voxel_mesh
-    from fem_assb.structure.analysis import percolating
-    from fem_assb.structure.image import VoxelImage
-    from fem_assb.units import to_si
-
     t_start = time.perf_counter()
     comm = comm or MPI.COMM_WORLD
     axes = _parse_axes(axis)
+    kappa, r_gb = _conductivities(bulk_conductivity, grain_resistance, grain_exchange_current, temperature)
+    plan, masks, grain_arr = _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb)
+    shape, h = plan["shape"], plan["h"]
+    n_vox = int(np.prod(shape))
+    eps = plan["n_phase"] / n_vox
+    results = {}
+    for group in plan["groups"]:
+        n_cells = plan["per_axis"][group[0]]
+        base = {
+            "volume_fraction": eps,
+            "percolating_fraction": (n_cells / plan["n_phase"]) if plan["n_phase"] else 0.0,
+            "cells": n_cells,
+        }
+        if n_cells == 0:
+            results.update({a: _not_percolating(a, base) for a in group})
+            continue
+        t0 = time.perf_counter()
+        vm = build_keff_mesh(comm, masks.get(group[0]), h, grain_arr if r_gb is not None else None)
+        t_mesh = time.perf_counter() - t0
+        problem = _Problem(vm, kappa, r_gb)
+        for i, a in enumerate(group):
+            out = problem.solve_axis(AXES[a], 1.0, solver, rtol)
+            res = _summarize(out, a, shape, h, kappa, eps, base)
+            res["timings"] = {
+                "mesh": t_mesh if i == 0 else 0.0,
+                "forms": problem.compile_time if i == 0 else 0.0,
+                "assemble": out["assemble"],
+                "solve": out["solve"].time,
+            }
+            if plan["per_axis"][a] < plan["n_phase"]:
+                res["message"] = (
+                    f"{plan['n_phase'] - plan['per_axis'][a]} voxels of the phase are in clusters "
+                    f"that do not connect the {a} faces; they were removed."
+                )
+            results[a] = res
+        del problem, vm
+    peak = _peak_rss_bytes(comm)
+    return {
+        "phase": None if phase is None else str(phase),
+        "shape": list(shape),
+        "voxel_size_m": h,
+        "bulk_conductivity_S_per_m": kappa,
+        "grain_boundary": None
+        if r_gb is None
+        else {"resistance_ohm_m2": r_gb, "resistance_ohm_cm2": r_gb * 1e4, "facets": plan["n_gb_facets"]},
+        "ranks": comm.size,
+        "run_time_s": time.perf_counter() - t_start,
+        "peak_memory_bytes": peak,
+        "peak_memory_bytes_per_voxel": peak / n_vox,
+        "axes": results,
+    }
+
+
+# -- stages of effective_conductivity -----------------------------------------------------------
+def _conductivities(bulk_conductivity, grain_resistance, grain_exchange_current, temperature):
+    """(kappa_bulk [S/m], R_GB [Ohm m^2] or None) from the inputs (units allowed), validated."""
+    from fem_assb.forms.transport import grain_boundary_resistance
+    from fem_assb.units import to_si
+
     kappa = to_si(bulk_conductivity, "S/m", name="bulk conductivity", default_unit="S/m")
     if not kappa > 0:
         raise InputError(f"bulk conductivity must be positive, got {kappa} S/m.")
@@ -246,11 +299,20 @@ def effective_conductivity(
         r_gb = grain_boundary_resistance(i0, float(temperature))
     if r_gb is not None and not r_gb >= 0:
         raise InputError(f"grain-boundary resistance must be >= 0, got {r_gb} Ohm m^2.")
+    return kappa, r_gb
 
-    # Rank 0: masks, fractions and the percolating clusters per axis.
-    plan = None
-    masks: dict[str, np.ndarray] = {}
-    error = None
+
+def _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb):
+    """Rank 0: the phase mask, its percolating clusters per axis, axes that share one mesh and
+    the grain-boundary facet count. Returns (plan, masks, grains): the plan (shape, h [m],
+    n_phase, per_axis cells, groups, n_gb_facets) on every rank, the masks {axis: bool array}
+    and the grain IDs (int32 or None) on rank 0 ({} and None elsewhere). An input error on
+    rank 0 is raised on every rank."""
+    from fem_assb.structure.analysis import percolating
+    from fem_assb.structure.image import VoxelImage
+    from fem_assb.units import to_si
+
+    plan, masks, grain_arr, error = None, {}, None, None
     if comm.rank == 0:
         try:
             if image is None:
@@ -280,20 +342,13 @@ def effective_conductivity(
                         break
                 else:
                     groups.append([a])
-            n_gb = 0
             if r_gb is not None and (grain_arr is None or not np.any(grain_arr[mask] > 0)):
                 raise InputError(
                     "a grain-boundary resistance was given but the phase has no grain IDs; give a grain-ID "
                     "image (--grains) or a label map with grain IDs (docs/structures.md)."
                 )
-            if grain_arr is not None and r_gb is not None:
-                for d in range(3):
-                    sl_a = [slice(None)] * 3
-                    sl_b = [slice(None)] * 3
-                    sl_a[d], sl_b[d] = slice(0, -1), slice(1, None)
-                    both = mask[tuple(sl_a)] & mask[tuple(sl_b)]
-                    ga, gb = grain_arr[tuple(sl_a)], grain_arr[tuple(sl_b)]
-                    n_gb += int((both & (ga != gb) & (ga > 0) & (gb > 0)).sum())
+            with_gb = grain_arr is not None and r_gb is not None
+            n_gb = count_grain_boundary_faces(mask, grain_arr) if with_gb else 0
             plan = {
                 "shape": mask.shape,
                 "h": float(h),
@@ -307,94 +362,74 @@ def effective_conductivity(
     error = comm.bcast(error, root=0)
     if error is not None:
         raise error
-    plan = comm.bcast(plan, root=0)
-    shape, h = plan["shape"], plan["h"]
-    n_vox = int(np.prod(shape))
-    eps = plan["n_phase"] / n_vox
+    return comm.bcast(plan, root=0), masks, grain_arr
 
-    results = {}
-    for group in plan["groups"]:
-        n_cells = plan["per_axis"][group[0]]
-        base = {
-            "volume_fraction": eps,
-            "percolating_fraction": (n_cells / plan["n_phase"]) if plan["n_phase"] else 0.0,
-            "cells": n_cells,
-        }
-        if n_cells == 0:
-            for a in group:
-                msg = (
-                    f"the phase does not connect the {a}min and {a}max faces: no current flows, "
-                    "the effective conductivity is 0."
-                )
-                results[a] = dict(
-                    base,
-                    relative_conductivity=0.0,
-                    effective_conductivity=0.0,
-                    tortuosity_factor=None,
-                    tortuosity=None,
-                    current_density=0.0,
-                    message=msg,
-                    iterations=0,
-                    solver=None,
-                    timings={},
-                )
-            continue
-        t0 = time.perf_counter()
-        grid = None
-        if comm.rank == 0:
-            material = np.where(masks[group[0]], 0, -1).astype(np.int32)
-            grid = Grid.uniform(material, h, grain=None if (r_gb is None or grain_arr is None) else grain_arr)
-        vm = build_voxel_mesh(comm, grid, grain_tagger)
-        del grid
-        t_mesh = time.perf_counter() - t0
-        problem = _Problem(vm, kappa, r_gb)
-        for i, a in enumerate(group):
-            d = AXES[a]
-            out = problem.solve_axis(d, 1.0, solver, rtol)
-            length = shape[d] * h
-            area = np.prod([shape[j] * h for j in range(3) if j != d])
-            current = 0.5 * (out["current_in"] + out["current_out"])
-            j = current / area
-            k_eff = length * j / 1.0
-            rel = k_eff / kappa
-            tau2 = eps / rel if rel > 0 else None
-            res = dict(
-                base,
-                relative_conductivity=rel,
-                effective_conductivity=k_eff,
-                tortuosity_factor=tau2,
-                tortuosity=None if tau2 is None else math.sqrt(tau2),
-                current_density=j,
-                message="",
-                current_balance=abs(out["current_in"] - out["current_out"]) / max(abs(current), 1e-300),
-                iterations=out["solve"].iterations,
-                solver=out["solve"].method,
-                timings={
-                    "mesh": t_mesh if i == 0 else 0.0,
-                    "forms": problem.compile_time if i == 0 else 0.0,
-                    "assemble": out["assemble"],
-                    "solve": out["solve"].time,
-                },
-            )
-            if plan["per_axis"][a] < plan["n_phase"]:
-                res["message"] = (
-                    f"{plan['n_phase'] - plan['per_axis'][a]} voxels of the phase are in clusters "
-                    f"that do not connect the {a} faces; they were removed."
-                )
-            results[a] = res
-        del problem, vm
-    peak = _peak_rss_bytes(comm)
-    return {
-        "phase": None if phase is None else str(phase),
-        "shape": list(shape),
-        "voxel_size_m": h,
-        "bulk_conductivity_S_per_m": kappa,
-        "grain_boundary": None
-        if r_gb is None
-        else {"resistance_ohm_m2": r_gb, "resistance_ohm_cm2": r_gb * 1e4, "facets": plan["n_gb_facets"]},
-        "ranks": comm.size,
-        "run_time_s": time.perf_counter() - t_start,
-        "peak_memory_bytes": peak,
-        "peak_memory_bytes_per_voxel": peak / n_vox,
-        "axes": results,
-    }
+
+def count_grain_boundary_faces(mask, grains) -> int:
+    """Number of voxel faces inside ``mask`` that are grain boundaries
+    (:func:`fem_assb.meshing.cell_tags.is_grain_boundary`)."""
+    n = 0
+    for d in range(3):
+        sl_a, sl_b = [slice(None)] * 3, [slice(None)] * 3
+        sl_a[d], sl_b[d] = slice(0, -1), slice(1, None)
+        both = mask[tuple(sl_a)] & mask[tuple(sl_b)]
+        n += int((both & is_grain_boundary(grains[tuple(sl_a)], grains[tuple(sl_b)])).sum())
+    return n
+
+
+def build_keff_mesh(comm, mask, h: float, grains=None):
+    """The keff VoxelMesh of the voxels in ``mask`` (rank 0; None elsewhere), cubic voxels of
+    edge h [m], interior facets tagged BULK or GRAIN_BOUNDARY (``grain_tagger``) when grain IDs
+    are given."""
+    from fem_assb.meshing.voxel_mesh import Grid, build_voxel_mesh
+
+    grid = None
+    if comm.rank == 0:
+        material = np.where(mask, 0, -1).astype(np.int32)
+        grid = Grid.uniform(material, h, grain=grains)
+    return build_voxel_mesh(comm, grid, grain_tagger)
+
+
+def _not_percolating(a: str, base: dict) -> dict:
+    """The result of an axis along which the phase does not connect the two faces."""
+    msg = (
+        f"the phase does not connect the {a}min and {a}max faces: no current flows, "
+        "the effective conductivity is 0."
+    )
+    return dict(
+        base,
+        relative_conductivity=0.0,
+        effective_conductivity=0.0,
+        tortuosity_factor=None,
+        tortuosity=None,
+        current_density=0.0,
+        message=msg,
+        iterations=0,
+        solver=None,
+        timings={},
+    )
+
+
+def _summarize(out: dict, a: str, shape, h: float, kappa: float, eps: float, base: dict) -> dict:
+    """kappa_eff = l i / U (U = 1 V), relative conductivity, tortuosity factor tau^2 = eps / rel
+    and tortuosity from the face currents of one solve (``_Problem.solve_axis``) along axis a."""
+    d = AXES[a]
+    length = shape[d] * h
+    area = np.prod([shape[j] * h for j in range(3) if j != d])
+    current = 0.5 * (out["current_in"] + out["current_out"])
+    j = current / area
+    k_eff = length * j / 1.0
+    rel = k_eff / kappa
+    tau2 = eps / rel if rel > 0 else None
+    return dict(
+        base,
+        relative_conductivity=rel,
+        effective_conductivity=k_eff,
+        tortuosity_factor=tau2,
+        tortuosity=None if tau2 is None else math.sqrt(tau2),
+        current_density=j,
+        message="",
+        current_balance=abs(out["current_in"] - out["current_out"]) / max(abs(current), 1e-300),
+        iterations=out["solve"].iterations,
+        solver=out["solve"].method,
+    )
