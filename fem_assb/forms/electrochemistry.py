@@ -91,7 +91,11 @@ class CellForms:
         self.n = ufl.FacetNormal(msh)
 
     def _coefficients(self):
-        """Material indicators and the conductivity k_phi (S/m) of every conductor.
+        """Material indicators and the conductivity k_phi (S/m) of every conductor: sigma(x) in
+        the CAM, kappa(c0) in the composite SE, factor * kappa(c0) in the separator (factor: the
+        mesh's ``conductivity_factor`` of SEPARATOR, set from the virtual cell's separator, else
+        the materials' separator.kappa_factor, 1 for a dense SE), the (capped) Li metal sigma and
+        COLLECTOR_CONDUCTIVITY in the collectors.
 
         One DG0 coefficient, the material code, from which the forms build every indicator and
         constant conductivity: DOLFINx packs each coefficient per cell and facet side for every
@@ -106,13 +110,15 @@ class CellForms:
         self.chi_el = self.indicator(tags.ELECTRONIC)
         c_e = float(ely.c0)
         kappa = float(np.asarray(ely.kappa(c_e, self.T, np)))
+        factor = self.vmesh.conductivity_factor.get(tags.SEPARATOR, float(self.system.separator.kappa_factor))
         sigma_li = min(float(an.sigma), METAL_CONDUCTIVITY_CAP)
         kconst = (  # S/m, all conductors but the CAM
-            kappa * self.chi_ion
+            kappa * self.indicator((tags.SE,))
+            + factor * kappa * self.indicator((tags.SEPARATOR,))
             + sigma_li * self.chi_li
             + COLLECTOR_CONDUCTIVITY * self.indicator((tags.CATHODE_CC, tags.ANODE_CC))
         )
-        self.kappa, self.c_e = kappa, c_e
+        self.kappa, self.kappa_separator, self.c_e = kappa, factor * kappa, c_e
         self.k_phi = self.chi_cam * self.system.cam.sigma(self.inside(self.x), self.T, ufl) + kconst
 
     def _measures(self):

@@ -95,6 +95,8 @@ class VoxelMesh:
     material, grain: int32 per local cell. voxel_index: int64 flat C-order grid index per local cell.
     facet_tags: MeshTags over facets (only facets with a non-zero tag are listed).
     grid_shape: (nx, ny, nz) of the grid; bounds: ((xmin, xmax), (ymin, ymax), (zmin, zmax)) [m].
+    conductivity_factor: {material code: factor [-]} on that material's bulk conductivity, set by
+    the layers that built the mesh (a separator's effective / bulk ionic conductivity).
     """
 
     mesh: object
@@ -105,6 +107,7 @@ class VoxelMesh:
     facet_tags: object
     grid_shape: tuple[int, int, int]
     bounds: tuple[tuple[float, float], ...]
+    conductivity_factor: dict = field(default_factory=dict)
     _domains: tuple | None = field(default=None, repr=False)
 
     @property

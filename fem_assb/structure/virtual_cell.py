@@ -67,8 +67,11 @@ def graded_sizes(length: float, first: float, growth: float, largest: float) -> 
 class Separator:
     """Separator layer: ``material`` "SE" (dense) or "LE" (porous, soaked), ``thickness`` [m].
 
-    ``porosity`` and ``conductivity_factor`` (effective / bulk ionic conductivity) apply to
-    "LE" only; defaults 0.5 and 0.5 (MODEL.md §1, seed 001). ``grading``: "cathode" refines
+    ``conductivity_factor``: effective / bulk ionic conductivity of the layer, in (0, 1]; for
+    "LE" default 0.5 (MODEL.md §1, seed 001); for "SE" default None, the materials'
+    ``separator.kappa_factor`` (1: the separator conducts like the composite's SE). The cell
+    forms use kappa_separator = factor * kappa(SE). ``porosity`` applies to "LE" only, default
+    0.5. ``grading``: "cathode" refines
     only at the cathode side, "both" at both faces (default for "LE", whose concentration
     varies at the Li side too).
     """
@@ -94,8 +97,13 @@ class Separator:
             )
             if not (0 < self.porosity <= 1 and 0 < self.conductivity_factor <= 1):
                 raise InputError("separator porosity and conductivity_factor must lie in (0, 1].")
-        elif self.porosity is not None or self.conductivity_factor is not None:
-            raise InputError("porosity / conductivity_factor apply to an 'LE' separator only; remove them.")
+        else:
+            if self.porosity is not None:
+                raise InputError("porosity applies to an 'LE' separator only; remove it.")
+            if self.conductivity_factor is not None:
+                self.conductivity_factor = float(self.conductivity_factor)
+                if not 0 < self.conductivity_factor <= 1:
+                    raise InputError("separator conductivity_factor must lie in (0, 1].")
         self.grading = self.grading or ("both" if self.material == "LE" else "cathode")
         if self.grading not in ("cathode", "both"):
             raise InputError(f"separator grading must be 'cathode' or 'both', got {self.grading!r}.")

@@ -403,6 +403,8 @@ def build_cell_mesh(vcell, comm=None):
         raise err
     info = comm.bcast(info, root=0)
     vmesh = build_voxel_mesh(comm, grid, cell_tags.facet_tagger)
+    if vcell.separator.conductivity_factor is not None:  # kappa_separator = factor kappa (MODEL §1)
+        vmesh.conductivity_factor[cell_tags.SEPARATOR] = float(vcell.separator.conductivity_factor)
     faces = vcell.cathode.inactive_faces
     if faces is not None:  # delaminated CAM | SE faces carry no current (MODEL §3, [004])
         from fem_assb.meshing.virtual_cell_grid import deactivate_faces
