@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fem_assb.errors import InputError
+from fem_assb.errors import InputError, did_you_mean
 from fem_assb.constants import FARADAY
 from fem_assb.constants import GAS_CONSTANT as R_GAS
 from fem_assb.materials.functional import T_REF, Functional, bounded, constant, scaled, table
@@ -396,8 +396,6 @@ _register(
 
 def build_model(name: str, parameter: str, unit: str, variable: str, value0, v0, T0) -> Functional:
     """The Functional of model ``name`` for ``parameter`` (value0 in SI at v0, T0 where needed)."""
-    from fem_assb.materials.spec import did_you_mean
-
     if name not in MODELS:
         raise InputError(
             f"unknown model {name!r} for {parameter}{did_you_mean(name, MODELS)}; "

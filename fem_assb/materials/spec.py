@@ -16,13 +16,12 @@ formulas and tables take c in ``c_unit`` (default mol/L, as the published fits).
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 from pathlib import Path
 
 import numpy as np
 
-from fem_assb.errors import InputError
+from fem_assb.errors import InputError, did_you_mean
 from fem_assb.materials.functional import (
     T_REF,
     Functional,
@@ -49,12 +48,6 @@ FUNCTIONAL_KEYS = {
     "columns",
 }
 CONSTANT_KEYS = {"value", "arrhenius", "source"}
-
-
-def did_you_mean(name, known) -> str:
-    """' (did you mean 'X'?)' for the closest known name, or ''."""
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def check_keys(mapping: dict, known, where: str) -> None:
