@@ -66,7 +66,7 @@ def test_keff_and_cell_have_the_same_grain_boundaries():
     # independent count from the image: face neighbours in the SE with different nonzero IDs
     expected = set()
     for d in range(3):
-        for a in zip(*np.nonzero(se)):
+        for a in zip(*np.nonzero(se), strict=True):
             b = list(a)
             b[d] += 1
             if b[d] < lab.shape[d] and se[tuple(b)]:
@@ -76,7 +76,8 @@ def test_keff_and_cell_have_the_same_grain_boundaries():
     assert len(expected) > 20
     assert count_grain_boundary_faces(se, grains) == len(expected)
 
-    keff_mesh = build_keff_mesh(comm, se if comm.rank == 0 else None, 0.5e-6, grains if comm.rank == 0 else None)
+    root = comm.rank == 0
+    keff_mesh = build_keff_mesh(comm, se if root else None, 0.5e-6, grains if root else None)
     keff = _gb_pairs(keff_mesh, GRAIN_BOUNDARY)
 
     image = VoxelImage(lab, 0.5e-6, grains=grains)

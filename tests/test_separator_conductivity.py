@@ -70,7 +70,8 @@ def test_virtual_cell_separator_factor_reaches_the_forms():
     img = VoxelImage(lab.astype(np.int32), 0.5e-6)
     system = get_system("NMC811_Li6PS5Cl")
     for f in (None, 0.25):
-        vm, _ = build_cell_mesh(VirtualCell(img, Separator("SE", 5e-6, conductivity_factor=f)), MPI.COMM_WORLD)
+        vcell = VirtualCell(img, Separator("SE", 5e-6, conductivity_factor=f))
+        vm, _ = build_cell_mesh(vcell, MPI.COMM_WORLD)
         sim = CellSimulation(vm, system, T)
         want = 1.0 if f is None else f
         assert sim.forms.kappa_separator == pytest.approx(want * sim.forms.kappa, rel=1e-15)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fem_assb.errors import InputError, did_you_mean
 from fem_assb.constants import FARADAY
 from fem_assb.constants import GAS_CONSTANT as R_GAS
+from fem_assb.errors import InputError, did_you_mean
 from fem_assb.materials.functional import T_REF, Functional, bounded, constant, scaled, table
 
 # ---------------------------------------------------------------------------------------------

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_assb.errors import InputError
-from fem_assb.materials import spec as S
 from fem_assb.constants import FARADAY
 from fem_assb.constants import GAS_CONSTANT as R_GAS
+from fem_assb.errors import InputError
+from fem_assb.materials import spec as S
 from fem_assb.materials.functional import Functional, arrhenius_factor, constant
 
 # parameter -> (SI unit, kind); kind: "pos" (> 0), "nonneg" (>= 0), "unit" (0 < v <= 1),
