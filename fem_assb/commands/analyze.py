@@ -130,7 +130,7 @@ def format_table(s: dict) -> str:
 
 
 def run(args) -> int:
-    from fem_assb.output.atomic import write_json
+    from fem_assb.atomic import write_json
     from fem_assb.output.plots import structure_overview
     from fem_assb.parallel import print0, rank
     from fem_assb.structure.analysis import summary

@@ -161,7 +161,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from fem_assb.commands.analyze import format_table
-    from fem_assb.output.atomic import write_json
+    from fem_assb.atomic import write_json
     from fem_assb.output.plots import structure_overview
     from fem_assb.parallel import print0, rank
     from fem_assb.structure.analysis import summary

@@ -77,7 +77,7 @@ def run(args) -> int:
     from mpi4py import MPI
 
     from fem_assb.errors import FemAssbError
-    from fem_assb.output.atomic import write_json
+    from fem_assb.atomic import write_json
     from fem_assb.parallel import print0
     from fem_assb.studies.keff import effective_conductivity
     from fem_assb.units import to_si

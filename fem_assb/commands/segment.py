@@ -58,7 +58,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from fem_assb.commands.analyze import load_image
-    from fem_assb.output.atomic import write_json
+    from fem_assb.atomic import write_json
     from fem_assb.output.plots import grain_ids_slice
     from fem_assb.parallel import print0, rank
     from fem_assb.structure.io import write_image
