@@ -99,7 +99,7 @@ def _fail(command: str, argv, err: BaseException, comm, errcomm) -> int:
             text = f"fem-assb {command}: error: {msg}"
         else:
             tb = "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip()
-            line = " ".join(["fem-assb", *argv]) if argv is not None else " ".join(["fem-assb", *sys.argv[1:]])
+            line = " ".join(["fem-assb", *(sys.argv[1:] if argv is None else argv)])
             text = f"{tb}\nfem-assb {command}: {BUG_LINE}: {line}"
     multi = comm is not None and comm.size > 1
     if not multi:
