@@ -76,26 +76,28 @@ def run(args) -> int:
     import numpy as np
     from mpi4py import MPI
 
-    from fem_assb.errors import FemAssbError
-    from fem_assb.atomic import write_json
-    from fem_assb.parallel import print0
+    from fem_assb.atomic import check_file_target, write_json
+    from fem_assb.parallel import on_rank0, print0
     from fem_assb.studies.keff import effective_conductivity
     from fem_assb.units import to_si
 
     comm = MPI.COMM_WORLD
-    image, grains, error = None, None, None
-    if comm.rank == 0:  # read on rank 0 only; a read error stops every rank
-        try:
-            image = _read(args)
-            if isinstance(image, np.ndarray) and args.grains:
-                from fem_assb.structure import io
+    if args.json:
+        check_file_target(args.json, "--json")
+    if args.rtol is not None and not 0 < args.rtol < 1:
+        from fem_assb.errors import InputError
 
-                grains = io.read_array(Path(args.grains))
-        except FemAssbError as err:
-            error = err
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
+        raise InputError(f"--rtol {args.rtol}: give a relative tolerance between 0 and 1, e.g. 1e-10.")
+
+    def read():
+        image, grains = _read(args), None
+        if isinstance(image, np.ndarray) and args.grains:
+            from fem_assb.structure import io
+
+            grains = io.read_array(Path(args.grains))
+        return image, grains
+
+    image, grains = on_rank0(read, comm=comm) or (None, None)  # read on rank 0; errors stop every rank
 
     def si(value, unit, name):
         """Command-line quantities must carry their unit (a bare '3.6' is ambiguous)."""
@@ -137,7 +139,6 @@ def run(args) -> int:
         else:
             print0(f"  {axis}: eps = {r['volume_fraction']:.4f}  kappa_eff/kappa = 0  ({r['message']})")
     if args.json:
-        if comm.rank == 0:
-            write_json(args.json, res)
+        on_rank0(write_json, args.json, res, comm=comm)
         print0(f"wrote {args.json}")
     return 0

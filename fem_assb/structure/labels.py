@@ -123,6 +123,8 @@ def load_label_file(path) -> LabelFile:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise InputError(f"label map {path} does not exist.") from None
+    except (IsADirectoryError, UnicodeDecodeError):
+        raise InputError(f"label map {path} is not a YAML file; give the label map's .yaml file.") from None
     except yaml.YAMLError as exc:
         raise InputError(f"label map {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or "labels" not in data:
