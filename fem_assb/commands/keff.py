@@ -67,7 +67,7 @@ def _read(args):
         if args.labels is not None or "no label map" not in str(err):
             raise
     # A bare image (no label map anywhere): the phase is an image value.
-    return io.read_array(path)
+    return io.read_bare_image(path)
 
 
 def run(args) -> int:
@@ -77,6 +77,7 @@ def run(args) -> int:
     from mpi4py import MPI
 
     from fem_assb.atomic import check_file_target, write_json
+    from fem_assb.errors import InputError
     from fem_assb.parallel import on_rank0, print0
     from fem_assb.studies.keff import effective_conductivity
     from fem_assb.units import to_si
@@ -85,8 +86,6 @@ def run(args) -> int:
     if args.json:
         check_file_target(args.json, "--json")
     if args.rtol is not None and not 0 < args.rtol < 1:
-        from fem_assb.errors import InputError
-
         raise InputError(f"--rtol {args.rtol}: give a relative tolerance between 0 and 1, e.g. 1e-10.")
 
     def read():
@@ -94,14 +93,19 @@ def run(args) -> int:
         if isinstance(image, np.ndarray) and args.grains:
             from fem_assb.structure import io
 
-            grains = io.read_array(Path(args.grains))
+            grains = io.read_bare_image(Path(args.grains))
         return image, grains
 
     image, grains = on_rank0(read, comm=comm) or (None, None)  # read on rank 0; errors stop every rank
 
-    def si(value, unit, name):
-        """Command-line quantities must carry their unit (a bare '3.6' is ambiguous)."""
-        return None if value is None else to_si(value, unit, name=name)
+    def si(value, unit, name, default_unit=None):
+        """Command-line quantities must carry their unit (a bare '3.6' is ambiguous); all positive."""
+        if value is None:
+            return None
+        out = to_si(value, unit, name=name, default_unit=default_unit)
+        if not out > 0:
+            raise InputError(f"{name} {value!r} must be positive.")
+        return out
 
     bare = isinstance(image, np.ndarray) or image is None
     res = effective_conductivity(
@@ -113,7 +117,7 @@ def run(args) -> int:
         bulk_conductivity=si(args.conductivity, "S/m", "--conductivity"),
         grain_resistance=si(args.grain_resistance, "ohm*m^2", "--grain-resistance"),
         grain_exchange_current=si(args.grain_exchange_current, "A/m^2", "--grain-exchange-current"),
-        temperature=to_si(args.temperature, "K", name="temperature", default_unit="K"),
+        temperature=si(args.temperature, "K", "--temperature", default_unit="K"),
         solver=args.solver,
         rtol=args.rtol,
         comm=comm,

@@ -504,6 +504,13 @@ def read_ids(path, like: VoxelImage, *, axes=None, shape=None, dtype=None, byte_
     return arr
 
 
+def read_bare_image(path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
+    """A bare label image (no label map): the stored array, checked to hold integer labels in 3D
+    (a 2D array is one x slice)."""
+    what = f"{path}"
+    return _to_xyz(_as_labels(read_array(path, shape, dtype, byte_order), what), None, what)
+
+
 def read_array(path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
     """The bare array of an image file in any supported format, as stored (no label map, no axes).
 
