@@ -381,3 +381,20 @@ def test_mpi_bad_option_prints_usage_once(tmp_path):
     r = _cli(["keff", "x.npy", "--axis", "w"], tmp_path, np_=2)
     assert r.returncode == 2
     assert r.stderr.count("invalid choice") == 1, r.stderr
+
+
+# ------------------------------------------------------------------- input files that are not YAML
+def test_case_label_map_and_spec_files_that_are_not_yaml(tmp_path, capsys, good):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(": : :\n")
+    for argv in (
+        ["check", tmp_path],
+        ["check", good],
+        ["check", broken],
+        ["analyze", good, "--labels", broken],
+        ["analyze", good, "--labels", tmp_path],
+        ["generate", "composite", "-o", tmp_path / "g.npz", "--spec", broken],
+        ["generate", "composite", "-o", tmp_path / "g.npz", "--spec", good],
+    ):
+        line = _main_error(capsys, argv)
+        assert str(argv[-1]) in line, line

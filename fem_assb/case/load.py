@@ -48,7 +48,9 @@ def load_case(path) -> Case:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise InputError(f"{path} is not valid YAML: {exc}") from None
+        from fem_assb.structure.labels import yaml_error_text
+
+        raise InputError(f"{path} is not valid YAML ({yaml_error_text(exc)}).") from None
     except UnicodeDecodeError:
         raise InputError(f"{path} is not a text (YAML) file; give the case's .yaml file.") from None
     if not isinstance(raw, dict):

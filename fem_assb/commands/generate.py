@@ -128,7 +128,9 @@ def spec_from_args(args) -> dict:
         except UnicodeDecodeError:
             raise InputError(f"--spec {path} is not a text (YAML) file.") from None
         except yaml.YAMLError as exc:
-            raise InputError(f"--spec {path} is not valid YAML: {exc}") from None
+            from fem_assb.structure.labels import yaml_error_text
+
+            raise InputError(f"--spec {path} is not valid YAML ({yaml_error_text(exc)}).") from None
         if isinstance(data, dict) and isinstance(data.get("generator"), dict):
             data = data["generator"]
         if not isinstance(data, dict):
