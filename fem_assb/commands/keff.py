@@ -98,13 +98,13 @@ def run(args) -> int:
 
     image, grains = on_rank0(read, comm=comm) or (None, None)  # read on rank 0; errors stop every rank
 
-    def si(value, unit, name, default_unit=None):
-        """Command-line quantities must carry their unit (a bare '3.6' is ambiguous); all positive."""
+    def si(value, unit, name, default_unit=None, zero=False):
+        """Command-line quantities must carry their unit (a bare '3.6' is ambiguous); > 0 (or >= 0)."""
         if value is None:
             return None
         out = to_si(value, unit, name=name, default_unit=default_unit)
-        if not out > 0:
-            raise InputError(f"{name} {value!r} must be positive.")
+        if not (out >= 0 if zero else out > 0):
+            raise InputError(f"{name} {value!r} must be {'>= 0' if zero else 'positive'}.")
         return out
 
     bare = isinstance(image, np.ndarray) or image is None
@@ -115,7 +115,7 @@ def run(args) -> int:
         voxel_size=si(args.voxel_size, "m", "--voxel-size") if bare else None,
         grains=grains,
         bulk_conductivity=si(args.conductivity, "S/m", "--conductivity"),
-        grain_resistance=si(args.grain_resistance, "ohm*m^2", "--grain-resistance"),
+        grain_resistance=si(args.grain_resistance, "ohm*m^2", "--grain-resistance", zero=True),
         grain_exchange_current=si(args.grain_exchange_current, "A/m^2", "--grain-exchange-current"),
         temperature=si(args.temperature, "K", "--temperature", default_unit="K"),
         solver=args.solver,

@@ -521,8 +521,10 @@ def read_array(path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
         raise InputError(f"image {path} does not exist.")
     fmt = image_format(path)
     with _reading(path, fmt):
-        arr = _read_array(path, fmt, shape, dtype, byte_order)
-    return _as_labels(arr, f"{path}") if np.asarray(arr).size == 0 else arr
+        arr = np.asarray(_read_array(path, fmt, shape, dtype, byte_order))
+    if arr.size == 0:
+        raise InputError(f"{path} is empty (shape {arr.shape}); an image needs at least one voxel per axis.")
+    return arr
 
 
 def _read_array(path: Path, fmt: str, shape, dtype, byte_order) -> np.ndarray:
