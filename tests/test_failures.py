@@ -158,7 +158,8 @@ def test_unreadable_image_on_the_command_line(tmp_path, capsys, name, words):
 def test_json_path_that_is_a_folder(tmp_path, capsys, good):
     line = _main_error(capsys, ["keff", good, "--phase", "1", "--json", tmp_path])
     assert f"--json {tmp_path} is a folder" in line and "give a file name" in line
-    line = _main_error(capsys, ["analyze", good, "--labels", "default", "--voxel-size", "1um", "--json", tmp_path])
+    argv = ["analyze", good, "--labels", "default", "--voxel-size", "1um", "--json", tmp_path]
+    line = _main_error(capsys, argv)
     assert "is a folder" in line
 
 
@@ -198,7 +199,8 @@ def test_structure_io_does_not_import_the_output_layer():
         "from fem_assb.output.atomic import atomic_path, write_json, write_text;"
         "import fem_assb.atomic as a; assert atomic_path is a.atomic_path"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=TIMEOUT)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
+                       timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr
 
 
