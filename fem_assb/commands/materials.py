@@ -16,12 +16,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from fem_assb.atomic import check_file_target
     from fem_assb.materials import get_system, list_systems
     from fem_assb.materials.presets import SYSTEMS
     from fem_assb.materials.report import parameter_table
     from fem_assb.materials.spec import temperature
     from fem_assb.output.plots import material_functions
-    from fem_assb.atomic import check_file_target
     from fem_assb.parallel import on_rank0, print0
 
     if args.action in (None, "list"):

@@ -146,9 +146,9 @@ def apply(image, ops, args, load):
 
 
 def run(args) -> int:
+    from fem_assb.atomic import check_file_target
     from fem_assb.commands.analyze import load_image
     from fem_assb.errors import InputError
-    from fem_assb.atomic import check_file_target
     from fem_assb.parallel import on_rank0, print0
     from fem_assb.structure.analysis import volume_fractions
     from fem_assb.structure.io import write_image

@@ -24,8 +24,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from fem_assb.errors import InputError
 from fem_assb.atomic import atomic_path, write_text
+from fem_assb.errors import InputError
 from fem_assb.structure.image import LabelMap, VoxelImage
 from fem_assb.structure.labels import (
     LabelFile,
