@@ -71,6 +71,8 @@ def _expected_message(err: BaseException) -> str | None:
             "out of memory; use a smaller image or case, or more MPI ranks (--np N) on a machine "
             "with more memory."
         )
+    if isinstance(err, BrokenPipeError):
+        return "the output was closed before the command finished (broken pipe)."
     if isinstance(err, OSError):
         where = f"{err.filename}: " if err.filename else ""
         return f"{where}{err.strerror or err}; check the path and its permissions."

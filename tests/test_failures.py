@@ -400,3 +400,21 @@ def test_case_label_map_and_spec_files_that_are_not_yaml(tmp_path, capsys, good)
     ):
         line = _main_error(capsys, argv)
         assert str(argv[-1]) in line, line
+
+
+def test_interrupt_and_os_errors_are_one_line(monkeypatch, capsys):
+    from fem_assb.commands import info
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(info, "run", interrupted)
+    assert main(["info"]) == 130
+    assert capsys.readouterr().err.strip() == "fem-assb info: interrupted"
+
+    def disk_full(args):
+        raise OSError(28, "No space left on device", "out/history.csv")
+
+    monkeypatch.setattr(info, "run", disk_full)
+    line = _main_error(capsys, ["info"])
+    assert "out/history.csv: No space left on device" in line
