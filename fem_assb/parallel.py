@@ -38,3 +38,29 @@ def print0(*args, file=None, **kwargs) -> None:
     """print() on rank 0 only."""
     if rank() == 0:
         print(*args, file=file or sys.stdout, flush=True, **kwargs)
+
+
+def on_rank0(func, *args, comm=None, **kwargs):
+    """Call ``func(*args, **kwargs)`` on rank 0 only and return its result on rank 0 (None elsewhere).
+
+    Any exception raised by ``func`` is re-raised on *every* rank (the original, with its
+    traceback, on rank 0; a copy elsewhere), so that a failure of rank-0-only work (reading an
+    image, writing a file) is a collective error that every rank sees at the same place, not a
+    hang of the ranks waiting in the next collective.
+    """
+    comm = comm or comm_world()
+    if comm is None or comm.size == 1:
+        return func(*args, **kwargs)
+    result, error = None, None
+    if comm.rank == 0:
+        try:
+            result = func(*args, **kwargs)
+        except Exception as exc:  # re-raised on every rank below
+            error = exc
+    try:
+        shared = comm.bcast(error, root=0)
+    except Exception:  # an exception that cannot be pickled: send its text
+        shared = comm.bcast(RuntimeError(f"{type(error).__name__}: {error}"), root=0)
+    if shared is not None:
+        raise error if comm.rank == 0 else shared
+    return result

@@ -43,6 +43,10 @@ def quantity(value, *, name: str = "value"):
     raise InputError(f"{name} = {value!r} must be a number or a string with a unit.")
 
 
+#: Units a "has no unit" message suggests for an SI unit (the units the seed papers write).
+_EXAMPLE_UNIT = {"m": "um", "A/m^2": "mA/cm^2", "S/m": "mS/cm", "mol/m^3": "mol/cm^3", "m^2/s": "cm^2/s"}
+
+
 def to_si(value, unit: str, *, name: str = "value", default_unit: str | None = None) -> float:
     """Convert ``value`` to a float in the SI unit ``unit`` (e.g. ``"m"``, ``"A/m^2"``).
 
@@ -57,7 +61,8 @@ def to_si(value, unit: str, *, name: str = "value", default_unit: str | None = N
     if q.unitless and not target.unitless:
         if default_unit is None:
             raise InputError(
-                f"{name} = {value!r} has no unit; write it with one, for example '{q.magnitude} {unit}'."
+                f"{name} = {value!r} has no unit; give a unit, e.g. '{q.magnitude:g} "
+                f"{_EXAMPLE_UNIT.get(unit, unit)}'."
             )
         q = ureg.Quantity(q.magnitude, default_unit)
     try:

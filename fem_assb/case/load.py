@@ -41,12 +41,18 @@ def load_case(path) -> Case:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"case file {str(path)!r} is a folder; give the case's YAML file (e.g. case.yaml).")
     if not path.is_file():
         raise InputError(f"case file {str(path)!r} does not exist.")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise InputError(f"{path} is not valid YAML: {exc}") from None
+        from fem_assb.structure.labels import yaml_error_text
+
+        raise InputError(f"{path} is not valid YAML ({yaml_error_text(exc)}).") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not a text (YAML) file; give the case's .yaml file.") from None
     if not isinstance(raw, dict):
         raise InputError(f"{path} must contain a mapping with the sections {', '.join(TOP_KEYS)}.")
     try:

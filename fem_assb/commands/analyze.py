@@ -130,11 +130,15 @@ def format_table(s: dict) -> str:
 
 
 def run(args) -> int:
-    from fem_assb.output.atomic import write_json
+    from fem_assb.atomic import check_file_target, write_json
     from fem_assb.output.plots import structure_overview
-    from fem_assb.parallel import print0, rank
+    from fem_assb.parallel import on_rank0, print0
     from fem_assb.structure.analysis import summary
 
+    if args.json:
+        check_file_target(args.json, "--json")
+    if args.png:
+        check_file_target(args.png, "--png", ext=".png")
     image = load_image(args, args.image)
     ids = None
     if args.cam_particles:
@@ -150,9 +154,12 @@ def run(args) -> int:
         )
     s = summary(image, cam_particles=ids, periodic=periodic_axes(args.periodic))
     print0(format_table(s))
-    if rank() == 0:
+
+    def write():
         if args.json:
             write_json(args.json, {"image": str(args.image), **s})
         if args.png:
             structure_overview(image, s, args.png)
+
+    on_rank0(write)
     return 0

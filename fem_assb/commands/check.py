@@ -1,14 +1,27 @@
-"""`fem-assb check CASE.yaml`: validate a case and print it resolved in SI."""
+"""`fem-assb check CASE.yaml`: validate a case and print it resolved in SI.
+
+Beyond the case file, check builds the structure (reads the image or runs the generator) and
+the virtual cell, and runs the checks `fem-assb run` makes before it solves
+(:func:`fem_assb.meshing.validate.validate_cell`), so OK means that `run` accepts the cell.
+"""
 
 from __future__ import annotations
 
 NAME = "check"
-HELP = "validate a YAML case and print the resolved case in SI units"
+HELP = (
+    "validate a YAML case (and build its structure and virtual cell as run does) and print the "
+    "resolved case in SI units"
+)
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("case", help="the case file (YAML)")
     parser.add_argument("--no-materials", action="store_true", help="omit the material parameter table")
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="check the case file only (do not build the structure and the virtual cell)",
+    )
 
 
 def describe(case) -> str:
@@ -82,14 +95,41 @@ def describe(case) -> str:
     return "\n".join(out), parameter_table(case.materials)
 
 
+def describe_cell(image, grid, info) -> str:
+    """What `run` would mesh: the structure, the grid and the clusters removed."""
+    from fem_assb.materials.report import format_value
+
+    nx, ny, nz = image.shape
+    cells = int((grid.material >= 0).sum())
+    return "\n".join(
+        [
+            f"built: structure {nx} x {ny} x {nz} voxels of {format_value(image.voxel_size)} m; "
+            f"cell grid {' x '.join(map(str, grid.material.shape))}, {cells} cells",
+            f"  removed isolated clusters: {100 * info.removed_cam_fraction:.2f} % of the CAM, "
+            f"{100 * info.removed_electrolyte_fraction:.2f} % of the electrolyte; "
+            f"{info.active_faces} CAM | electrolyte faces",
+        ]
+    )
+
+
+def _build(case) -> str:
+    from fem_assb.meshing.validate import validate_case
+
+    image, _vcell, grid, info = validate_case(case)
+    return describe_cell(image, grid, info)
+
+
 def run(args) -> int:
     from fem_assb.case import load_case
-    from fem_assb.parallel import print0
+    from fem_assb.parallel import on_rank0, print0
 
     case = load_case(args.case)
     text, table = describe(case)
+    built = None if args.no_build else on_rank0(_build, case)  # the same checks as run (rank 0)
     print0(text)
+    if built:
+        print0(built)
     if not args.no_materials:
         print0("\nmaterials:\n" + table)
-    print0(f"\n{args.case}: OK")
+    print0(f"\n{args.case}: OK" + (" (case file only; not built)" if args.no_build else ""))
     return 0

@@ -121,9 +121,16 @@ def spec_from_args(args) -> dict:
     spec: dict = {}
     if args.spec:
         path = Path(args.spec)
-        if not path.exists():
-            raise InputError(f"--spec {path} does not exist.")
-        data = yaml.safe_load(path.read_text()) or {}
+        if not path.is_file():
+            raise InputError(f"--spec {path} " + ("is a folder" if path.is_dir() else "does not exist") + ".")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except UnicodeDecodeError:
+            raise InputError(f"--spec {path} is not a text (YAML) file.") from None
+        except yaml.YAMLError as exc:
+            from fem_assb.structure.labels import yaml_error_text
+
+            raise InputError(f"--spec {path} is not valid YAML ({yaml_error_text(exc)}).") from None
         if isinstance(data, dict) and isinstance(data.get("generator"), dict):
             data = data["generator"]
         if not isinstance(data, dict):
@@ -157,20 +164,34 @@ def spec_from_args(args) -> dict:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from fem_assb.atomic import check_file_target
+    from fem_assb.parallel import on_rank0
+
+    spec = spec_from_args(args)
+    check_file_target(args.output, "-o", ext=".npz")
+    if not args.no_png:
+        png = Path(args.png) if args.png else Path(args.output).with_suffix(".png")
+        check_file_target(png, "--png", ".png")
+    if args.json:
+        check_file_target(args.json, "--json")
+    on_rank0(_generate, args, spec)  # built and written once, on rank 0; an error stops every rank
+    return 0
+
+
+def _generate(args, spec) -> None:
     import time
     from pathlib import Path
 
+    from fem_assb.atomic import write_json
     from fem_assb.commands.analyze import format_table
-    from fem_assb.output.atomic import write_json
     from fem_assb.output.plots import structure_overview
-    from fem_assb.parallel import print0, rank
+    from fem_assb.parallel import print0
     from fem_assb.structure.analysis import summary
     from fem_assb.structure.generate import from_spec
     from fem_assb.structure.io import write_image
 
-    spec = spec_from_args(args)
-    if rank() != 0:  # the structure is built and written once, on rank 0
-        return 0
     t0 = time.perf_counter()
     image = from_spec(spec)
     elapsed = time.perf_counter() - t0
@@ -187,4 +208,3 @@ def run(args) -> int:
         files.append(Path(args.json))
     for f in files:
         print0(f"wrote {f}")
-    return 0

@@ -67,7 +67,7 @@ def _read(args):
         if args.labels is not None or "no label map" not in str(err):
             raise
     # A bare image (no label map anywhere): the phase is an image value.
-    return io.read_array(path)
+    return io.read_bare_image(path)
 
 
 def run(args) -> int:
@@ -76,30 +76,36 @@ def run(args) -> int:
     import numpy as np
     from mpi4py import MPI
 
-    from fem_assb.errors import FemAssbError
-    from fem_assb.output.atomic import write_json
-    from fem_assb.parallel import print0
+    from fem_assb.atomic import check_file_target, write_json
+    from fem_assb.errors import InputError
+    from fem_assb.parallel import on_rank0, print0
     from fem_assb.studies.keff import effective_conductivity
     from fem_assb.units import to_si
 
     comm = MPI.COMM_WORLD
-    image, grains, error = None, None, None
-    if comm.rank == 0:  # read on rank 0 only; a read error stops every rank
-        try:
-            image = _read(args)
-            if isinstance(image, np.ndarray) and args.grains:
-                from fem_assb.structure import io
+    if args.json:
+        check_file_target(args.json, "--json")
+    if args.rtol is not None and not 0 < args.rtol < 1:
+        raise InputError(f"--rtol {args.rtol}: give a relative tolerance between 0 and 1, e.g. 1e-10.")
 
-                grains = io.read_array(Path(args.grains))
-        except FemAssbError as err:
-            error = err
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
+    def read():
+        image, grains = _read(args), None
+        if isinstance(image, np.ndarray) and args.grains:
+            from fem_assb.structure import io
 
-    def si(value, unit, name):
-        """Command-line quantities must carry their unit (a bare '3.6' is ambiguous)."""
-        return None if value is None else to_si(value, unit, name=name)
+            grains = io.read_bare_image(Path(args.grains))
+        return image, grains
+
+    image, grains = on_rank0(read, comm=comm) or (None, None)  # read on rank 0; errors stop every rank
+
+    def si(value, unit, name, default_unit=None, zero=False):
+        """Command-line quantities must carry their unit (a bare '3.6' is ambiguous); > 0 (or >= 0)."""
+        if value is None:
+            return None
+        out = to_si(value, unit, name=name, default_unit=default_unit)
+        if not (out >= 0 if zero else out > 0):
+            raise InputError(f"{name} {value!r} must be {'>= 0' if zero else 'positive'}.")
+        return out
 
     bare = isinstance(image, np.ndarray) or image is None
     res = effective_conductivity(
@@ -109,9 +115,9 @@ def run(args) -> int:
         voxel_size=si(args.voxel_size, "m", "--voxel-size") if bare else None,
         grains=grains,
         bulk_conductivity=si(args.conductivity, "S/m", "--conductivity"),
-        grain_resistance=si(args.grain_resistance, "ohm*m^2", "--grain-resistance"),
+        grain_resistance=si(args.grain_resistance, "ohm*m^2", "--grain-resistance", zero=True),
         grain_exchange_current=si(args.grain_exchange_current, "A/m^2", "--grain-exchange-current"),
-        temperature=to_si(args.temperature, "K", name="temperature", default_unit="K"),
+        temperature=si(args.temperature, "K", "--temperature", default_unit="K"),
         solver=args.solver,
         rtol=args.rtol,
         comm=comm,
@@ -137,7 +143,6 @@ def run(args) -> int:
         else:
             print0(f"  {axis}: eps = {r['volume_fraction']:.4f}  kappa_eff/kappa = 0  ({r['message']})")
     if args.json:
-        if comm.rank == 0:
-            write_json(args.json, res)
+        on_rank0(write_json, args.json, res, comm=comm)
         print0(f"wrote {args.json}")
     return 0

@@ -16,23 +16,25 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from fem_assb.atomic import check_file_target
     from fem_assb.materials import get_system, list_systems
     from fem_assb.materials.presets import SYSTEMS
     from fem_assb.materials.report import parameter_table
     from fem_assb.materials.spec import temperature
     from fem_assb.output.plots import material_functions
-    from fem_assb.parallel import print0, rank
+    from fem_assb.parallel import on_rank0, print0
 
     if args.action in (None, "list"):
         width = max(len(n) for n in list_systems())
         for name in list_systems():
             print0(f"{name:<{width}}  {SYSTEMS[name]['description']}")
         return 0
+    if args.png:
+        check_file_target(args.png, "--png", ext=".png")
     T = temperature(args.temperature) if args.temperature else None
     system = get_system(args.name, temperature=T)
     print0(parameter_table(system))
     if args.png:
-        if rank() == 0:
-            material_functions(system, args.png)
+        on_rank0(material_functions, system, args.png)
         print0(f"\nwrote {args.png}")
     return 0

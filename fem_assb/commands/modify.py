@@ -146,17 +146,19 @@ def apply(image, ops, args, load):
 
 
 def run(args) -> int:
+    from fem_assb.atomic import check_file_target
     from fem_assb.commands.analyze import load_image
     from fem_assb.errors import InputError
-    from fem_assb.parallel import print0, rank
+    from fem_assb.parallel import on_rank0, print0
     from fem_assb.structure.analysis import volume_fractions
     from fem_assb.structure.io import write_image
 
     if not args.ops:
         raise InputError("no operation given; see `fem-assb modify --help`.")
+    check_file_target(args.output, "-o", ext=".npz")
     image = load_image(args, args.image)
     out = apply(image, args.ops, args, lambda p: load_image(args, p))
-    files = write_image(out, args.output) if rank() == 0 else []
+    files = on_rank0(write_image, out, args.output) or []
     fr = ", ".join(f"{k} {v:.4f}" for k, v in volume_fractions(out).items() if v > 0)
     print0(
         f"{' -> '.join(n for n, _ in args.ops)}: {image.shape} -> {out.shape} "

@@ -57,22 +57,39 @@ def format_summary(s: dict) -> str:
 def run(args) -> int:
     from pathlib import Path
 
+    from fem_assb.atomic import check_file_target
     from fem_assb.commands.analyze import load_image
-    from fem_assb.output.atomic import write_json
-    from fem_assb.output.plots import grain_ids_slice
-    from fem_assb.parallel import print0, rank
-    from fem_assb.structure.io import write_image
-    from fem_assb.structure.segment import segment_grains, with_grains
+    from fem_assb.errors import InputError
+    from fem_assb.parallel import on_rank0
 
-    image = load_image(args, args.image)
-    if rank() != 0:  # segmentation is serial; rank 0 computes and writes
-        return 0
-    seg = segment_grains(image, k=args.ids, min_distance=args.min_distance, h=args.h, phase=args.phase)
+    if args.ids < 1:
+        raise InputError(f"--ids {args.ids}: give a number of grain IDs >= 1 (default 8).")
+    if args.min_distance < 1:
+        raise InputError(f"--min-distance {args.min_distance}: give a distance >= 1 voxel (default 3).")
     out = (
         Path(args.output)
         if args.output
         else Path(args.image).with_name(Path(args.image).stem + "_grains.npz")
     )
+    check_file_target(out, "-o", ext=".npz")
+    for opt, path, ext in (("--json", args.json, ".json"), ("--png", args.png, ".png")):
+        if path:
+            check_file_target(path, opt, ext=ext)
+    image = on_rank0(load_image, args, args.image)  # segmentation is serial: rank 0 reads, computes
+    on_rank0(_segment_and_write, args, image, out)  # and writes; an error stops every rank
+    return 0
+
+
+def _segment_and_write(args, image, out) -> None:
+    from pathlib import Path
+
+    from fem_assb.atomic import write_json
+    from fem_assb.output.plots import grain_ids_slice
+    from fem_assb.parallel import print0
+    from fem_assb.structure.io import write_image
+    from fem_assb.structure.segment import segment_grains, with_grains
+
+    seg = segment_grains(image, k=args.ids, min_distance=args.min_distance, h=args.h, phase=args.phase)
     files = write_image(with_grains(image, seg), out)
     s = seg.summary()
     print0(format_summary(s))
@@ -84,4 +101,3 @@ def run(args) -> int:
         files.append(Path(args.png))
     for f in files:
         print0(f"wrote {f}")
-    return 0

@@ -32,7 +32,7 @@ from scipy.spatial import cKDTree
 
 from fem_assb.errors import InputError
 from fem_assb.structure.image import VoxelImage
-from fem_assb.units import to_si
+from fem_assb.units import quantity, to_si
 
 #: Image values of LabelMap.default().
 PORE, CAM, SE, LE, CBD = 0, 1, 2, 3, 4
@@ -46,8 +46,20 @@ FRACTION_TOLERANCE = 5e-4
 # input parsing
 
 
+#: Keys of a generator spec that are lengths (they must carry a unit in a spec or on the command line).
+LENGTH_KEYS = ("voxel_size", "d_cam", "d_se", "d_cbd", "radius")
+
+#: Most spheres a packing may hold (the packing's neighbour lists and relaxation scale with it).
+MAX_PARTICLES = 5_000_000
+
+
 def _length(value, name: str) -> float:
-    """A length in m from ``value`` ("5 um", a pint quantity, or a float in m)."""
+    """A length in m from ``value`` ("5 um", a pint quantity, or a float in m from Python).
+
+    Text must carry its unit: ``"2"`` is an error ("give a unit, e.g. '2 um'"), never metres.
+    """
+    if isinstance(value, str) and quantity(value, name=name).unitless:
+        raise InputError(f"{name} = {value!r} has no unit; give a unit, e.g. '{value.strip()} um'.")
     out = to_si(value, "m", name=name, default_unit="m")
     if not out > 0:
         raise InputError(f"{name} = {value!r} must be a positive length, e.g. '2 um'.")
@@ -65,6 +77,20 @@ def _fraction(value, name: str, allow_none: bool = True) -> float | None:
         raise InputError(
             f"{name} = {value!r} must lie between 0 and 1 (or be written with '%', e.g. '60 %')."
         )
+    return out
+
+
+def _seed(seed) -> int:
+    """The random seed: an integer >= 0 (numpy's SeedSequence takes no negative seeds)."""
+    try:
+        out = int(seed)
+        ok = not isinstance(seed, bool) and float(seed) == out
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InputError(f"seed = {seed!r} must be an integer >= 0, e.g. seed: 1.")
+    if out < 0:
+        raise InputError(f"seed = {seed!r} is negative; give an integer >= 0 (0, 1, 2, ...).")
     return out
 
 
@@ -481,10 +507,7 @@ def generate_composite(
     if pore not in ("PORE", "LE"):
         raise InputError(f"pore = {pore!r}: use 'PORE' (void) or 'LE' (liquid electrolyte).")
     pore_value = PORE if pore == "PORE" else LE
-    try:
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise InputError(f"seed = {seed!r} must be an integer.") from None
+    seed = _seed(seed)
 
     active = [p for p in (CAM, SE, CBD) if fractions[p] > 0]
     if not active:
@@ -498,6 +521,7 @@ def generate_composite(
             )
     solid = sum(fractions[p] for p in active)
     pack = min(packing, 0.95 * solid)
+    _check_size(shape, h, diam, spread, fractions, active, solid, pack, axes)
 
     streams = np.random.SeedSequence(seed).spawn(len((CAM, SE, CBD)) + 1)
     pk = _Packing(shape, axes, margin=0.5 * max(diam[p] for p in active) / h)
@@ -519,6 +543,68 @@ def generate_composite(
     return VoxelImage(labels, h)
 
 
+def _available_memory() -> float | None:
+    """Bytes of memory available now (MemAvailable of /proc/meminfo), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def memory_estimate(shape, h: float, diam: dict, spread: dict, fractions: dict, pack: float, axes) -> tuple:
+    """(bytes, spheres) a composite of these settings needs: the packing's spheres and the padded
+    grids of the distance transform (int32 IDs and indices) and the per-phase distances (float32)."""
+    active = [p for p in diam if fractions.get(p, 0) > 0]
+    solid = sum(fractions[p] for p in active)
+    margin = 0.5 * max(diam[p] for p in active) / h
+    per = np.zeros(3, bool)
+    per[list(axes)] = True
+    domain = float(np.prod([n if per[a] else n + 2 * margin for a, n in enumerate(shape)]))
+    spheres = 0.0
+    padded = 0.0
+    for p in active:
+        d = diam[p] / h
+        mean_vol = math.pi / 6.0 * d**3 * (1.0 + spread[p] ** 2) ** 3
+        spheres += pack * fractions[p] / solid * domain / mean_vol
+        pad = math.ceil(0.5 * d) + 3
+        grid = [n + 2 * (min(n, pad) if per[a] else pad) for a, n in enumerate(shape)]
+        padded = max(padded, float(np.prod(grid)))
+    voxels = float(np.prod(shape))
+    nbytes = 32.0 * padded + 4.0 * voxels * (len(active) + 3) + 800.0 * spheres
+    return nbytes, spheres
+
+
+def _check_size(shape, h, diam, spread, fractions, active, solid, pack, axes) -> None:
+    """Refuse, before anything is allocated, particles larger than the box and packings that
+    cannot fit in memory (a 2 mm particle on a 16^3 box would ask for hundreds of GB)."""
+    box = [n * h for n in shape]
+    dims = " x ".join(f"{v * 1e6:.4g}" for v in box)
+    for p in active:
+        key = f"d_{_PHASE_NAMES[p].lower()}"
+        if diam[p] > max(box):
+            raise InputError(
+                f"{key} = {diam[p] * 1e6:.4g} um is larger than the box ({shape[0]} x {shape[1]} x "
+                f"{shape[2]} voxels of {h * 1e6:.4g} um = {dims} um); give a smaller {key} "
+                "(several particles should fit in the box) or a larger shape / voxel_size."
+            )
+    nbytes, spheres = memory_estimate(shape, h, {p: diam[p] for p in active}, spread, fractions, pack, axes)
+    if spheres > MAX_PARTICLES:
+        raise InputError(
+            f"the packing would hold about {spheres:.3g} particles (more than {MAX_PARTICLES:.0e}); "
+            "use larger particles (d_se, d_cam, d_cbd), a larger voxel_size or a smaller shape."
+        )
+    avail = _available_memory()
+    if avail is not None and nbytes > 0.8 * avail:
+        raise InputError(
+            f"generating this structure needs about {nbytes / 1e9:.3g} GB of memory, more than the "
+            f"{avail / 1e9:.3g} GB available; use a smaller shape, a larger voxel_size or smaller particles."
+        )
+
+
 def _fraction_like(value, name: str) -> float:
     out = to_si(value, "", name=name)
     if not 0.0 <= out <= 2.0:
@@ -537,6 +623,8 @@ def generate_perforated(shape, voxel_size, *, radius, center="corner", fill=None
     """
     from fem_assb.structure import modify
 
+    if isinstance(radius, str) and quantity(radius, name="radius").unitless and quantity(radius).magnitude:
+        raise InputError(f"radius = {radius!r} has no unit; give a unit, e.g. '{radius.strip()} um'.")
     r = to_si(radius, "m", name="radius", default_unit="m")
     if r < 0:
         raise InputError(f"radius = {radius!r} must be >= 0 (a length such as '20 um').")
@@ -575,7 +663,7 @@ def generate_layered(
                 f"layer {name!r} does not know {', '.join(unknown)}; use {', '.join(sorted(known))}."
             )
     a = generate_composite(shape, voxel_size, seed=seed, **{**common, **first})
-    b = generate_composite(shape, voxel_size, seed=int(seed) + 1, **{**common, **second})
+    b = generate_composite(shape, voxel_size, seed=_seed(seed) + 1, **{**common, **second})
     return modify.stack(a, b, f, reverse=bool(reverse))
 
 
@@ -626,4 +714,18 @@ def from_spec(spec: dict) -> VoxelImage:
     missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in spec]
     if missing:
         raise InputError(f"generator {kind!r} needs {', '.join(missing)}.")
+    _require_units(spec)
     return func(**spec)
+
+
+def _require_units(spec: dict, where: str = "") -> None:
+    """A spec (YAML, command line) writes lengths with units: a bare number is an error, not metres.
+    (The Python functions take SI floats.)"""
+    for key in LENGTH_KEYS:
+        value = spec.get(key)
+        bare = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if bare and not (key == "radius" and value == 0):
+            raise InputError(f"{where}{key} = {value!r} has no unit; give a unit, e.g. '{value} um'.")
+    for layer in ("first", "second"):
+        if isinstance(spec.get(layer), dict):
+            _require_units(spec[layer], f"{where}{layer}.")

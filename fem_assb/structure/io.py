@@ -17,14 +17,15 @@ own x-fastest order with the same x, y, z).
 from __future__ import annotations
 
 import base64
+import contextlib
 import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
 
+from fem_assb.atomic import atomic_path, write_text
 from fem_assb.errors import InputError
-from fem_assb.output.atomic import atomic_path, write_text
 from fem_assb.structure.image import LabelMap, VoxelImage
 from fem_assb.structure.labels import (
     LabelFile,
@@ -47,6 +48,66 @@ FORMATS = {
 }
 BYTE_ORDERS = {"little": "<", "big": ">", "native": "="}
 
+#: What a file of each format must be, for the messages of unreadable files.
+_FORMAT_TEXT = {
+    "npz": "a NumPy .npz archive (np.savez) with a 'labels' array",
+    "npy": "a NumPy .npy array (np.save)",
+    "raw": "a raw binary array",
+    "tif": "a TIFF image stack",
+    "tifdir": "a folder of TIFF slices (one per x index, all of the same size)",
+    "vti": "a VTK XML ImageData file (.vti)",
+    "h5": "an HDF5 file",
+}
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 160 characters."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+@contextlib.contextmanager
+def _reading(path: Path, fmt: str):
+    """Turn any failure of a file reader into an InputError naming the file and the fix.
+
+    Reading a user's file fails in many library-specific ways (truncated data, a wrong header, a
+    file of another format with a misleading extension, no permission); all of them are bad
+    input, not bugs.
+    """
+    try:
+        yield
+    except (InputError, MemoryError):
+        raise
+    except Exception as exc:
+        path = Path(path)
+        msg = _short(exc)
+        if isinstance(exc, PermissionError):
+            raise InputError(f"{path}: permission denied; make the file readable (chmod +r).") from None
+        if isinstance(exc, IsADirectoryError):
+            raise InputError(f"{path} is a folder, not an image file.") from None
+        if fmt == "npy" and "Object arrays" in msg:
+            raise InputError(
+                f"{path}: the .npy array holds Python objects (dtype object), not integer labels; "
+                "save an integer array, e.g. np.save(path, labels.astype(np.uint8))."
+            ) from None
+        if fmt == "npy" and path.is_file():
+            with open(path, "rb") as f:
+                head = f.read(len(_NPY_MAGIC))
+            if not head:
+                raise InputError(f"{path}: the file is empty; write the image again (np.save).") from None
+            if head != _NPY_MAGIC:
+                raise InputError(
+                    f"{path}: not a .npy file (no NumPy header); save it with np.save or use the "
+                    "extension of its real format."
+                ) from None
+        if path.is_file() and path.stat().st_size == 0:
+            raise InputError(f"{path}: the file is empty; write the image again.") from None
+        raise InputError(
+            f"{path}: cannot be read as {_FORMAT_TEXT[fmt]} ({msg}); check that the file is complete "
+            "and that its extension matches its format."
+        ) from None
+
 
 def image_format(path) -> str:
     """The format name of ``path`` from its extension (a directory = a stack of TIFF slices)."""
@@ -55,8 +116,10 @@ def image_format(path) -> str:
         return "tifdir"
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
+        what = f"unknown image format {path.suffix!r}" if path.suffix else "no file extension"
         raise InputError(
-            f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}."
+            f"{path}: {what}; the extension gives the format, use one of {', '.join(sorted(FORMATS))} "
+            "(or a folder of .tif slices)."
         )
     return fmt
 
@@ -71,6 +134,8 @@ def sidecar_path(path) -> Path:
 def _as_labels(arr: np.ndarray, what: str) -> np.ndarray:
     """An integer array; float arrays are accepted only when every value is an integer."""
     arr = np.asarray(arr)
+    if arr.size == 0:
+        raise InputError(f"{what} is empty (shape {arr.shape}); an image needs at least one voxel per axis.")
     if arr.dtype == bool:
         return arr.astype(np.uint8)
     if np.issubdtype(arr.dtype, np.integer):
@@ -85,6 +150,8 @@ def _to_xyz(arr: np.ndarray, axes: str | None, what: str) -> np.ndarray:
         arr = arr[np.newaxis] if axes is None else arr
     if arr.ndim != 3:
         raise InputError(f"{what} must be a 3D image; got an array of shape {arr.shape}.")
+    if arr.size == 0:
+        raise InputError(f"{what} is empty (shape {arr.shape}); an image needs at least one voxel per axis.")
     if axes is None or axes == "xyz":
         return arr
     if sorted(axes) != ["x", "y", "z"]:
@@ -125,7 +192,10 @@ def _read_tif(path: Path) -> np.ndarray:
     if path.is_dir():
         files = sorted(list(path.glob("*.tif")) + list(path.glob("*.tiff")))
         if not files:
-            raise InputError(f"{path}: directory holds no .tif slices.")
+            raise InputError(
+                f"{path} is a folder without .tif slices (a folder is read as a stack of TIFF slices); "
+                "give an image file or a folder of .tif files."
+            )
         return np.stack([tifffile.imread(f) for f in files])
     return tifffile.imread(path)
 
@@ -350,46 +420,47 @@ def read_image(
     lf_h = label_file.voxel_size if label_file else None
 
     stored_h, stored_grains, inactive = None, None, None
-    if fmt == "npz":
-        with np.load(path, allow_pickle=False) as z:
-            if "labels" not in z:
-                raise InputError(f"{path}: no 'labels' array; it has {sorted(z.files)}.")
-            arr = z["labels"]
-            stored_h = float(z["voxel_size"]) if "voxel_size" in z else None
-            stored_grains = z["grains"] if "grains" in z else None
-            if "inactive_x" in z:
-                inactive = (z["inactive_x"], z["inactive_y"], z["inactive_z"])
-            if label_map is None and "label_map" in z:
-                label_map = _map_from_text(str(z["label_map"]), path)
-    elif fmt == "npy":
-        arr = np.load(path, allow_pickle=False)
-    elif fmt == "raw":
-        arr = _read_raw(path, shape, dtype, byte_order)
-    elif fmt in ("tif", "tifdir"):
-        arr = _read_tif(path)
-    elif fmt == "vti":
-        arrays, stored_h = _read_vti(path)
-        key = dataset or ("labels" if "labels" in arrays else next(iter(arrays)))
-        if key not in arrays:
-            raise InputError(f"{path}: no array {key!r}; it has {sorted(arrays)}.")
-        arr = arrays[key]
-        stored_grains = arrays.get("grains") if key == "labels" else None
-    else:  # h5
-        import h5py
+    with _reading(path, fmt):
+        if fmt == "npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "labels" not in z:
+                    raise InputError(f"{path}: no 'labels' array; it has {sorted(z.files)}.")
+                arr = z["labels"]
+                stored_h = float(z["voxel_size"]) if "voxel_size" in z else None
+                stored_grains = z["grains"] if "grains" in z else None
+                if "inactive_x" in z:
+                    inactive = (z["inactive_x"], z["inactive_y"], z["inactive_z"])
+                if label_map is None and "label_map" in z:
+                    label_map = _map_from_text(str(z["label_map"]), path)
+        elif fmt == "npy":
+            arr = np.load(path, allow_pickle=False)
+        elif fmt == "raw":
+            arr = _read_raw(path, shape, dtype, byte_order)
+        elif fmt in ("tif", "tifdir"):
+            arr = _read_tif(path)
+        elif fmt == "vti":
+            arrays, stored_h = _read_vti(path)
+            key = dataset or ("labels" if "labels" in arrays else next(iter(arrays)))
+            if key not in arrays:
+                raise InputError(f"{path}: no array {key!r}; it has {sorted(arrays)}.")
+            arr = arrays[key]
+            stored_grains = arrays.get("grains") if key == "labels" else None
+        else:  # h5
+            import h5py
 
-        with h5py.File(path, "r") as f:
-            name = _h5_dataset_name(f, dataset, path)
-            arr = f[name][()]
-            attrs = dict(f[name].attrs)
-            if "voxel_size" in attrs:
-                stored_h = parse_voxel_size(_str(attrs["voxel_size"]), f"voxel_size attribute in {path}")
-            if "grains" in f:
-                stored_grains = f["grains"][()]
-            if "inactive_faces" in f:
-                g = f["inactive_faces"]
-                inactive = (g["x"][()], g["y"][()], g["z"][()])
-            if label_map is None and "label_map" in attrs:
-                label_map = _map_from_text(_str(attrs["label_map"]), path)
+            with h5py.File(path, "r") as f:
+                name = _h5_dataset_name(f, dataset, path)
+                arr = f[name][()]
+                attrs = dict(f[name].attrs)
+                if "voxel_size" in attrs:
+                    stored_h = parse_voxel_size(_str(attrs["voxel_size"]), f"voxel_size attribute in {path}")
+                if "grains" in f:
+                    stored_grains = f["grains"][()]
+                if "inactive_faces" in f:
+                    g = f["inactive_faces"]
+                    inactive = (g["x"][()], g["y"][()], g["z"][()])
+                if label_map is None and "label_map" in attrs:
+                    label_map = _map_from_text(_str(attrs["label_map"]), path)
     if label_map is None:
         raise InputError(
             f"{path}: no label map; give one with --labels L.yaml (see docs/structures.md), or "
@@ -433,13 +504,30 @@ def read_ids(path, like: VoxelImage, *, axes=None, shape=None, dtype=None, byte_
     return arr
 
 
+def read_bare_image(path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
+    """A bare label image (no label map): the stored array, checked to hold integer labels in 3D
+    (a 2D array is one x slice)."""
+    what = f"{path}"
+    return _to_xyz(_as_labels(read_array(path, shape, dtype, byte_order), what), None, what)
+
+
 def read_array(path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
     """The bare array of an image file in any supported format, as stored (no label map, no axes).
 
     ``shape``, ``dtype``, ``byte_order``: for raw files. Used for bare 0/1 images and ID images.
     """
     path = Path(path)
+    if not path.exists():
+        raise InputError(f"image {path} does not exist.")
     fmt = image_format(path)
+    with _reading(path, fmt):
+        arr = np.asarray(_read_array(path, fmt, shape, dtype, byte_order))
+    if arr.size == 0:
+        raise InputError(f"{path} is empty (shape {arr.shape}); an image needs at least one voxel per axis.")
+    return arr
+
+
+def _read_array(path: Path, fmt: str, shape, dtype, byte_order) -> np.ndarray:
     if fmt == "npy":
         return np.load(path, allow_pickle=False)
     if fmt == "raw":
@@ -451,6 +539,8 @@ def read_array(path, shape=None, dtype=None, byte_order=None) -> np.ndarray:
         return next(iter(arrays.values()))
     if fmt == "npz":
         with np.load(path, allow_pickle=False) as z:
+            if "labels" not in z:
+                raise InputError(f"{path}: no 'labels' array; it has {sorted(z.files)}.")
             return z["labels"]
     import h5py
 

@@ -116,6 +116,13 @@ def label_map_to_dict(label_map: LabelMap) -> dict:
     return out
 
 
+def yaml_error_text(exc) -> str:
+    """A YAML parse error in one line: ``line L, column C: problem``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None else problem
+
+
 def load_label_file(path) -> LabelFile:
     """Read a label-map YAML file (see the module docstring for the format)."""
     path = Path(path)
@@ -123,8 +130,10 @@ def load_label_file(path) -> LabelFile:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise InputError(f"label map {path} does not exist.") from None
+    except (IsADirectoryError, UnicodeDecodeError):
+        raise InputError(f"label map {path} is not a YAML file; give the label map's .yaml file.") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"label map {path} is not valid YAML: {exc}") from None
+        raise InputError(f"label map {path} is not valid YAML ({yaml_error_text(exc)}).") from None
     if not isinstance(data, dict) or "labels" not in data:
         raise InputError(
             f"label map {path} needs a 'labels:' mapping (e.g. labels: {{0: PORE, 1: CAM, 2: SE}})."
