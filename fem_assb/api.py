@@ -176,8 +176,11 @@ class Simulation:
     """
 
     def __init__(self, case, output=None, quiet: bool = True, comm=None, steps=None):
+        if steps is not None and isinstance(case, dict):  # validated with the case, as in a file
+            operation = {**(case.get("operation") or {}), "steps": [_step_dict(s) for s in _steps(steps)]}
+            case = {**case, "operation": operation}
         self.case = load_case(case)
-        if steps is not None:
+        if steps is not None and not isinstance(case, dict):
             self.case = _with_steps(self.case, steps)
         self.output = Path(output) if output is not None else None
         self.quiet = quiet
@@ -193,6 +196,23 @@ class Simulation:
 
 def _with_steps(case, steps):
     """A copy of ``case`` with other operation steps (Step objects or dicts of their arguments)."""
+    operation = dataclasses.replace(case.operation, steps=_steps(steps))
+    return dataclasses.replace(case, operation=operation)
+
+
+def _step_dict(step: Step) -> dict:
+    """A Step in the case-file layout (SI values with their units)."""
+    units = {"current_density": "A/m^2", "c_rate": "1/h", "cutoff": "V", "duration": "s"}
+    out = {"kind": step.kind}
+    for name, unit in units.items():
+        value = getattr(step, name)
+        if value is not None:
+            out["cutoff_voltage" if name == "cutoff" else name] = f"{value!r} {unit}"
+    return out
+
+
+def _steps(steps) -> list[Step]:
+    """Step objects from Steps or dicts of Step's arguments (one or a list)."""
     if isinstance(steps, (Step, dict)):
         steps = [steps]
     out = []
@@ -207,8 +227,7 @@ def _with_steps(case, steps):
         out.append(s)
     if not out:
         raise InputError("steps must name at least one operation step.")
-    operation = dataclasses.replace(case.operation, steps=out)
-    return dataclasses.replace(case, operation=operation)
+    return out
 
 
 # --- effective properties and materials ---------------------------------------------------------
@@ -232,8 +251,10 @@ class KeffResult(dict):
 def effective_conductivity(image, phase=None, axis="x", *, voxel_size=None, labels=None, **options):
     """Effective conductivity and tortuosity of one phase of a voxel image (one line).
 
-    image: a VoxelImage, a 3D integer (or boolean) array, or the path of an image file (any format
-    of :func:`fem_assb.structure.io.read_image`, with ``labels`` and ``voxel_size`` as there);
+    image: a VoxelImage; a 3D integer array (with ``labels``, a label map or a dict as in a case,
+    default 0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD) or a boolean one (the phase); or the path of an image
+    file (any format of :func:`fem_assb.structure.io.read_image`, ``labels`` and ``voxel_size`` as
+    there);
     phase: material name or class ("SE", "CAM") or image value; axis: "x", "y", "z", "all" or a
     list; voxel_size: "0.5 um" or m. Further keywords (bulk_conductivity [S/m],
     grain_resistance [Ohm m^2], solver, rtol, comm, ...) go to
@@ -246,8 +267,17 @@ def effective_conductivity(image, phase=None, axis="x", *, voxel_size=None, labe
 
         image = read_image(image, labels=labels, voxel_size=voxel_size)
         voxel_size = None
+    elif isinstance(image, np.ndarray) and np.issubdtype(image.dtype, np.integer):
+        from fem_assb.structure.image import LabelMap, VoxelImage
+        from fem_assb.structure.labels import label_map_from_dict
+        from fem_assb.units import to_si
+
+        if isinstance(labels, dict):
+            labels = label_map_from_dict(labels)
+        h = to_si(voxel_size, "m", name="voxel_size") if voxel_size is not None else 1e-6
+        image, voxel_size = VoxelImage(image, h, labels or LabelMap.default()), None
     elif labels is not None:
-        raise InputError("labels= applies to an image file; give a VoxelImage for an array with its own labels.")
+        raise InputError("labels= applies to an image file or an integer array.")
     return KeffResult(solve(image, phase=phase, axis=axis, voxel_size=voxel_size, **options))
 
 
