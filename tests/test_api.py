@@ -255,3 +255,14 @@ def test_demo_from_an_installed_wheel(tmp_path):
     assert run.returncode == 0, run.stderr
     where, loaded = run.stdout.strip().splitlines()
     assert where.startswith(str(site)) and loaded == "demo 10.0"
+
+
+def test_discharge_doc_example_runs():
+    """The Python block of docs/discharge.md ("Programmatic use") runs as written."""
+    text = (ROOT / "docs" / "discharge.md").read_text()
+    section = text[text.index("## Programmatic use") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n", section.index("```python") + 9)]
+    scope: dict = {}
+    exec(compile(code, "docs/discharge.md", "exec"), scope)
+    assert 0 < scope["capacity"] < 1.0
+    assert scope["history"].voltage[-1] == pytest.approx(3.8, abs=1e-3)
