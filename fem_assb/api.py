@@ -221,7 +221,8 @@ def _steps(steps) -> list[Step]:
             try:
                 s = Step(**s)
             except TypeError as exc:
-                raise InputError(f"steps[{k}]: {exc}; a step takes {', '.join(Step.__dataclass_fields__)}.") from None
+                fields = ", ".join(Step.__dataclass_fields__)
+                raise InputError(f"steps[{k}]: {exc}; a step takes {fields}.") from None
         if not isinstance(s, Step):
             raise InputError(f"steps[{k}] must be a fem_assb.Step or a dict, not {type(s).__name__}.")
         out.append(s)

@@ -142,7 +142,9 @@ def test_simulation_without_output_writes_nothing(shared_tmp_path, monkeypatch):
     rest = fem_assb.Simulation(tiny_case(_labels()), steps=[fem_assb.Step("rest", duration="10 s")]).run()
     assert rest.history.time[-1] == pytest.approx(10.0) and rest.summary["capacity_mAh_cm2"] == 0.0
     with pytest.raises(InputError, match="not below the initial open-circuit voltage"):
-        fem_assb.Simulation(tiny_case(_labels()), steps=[{"kind": "discharge", "c_rate": 1, "cutoff": "4.6 V"}])
+        fem_assb.Simulation(
+            tiny_case(_labels()), steps=[{"kind": "discharge", "c_rate": 1, "cutoff": "4.6 V"}]
+        )
 
 
 # --- the output folder -------------------------------------------------------------------------
@@ -235,9 +237,9 @@ def test_demo_from_an_installed_wheel(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "fem_assb", src / "fem_assb", ignore=shutil.ignore_patterns("__pycache__"))
+    hook = f"from setuptools import build_meta as b; print(b.build_wheel({str(tmp_path)!r}))"
     build = subprocess.run(
-        [sys.executable, "-c", f"from setuptools import build_meta as b; print(b.build_wheel({str(tmp_path)!r}))"],
-        cwd=src, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", hook], cwd=src, capture_output=True, text=True, timeout=300
     )
     assert build.returncode == 0, build.stderr
     wheel = tmp_path / build.stdout.strip().splitlines()[-1]
@@ -261,7 +263,8 @@ def test_discharge_doc_example_runs():
     """The Python block of docs/discharge.md ("Programmatic use") runs as written."""
     text = (ROOT / "docs" / "discharge.md").read_text()
     section = text[text.index("## Programmatic use") :]
-    code = section[section.index("```python") + len("```python") : section.index("```\n", section.index("```python") + 9)]
+    start = section.index("```python") + len("```python")
+    code = section[start : section.index("```\n", start)]
     scope: dict = {}
     exec(compile(code, "docs/discharge.md", "exec"), scope)
     assert 0 < scope["capacity"] < 1.0

@@ -140,4 +140,5 @@ def test_effective_conductivity(outputs):
     assert 0.3 < eps < 0.5
     assert 0.0 < v["composite_relative_conductivity"] < eps
     assert v["composite_tortuosity_factor"] > 1.0
-    assert v["composite_tortuosity_factor"] == pytest.approx(eps / v["composite_relative_conductivity"], rel=1e-5)
+    tau2 = eps / v["composite_relative_conductivity"]
+    assert v["composite_tortuosity_factor"] == pytest.approx(tau2, rel=1e-5)

@@ -126,7 +126,9 @@ class Step:
         self.cutoff = _si(self.cutoff, "V", "cutoff")
         self.duration = _si(self.duration, "s", "duration")
         if self.duration is not None and not self.duration > 0:
-            raise InputError(f"a {self.kind} duration must be a positive time, e.g. '1 h' (got {self.duration:g} s).")
+            raise InputError(
+                f"a {self.kind} duration must be a positive time, e.g. '1 h' (got {self.duration:g} s)."
+            )
         if self.kind == "rest":
             extra = [n for n in ("current_density", "c_rate", "cutoff") if getattr(self, n) is not None]
             if extra:

@@ -286,7 +286,7 @@ def indicators(built: Built, stopped: str | None = None):
     (every rank) and, on rank 0, the utilization "profile" and "histogram".
     """
     from fem_assb.indicators import capacity as cap
-    from fem_assb.indicators import energy, utilization
+    from fem_assb.indicators import utilization
     from fem_assb.indicators.cell import cell_indicators
 
     sim, ops, hist = built.sim, built.ops, built.sim.history
