@@ -269,3 +269,20 @@ def test_discharge_doc_example_runs():
     exec(compile(code, "docs/discharge.md", "exec"), scope)
     assert 0 < scope["capacity"] < 1.0
     assert scope["history"].voltage[-1] == pytest.approx(3.8, abs=1e-3)
+
+
+def test_a_failed_run_keeps_its_history_marked_incomplete(tmp_path):
+    """A solver failure during the steps (here: a time step that may not be cut) writes the
+    results so far with "complete": false and the error, then raises; no temporaries."""
+    from fem_assb.errors import SolverError
+
+    case = tiny_case(_labels())
+    case["numerics"] = {"linear_solver": "direct", "dt_initial": "60 s", "dt_min": "60 s", "dt_max": "60 s"}
+    out = tmp_path / "failed"
+    with pytest.raises(SolverError):
+        fem_assb.Simulation(case, output=out).run()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is False and summary["error"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([*summary["files"].values(), "summary.json"]) and "fields" not in summary["files"]
+    assert (out / "history.csv").exists()

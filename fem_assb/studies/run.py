@@ -96,7 +96,12 @@ def run_case(case, outdir=None, quiet: bool = False, comm=None) -> dict:
 
 
 def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResult:
-    """Build, simulate, compute the indicators and (with ``outdir``) write the files of a case."""
+    """Build, simulate, compute the indicators and (with ``outdir``) write the files of a case.
+
+    A SIGINT/SIGTERM ends the simulation early (``complete`` False). A solver or input error
+    during the simulation (raised on every rank) still writes the results so far, with
+    ``"complete": false`` and the ``"error"`` in summary.json, and is then raised.
+    """
     from fem_assb.errors import FemAssbError
     from fem_assb.interrupt import Stopped, StopSignals
     from fem_assb.output.progress import Progress
@@ -105,26 +110,32 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResul
     progress = Progress(quiet)
     with StopSignals(comm) as stop:
         built = build(case, comm, outdir, progress)
+        fields = None
         try:
-            fields = _Fields(built.sim, case.outputs.fields, built.out / "fields") if built.out else None
+            if built.out is not None:
+                fields = _Fields(built.sim, case.outputs.fields, built.out / "fields")
             stopped = None
             try:
                 simulate(built, progress, fields, stop)
             except Stopped as exc:
                 stopped = exc.signal_name
                 progress.message(f"{stopped}: stopping after {built.sim.history.steps} time steps")
-            except BaseException as exc:
-                if fields is not None and (isinstance(exc, FemAssbError) or comm.size == 1):
-                    fields.abort()  # collective: only for errors every rank raises
+            except FemAssbError as exc:  # collective: every rank raised it
+                if fields is not None:
+                    fields.abort()
+                if built.out is not None and built.sim.history.t:
+                    summary, tables = indicators(built, error=str(exc))
+                    write(built, summary, tables, None)
                 raise
-            fields_path = None
-            if fields is not None:
-                fields.write(built.sim.t)
-                fields_path = fields.close()
+            fields_path = fields.finish(built.sim.t) if fields is not None else None
             summary, tables = indicators(built, stopped)
             if built.out is not None:
                 write(built, summary, tables, fields_path)
             summary = comm.bcast(summary, root=0)
+        except BaseException:
+            if fields is not None and comm.size == 1:
+                fields.abort()  # not collective elsewhere: a later run removes the temporary
+            raise
         finally:
             built.sim.newton.destroy()
     return CaseResult(summary, tables["history"], built.out, complete=stopped is None)
@@ -279,11 +290,12 @@ def inventory(built: Built):
     )
 
 
-def indicators(built: Built, stopped: str | None = None):
+def indicators(built: Built, stopped: str | None = None, error: str | None = None):
     """(summary dict on rank 0 / None elsewhere, tables) of a simulated case (collective).
 
     The capacity indicators are those of the first discharge step; ``tables`` holds "history"
-    (every rank) and, on rank 0, the utilization "profile" and "histogram".
+    (every rank) and, on rank 0, the utilization "profile" and "histogram". ``stopped``: the
+    signal that ended the run early, ``error``: the error that did (both: not complete).
     """
     from fem_assb.indicators import capacity as cap
     from fem_assb.indicators import utilization
@@ -307,8 +319,9 @@ def indicators(built: Built, stopped: str | None = None):
     tables["histogram"] = {"utilization_low": edges[:-1], "utilization_high": edges[1:], "fraction": frac}
     summary = {
         "case": built.case.name,
-        "complete": stopped is None,
+        "complete": stopped is None and error is None,
         "stopped_by": stopped,
+        **({"error": error} if error else {}),
         **cell_indicators(inv, q_dis, e_dis),
         "mean_utilization": float(np.mean(util)) if util.size else float("nan"),
         "final_voltage_V": float(tab["voltage"][-1]),
@@ -490,11 +503,17 @@ class _Fields:
                 f.cell_interface_current(fn)
         self.writer.write(t)
 
-    def close(self) -> Path | None:
-        """Finish the series (collective); its path, None without fields."""
-        return self.writer.close() if self.writer else None
+    def finish(self, t: float) -> Path | None:
+        """Write the state at time t [s] and finish the series (collective); its path, None
+        without fields."""
+        if self.writer is None:
+            return None
+        self.write(t)
+        writer, self.writer = self.writer, None
+        return writer.close()
 
     def abort(self) -> None:
-        """Drop the series of a failed run (collective)."""
-        if self.writer:
-            self.writer.abort()
+        """Drop the series of a failed run (collective); nothing once finished or aborted."""
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.abort()
