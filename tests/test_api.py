@@ -286,3 +286,23 @@ def test_a_failed_run_keeps_its_history_marked_incomplete(tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([*summary["files"].values(), "summary.json"]) and "fields" not in summary["files"]
     assert (out / "history.csv").exists()
+
+
+def test_dense_cam_film_is_a_valid_case(tmp_path):
+    """A dense CAM slab on the separator (no electrolyte voxels: a thin-film cathode) runs through
+    `fem-assb run` as a YAML case; its C_theo is that of the slab."""
+    from fem_assb.cli import main
+    from fem_assb.materials import get_system
+
+    np.save(tmp_path / "film.npy", np.ones((8, 1, 1), dtype=np.int32))
+    case = tiny_case(str(tmp_path / "film.npy"), fields=[], plots=False)
+    case["structure"]["voxel_size"] = "0.125 um"  # a 1 um film
+    case["operation"]["steps"] = [{"kind": "discharge", "c_rate": 1, "cutoff_voltage": "3.6 V"}]
+    import yaml
+
+    (tmp_path / "film.yaml").write_text(yaml.safe_dump(case))
+    assert main(["run", str(tmp_path / "film.yaml"), "-o", str(tmp_path / "out"), "-q"]) == 0
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    cam = get_system("NMC811_Li6PS5Cl").cam
+    assert s["theoretical_capacity_mAh_cm2"] == pytest.approx((cam.c_max - cam.c0) * 96485.33212e-6 / 3.6e4)
+    assert s["complete"] and 0 < s["normalized_capacity"] < 1 and s["removed_electrolyte_fraction"] == 0
