@@ -306,3 +306,16 @@ def test_dense_cam_film_is_a_valid_case(tmp_path):
     cam = get_system("NMC811_Li6PS5Cl").cam
     assert s["theoretical_capacity_mAh_cm2"] == pytest.approx((cam.c_max - cam.c0) * 96485.33212e-6 / 3.6e4)
     assert s["complete"] and 0 < s["normalized_capacity"] < 1 and s["removed_electrolyte_fraction"] == 0
+
+
+def test_demo_command_runs_the_packaged_case(tmp_path, monkeypatch, capsys):
+    """`fem-assb demo` runs what load_demo_case gives (here a tiny stand-in, the demo itself
+    takes minutes) and writes the case copy beside the results."""
+    from fem_assb.cli import main
+    from fem_assb.commands import demo
+
+    monkeypatch.setattr(demo, "load_demo_case", lambda: fem_assb.load_case(tiny_case(_labels(), plots=False)))
+    assert main(["demo", "-o", str(tmp_path / "demo"), "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["capacity_mAh_cm2"] > 0
+    files = json.loads((tmp_path / "demo" / "summary.json").read_text())["files"]
+    assert "case" not in files  # an in-memory image: no YAML copy that would not load
