@@ -107,10 +107,24 @@ def _in_memory_image(spec: dict):
         labels = label_map_from_dict(labels)
     if isinstance(image, VoxelImage):
         changes = {k: v for k, v in (("voxel_size", h), ("label_map", labels)) if v is not None}
-        return dataclasses.replace(image, **changes) if changes else image
-    if h is None:
+        image = dataclasses.replace(image, **changes) if changes else image
+    elif h is None:
         raise InputError("structure: an image given as an array needs voxel_size, e.g. '0.5 um'.")
-    return VoxelImage(np.asarray(image), h, labels or LabelMap.default())
+    else:
+        image = VoxelImage(np.asarray(image), h, labels or LabelMap.default())
+    _check_image_contents(image)
+    return image
+
+
+def _check_image_contents(image) -> None:
+    """The loader's checks of an image's contents (voxels whose physics is not built yet), as for
+    an image file. They arrive with the key-checking loader (honest branch); until then there is
+    nothing to call."""
+    from fem_assb.case import load
+
+    check = getattr(load, "_check_image_supported", None)
+    if check is not None:
+        check(image)
 
 
 # --- simulation ---------------------------------------------------------------------------------
