@@ -319,3 +319,14 @@ def test_demo_command_runs_the_packaged_case(tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["capacity_mAh_cm2"] > 0
     files = json.loads((tmp_path / "demo" / "summary.json").read_text())["files"]
     assert "case" not in files  # an in-memory image: no YAML copy that would not load
+
+
+def test_a_case_that_fails_to_build_keeps_the_previous_run(tmp_path):
+    """The previous run's files are removed only once the new cell is built."""
+    out = tmp_path / "out"
+    fem_assb.Simulation(tiny_case(_labels(), fields=[], plots=False), output=out).run()
+    before = sorted(p.name for p in out.iterdir())
+    no_cam = np.full((6, 4, 4), 2, dtype=np.int32)
+    with pytest.raises(InputError, match="no CAM"):
+        fem_assb.Simulation(tiny_case(no_cam), output=out).run()
+    assert sorted(p.name for p in out.iterdir()) == before

@@ -2,9 +2,9 @@
 
 :func:`prepare_output_folder` is called by the case driver before anything is built: a folder
 that is a file, lies under a file or cannot be written is an :class:`InputError` at once (not an
-ADIOS2 abort or a lost run at the end). A folder that holds a previous fem-assb run (its
-``summary.json``, or a ``history.csv`` of an interrupted one) loses that run's files, and only
-those: the names its summary lists plus :data:`RUN_FILES`, and the hidden temporaries of
+ADIOS2 abort or a lost run at the end). When the cell is built and the simulation about to
+start, :func:`clear_previous_run` removes a previous fem-assb run's files from the folder (one
+with its ``summary.json``, or a ``history.csv`` of an interrupted run), and only those: the names its summary lists plus :data:`RUN_FILES`, and the hidden temporaries of
 :data:`TEMPORARY_PREFIXES`. Any other file in the folder is left alone.
 """
 
@@ -92,15 +92,13 @@ def remove_previous_run(folder) -> list[Path]:
 
 
 def prepare_output_folder(path, comm=None) -> Path:
-    """:func:`check_output_folder` and :func:`remove_previous_run` on rank 0; the outcome (the
-    folder, or the same InputError) on every rank of ``comm``."""
+    """:func:`check_output_folder` on rank 0; the outcome (the folder, or the same InputError) on
+    every rank of ``comm``."""
     rank = 0 if comm is None else comm.rank
     result = None
     if rank == 0:
         try:
-            folder = check_output_folder(path)
-            remove_previous_run(folder)
-            result = folder
+            result = check_output_folder(path)
         except InputError as err:
             result = err
     if comm is not None and comm.size > 1:
@@ -108,6 +106,14 @@ def prepare_output_folder(path, comm=None) -> Path:
     if isinstance(result, InputError):
         raise result
     return result
+
+
+def clear_previous_run(folder, comm=None) -> None:
+    """:func:`remove_previous_run` on rank 0, the other ranks of ``comm`` waiting for it."""
+    if comm is None or comm.rank == 0:
+        remove_previous_run(folder)
+    if comm is not None and comm.size > 1:
+        comm.barrier()
 
 
 def _listed_files(summary: Path) -> set[str] | None:

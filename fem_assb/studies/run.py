@@ -5,8 +5,9 @@
 
 :func:`simulate_case` runs four named stages:
 
-1. :func:`build`: output folder checked (and a previous run's files removed), structure, virtual
-   cell, mesh (isolated clusters removed), solver choices, :class:`CellSimulation`;
+1. :func:`build`: output folder checked, structure, virtual cell, mesh (isolated clusters
+   removed), solver choices, :class:`CellSimulation`; then a previous run's files are removed
+   from the folder (:func:`fem_assb.output.folder.clear_previous_run`);
 2. :func:`simulate`: the operation steps with progress and field output; SIGINT / SIGTERM stop it
    cleanly on every rank (:mod:`fem_assb.interrupt`);
 3. :func:`indicators`: the summary (capacity, C/C_theo, mAh/g, Wh/kg from one CAM volume,
@@ -104,6 +105,7 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResul
     """
     from fem_assb.errors import FemAssbError
     from fem_assb.interrupt import Stopped, StopSignals
+    from fem_assb.output.folder import clear_previous_run
     from fem_assb.output.progress import Progress
 
     comm = comm or MPI.COMM_WORLD
@@ -113,6 +115,7 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResul
         fields = None
         try:
             if built.out is not None:
+                clear_previous_run(built.out, comm)  # now that the new run can start
                 fields = _Fields(built.sim, case.outputs.fields, built.out / "fields")
             stopped = None
             try:
