@@ -368,7 +368,7 @@ def _step(spec, k) -> Step:
     cut = to_si(spec["cutoff_voltage"], "V", name=f"{where}.cutoff_voltage")
     if not cut > 0:
         raise InputError(f"{where}.cutoff_voltage = {spec['cutoff_voltage']!r} must be a positive voltage.")
-    return Step(kind, current_density=cd, c_rate=cr, cutoff_voltage=cut, duration=duration)
+    return Step(kind, current_density=cd, c_rate=cr, cutoff=cut, duration=duration)
 
 
 def _check_cutoffs(steps, system) -> None:

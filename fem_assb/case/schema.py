@@ -90,22 +90,72 @@ class Cell:
 
 @dataclass
 class Step:
-    """One operation step: kind discharge | charge | rest.
+    """One operation step, the single step type of the YAML loader, the API and the simulation.
 
-    current_density [A/m^2] (> 0; the kind gives the direction) or c_rate [1/h] of the
-    theoretical capacity; cutoff_voltage [V] (lower for discharge, upper for charge);
-    duration [s]: length of a rest, or an optional upper bound for a (dis)charge.
+    kind           "discharge", "charge" or "rest".
+    current_density
+                   [A/m^2] of the cell cross-section, > 0 (the kind gives the direction);
+                   or ``c_rate`` [1/h] of the theoretical capacity: exactly one of the two for a
+                   (dis)charge, neither for a rest.
+    cutoff         [V]: lower cut-off of a discharge, upper of a charge (required for both).
+    duration       [s]: length of a rest (required), or an upper bound for a (dis)charge.
+
+    Each quantity is an SI float or a string with units (``"1 mA/cm^2"``, ``"3.0 V"``,
+    ``"1 h"``; a c_rate without a unit is per hour). They are converted to SI floats and checked
+    once, here: ``Step("discharge", current_density="1 mA/cm^2", cutoff="3 V").current_density
+    == 10.0``. The YAML key of the cut-off is ``cutoff_voltage`` (also an attribute here).
     """
 
     kind: str
-    current_density: float | None = None
-    c_rate: float | None = None
-    cutoff_voltage: float | None = None
-    duration: float | None = None
+    current_density: float | str | None = None
+    c_rate: float | str | None = None
+    cutoff: float | str | None = None
+    duration: float | str | None = None
+
+    def __post_init__(self):
+        from fem_assb.errors import InputError
+        from fem_assb.materials.spec import did_you_mean
+
+        if self.kind not in STEP_KINDS:
+            raise InputError(
+                f"operation step kind {self.kind!r} is unknown{did_you_mean(str(self.kind), STEP_KINDS)}; "
+                f"use one of {', '.join(STEP_KINDS)}."
+            )
+        self.current_density = _si(self.current_density, "A/m^2", "current_density")
+        self.c_rate = _si(self.c_rate, "1/h", "c_rate", default_unit="1/h")
+        self.cutoff = _si(self.cutoff, "V", "cutoff")
+        self.duration = _si(self.duration, "s", "duration")
+        if self.duration is not None and not self.duration > 0:
+            raise InputError(
+                f"a {self.kind} duration must be a positive time, e.g. '1 h' (got {self.duration:g} s)."
+            )
+        if self.kind == "rest":
+            extra = [n for n in ("current_density", "c_rate", "cutoff") if getattr(self, n) is not None]
+            if extra:
+                raise InputError(f"a rest has no current or cut-off: remove {', '.join(extra)}.")
+            if self.duration is None:
+                raise InputError("a rest needs a positive duration, e.g. duration: 1 h.")
+            return
+        given = [v for v in (self.current_density, self.c_rate) if v is not None]
+        if len(given) != 1:
+            raise InputError(
+                f"a {self.kind} needs exactly one of current_density (e.g. '1 mA/cm^2') or c_rate "
+                "(e.g. 0.1, per hour)."
+            )
+        if not given[0] > 0:
+            raise InputError(
+                f"the {self.kind} current must be positive (got {given[0]:g}); the kind "
+                f"('{self.kind}') already sets its direction."
+            )
+        if self.cutoff is None:
+            raise InputError(f"a {self.kind} needs a cut-off voltage (cutoff_voltage: 3.0 V).")
+        if not self.cutoff > 0:
+            raise InputError(f"the {self.kind} cut-off voltage must be positive (got {self.cutoff:g} V).")
 
     @property
-    def cutoff(self) -> float | None:
-        return self.cutoff_voltage
+    def cutoff_voltage(self) -> float | None:
+        """The cut-off [V] under its YAML name."""
+        return self.cutoff
 
     def current_density_for(self, capacity_per_area: float) -> float:
         """The current density [A/m^2] given the theoretical capacity per area [C/m^2]."""
@@ -114,6 +164,23 @@ class Step:
         if self.c_rate is None:
             return 0.0
         return self.c_rate * capacity_per_area / 3600.0
+
+
+def _si(value, unit: str, name: str, default_unit: str | None = None) -> float | None:
+    """None, an SI number (kept, checked finite) or a string with units -> SI float."""
+    import math
+    import numbers
+
+    from fem_assb.errors import InputError
+    from fem_assb.units import to_si
+
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise InputError(f"{name} = {value!r} is not a finite number.")
+        return float(value)
+    return to_si(value, unit, name=name, default_unit=default_unit)
 
 
 @dataclass

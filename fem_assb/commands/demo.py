@@ -1,15 +1,9 @@
-"""`fem-assb demo`: the built-in demo, end to end (cases/demo.yaml through `fem-assb run`)."""
+"""`fem-assb demo`: the built-in demo, end to end (the packaged demo case through `fem-assb run`)."""
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 NAME = "demo"
 HELP = "run the built-in demo (a generated 40^3 NMC811/Li6PS5Cl composite, 1 mA/cm^2) and print its summary"
-
-#: The demo case: a small generated composite discharged to 3.0 V (see the file for details).
-DEMO_CASE = Path(__file__).resolve().parents[2] / "cases" / "demo.yaml"
 
 
 def add_arguments(parser) -> None:
@@ -17,10 +11,23 @@ def add_arguments(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
+def demo_case_text() -> str:
+    """The demo case (YAML), shipped as package data: fem_assb/data/demo.yaml."""
+    from importlib import resources
+
+    return resources.files("fem_assb").joinpath("data/demo.yaml").read_text()
+
+
+def load_demo_case():
+    """The resolved demo case (a generated structure: no file paths to resolve)."""
+    import yaml
+
+    from fem_assb.case import resolve_case
+
+    return resolve_case(yaml.safe_load(demo_case_text()), default_name="demo")
+
+
 def run(args) -> int:
     from fem_assb.commands import run as run_command
-    from fem_assb.errors import InputError
 
-    if not DEMO_CASE.is_file():
-        raise InputError(f"the demo case {DEMO_CASE} is missing; run the demo from a fem-assb source tree.")
-    return run_command.run(argparse.Namespace(case=str(DEMO_CASE), output=args.output, quiet=args.quiet))
+    return run_command.run_loaded(load_demo_case(), args.output, args.quiet)

@@ -5,6 +5,19 @@ from __future__ import annotations
 NAME = "run"
 HELP = "simulate a case (discharge, charge, rests) and write CSV, fields, plots and summary.json"
 
+#: The summary entries printed at the end of a run.
+PRINTED = (
+    "capacity_mAh_cm2",
+    "normalized_capacity",
+    "gravimetric_capacity_mAh_g",
+    "energy_density_Wh_kg",
+    "mean_utilization",
+    "final_voltage_V",
+    "time_steps",
+    "newton_iterations",
+    "wall_time_s",
+)
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("case", help="case file (YAML), e.g. cases/demo.yaml")
@@ -15,24 +28,29 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import json
-
     from fem_assb.case import load_case
-    from fem_assb.parallel import print0
-    from fem_assb.studies.discharge import run_case
 
-    case = load_case(args.case)
-    summary = run_case(case, args.output, quiet=args.quiet)
-    keys = (
-        "capacity_mAh_cm2",
-        "normalized_capacity",
-        "gravimetric_capacity_mAh_g",
-        "energy_density_Wh_kg",
-        "mean_utilization",
-        "final_voltage_V",
-        "time_steps",
-        "newton_iterations",
-        "wall_time_s",
+    return run_loaded(load_case(args.case), args.output, args.quiet)
+
+
+def run_loaded(case, output, quiet: bool) -> int:
+    """Run a loaded case, print the main results; exit status 0, or 128 + signal number when a
+    SIGINT / SIGTERM stopped it (the files then hold the run so far, summary "complete": false)."""
+    import json
+    import signal
+    import sys
+
+    from fem_assb.parallel import print0
+    from fem_assb.studies.run import run_case
+
+    summary = run_case(case, output, quiet=quiet)
+    print0(json.dumps({k: summary[k] for k in PRINTED}, indent=2))
+    if summary.get("complete", True):
+        return 0
+    name = summary.get("stopped_by") or "SIGINT"
+    print0(
+        f"fem-assb run: stopped by {name}: the results so far are written, summary.json says "
+        '"complete": false.',
+        file=sys.stderr,
     )
-    print0(json.dumps({k: summary[k] for k in keys}, indent=2))
-    return 0
+    return 128 + int(getattr(signal, name, signal.SIGINT))

@@ -51,8 +51,8 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     cam_ok = analysis.connected_to_face(cam, "xmax")
     se_ok = analysis.connected_to_face(se, "xmin")
     f_cam = 1.0 - cam_ok.sum() / cam.sum()
-    f_se = 1.0 - se_ok.sum() / max(se.sum(), 1)
-    if not se_ok.any():
+    f_se = 1.0 - se_ok.sum() / se.sum() if se.any() else 0.0
+    if se.any() and not se_ok.any():  # no SE at all: a dense CAM film on the separator
         raise PercolationError(
             "the solid electrolyte of the cathode does not connect to the separator (no SE voxel on the "
             "x = 0 face is face-connected into the cathode): no ionic path, the cell cannot be cycled. "

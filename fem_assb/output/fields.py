@@ -1,7 +1,8 @@
 """Field time series for ParaView: VTX (ADIOS2, .bp) when available, else XDMF.
 
-All ranks write collectively into a temporary name; on close rank 0 renames it onto the final
-name, so a reader never sees a half-written series (atomic output).
+All ranks write collectively into a temporary name (``.fields.tmp.bp``); on close rank 0 renames
+it onto the final name, so a reader never sees a half-written series (atomic output); on abort
+(a failed run) the temporary is removed. Both are collective.
 """
 
 from __future__ import annotations
@@ -52,7 +53,17 @@ class FieldWriter:
             for f in self.functions:
                 self.writer.write_function(f, t)
 
+    def abort(self) -> None:
+        """Close the writer and remove the temporary series (collective)."""
+        self.writer.close()
+        self.comm.barrier()
+        self._clean(self.tmp)
+        if self.kind == "xdmf":  # pragma: no cover
+            self._clean(self.tmp.with_suffix(".h5"))
+        self.comm.barrier()
+
     def close(self) -> Path:
+        """Close the writer and move the series onto its final name (collective); returns that."""
         self.writer.close()
         self.comm.barrier()
         if self.comm.rank == 0:

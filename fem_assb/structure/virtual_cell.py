@@ -158,9 +158,8 @@ class VirtualCell:
             raise InputError(f"growth must lie in [1, 2], got {self.growth}.")
         kinds = {m.kind for v, m in self.cathode.label_map.materials.items()}
         present = {k for k in ("SE", "LE") if k in kinds and self.cathode.mask(k).any()}
-        if not present:
-            raise InputError("the cathode image has no electrolyte (SE or LE voxels); it cannot be cycled.")
-        if self.separator.material not in present:
+        # No electrolyte in the image: a dense CAM film, its ions through the separator face.
+        if present and self.separator.material not in present:
             raise InputError(
                 f"the separator is {self.separator.material!r} but the cathode electrolyte is "
                 f"{' and '.join(sorted(present))}; use the same electrolyte kind."

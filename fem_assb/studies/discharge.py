@@ -5,19 +5,20 @@ Programmatic API::
     sim = CellSimulation(vmesh, system, T=298.15)          # forms + Newton on a VoxelMesh
     hist = sim.run([Operation("discharge", current_density=10.0, cutoff=3.0)])
 
-and :func:`run_case` (a loaded case -> outputs in a folder -> summary dict), used by
-``fem-assb run`` and ``fem-assb demo``.
+``Operation`` is :class:`fem_assb.case.schema.Step`. The case driver (a loaded case -> outputs in a
+folder -> summary dict, ``fem-assb run``) is :func:`fem_assb.studies.run.run_case`, importable
+from here too; the public facade is :mod:`fem_assb.api`.
 Units: current densities in A/m^2 of the cell cross-section, voltages in V, times in s.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from mpi4py import MPI
 
+from fem_assb.case.schema import Step
 from fem_assb.errors import InputError
 from fem_assb.forms.electrochemistry import CellForms
 from fem_assb.forms.interface import FARADAY
@@ -26,41 +27,9 @@ from fem_assb.meshing import cell_tags as tags
 from fem_assb.solvers.newton import BlockNewton, NewtonResult, keep_inside
 from fem_assb.solvers.time_stepping import StepControl, run_segment
 
-KINDS = ("discharge", "charge", "rest")
-
-
-@dataclass
-class Operation:
-    """One operation step.
-
-    kind: "discharge", "charge" or "rest"; current_density (A/m^2, > 0; the kind sets the sign)
-    or c_rate (1/h, of the theoretical capacity); cutoff (V): lower cut-off of a discharge, upper
-    of a charge; duration (s): length of a rest, or an upper bound for a (dis)charge.
-    """
-
-    kind: str
-    current_density: float | None = None
-    c_rate: float | None = None
-    cutoff: float | None = None
-    duration: float | None = None
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise InputError(f"operation kind {self.kind!r} is unknown; use one of {', '.join(KINDS)}.")
-        if self.kind == "rest":
-            if not (self.duration and self.duration > 0):
-                raise InputError("a rest needs a positive duration, e.g. duration: 1 h.")
-            return
-        given = [v for v in (self.current_density, self.c_rate) if v is not None]
-        if len(given) != 1:
-            raise InputError(f"a {self.kind} needs exactly one of current_density or c_rate.")
-        if given[0] <= 0:
-            raise InputError(
-                f"the {self.kind} current must be positive (got {given[0]:g}); the kind "
-                f"('{self.kind}') already sets its direction."
-            )
-        if self.cutoff is None:
-            raise InputError(f"a {self.kind} needs a cut-off voltage (cutoff: 3.0 V).")
+#: The operation step (kind, current_density or c_rate, cutoff, duration; SI floats or strings
+#: with units): one type for the YAML loader, the API and the simulation.
+Operation = Step
 
 
 @dataclass
@@ -320,12 +289,9 @@ class CellSimulation:
         return self.history
 
 
-def wall_clock():
-    return time.perf_counter()
-
-
 #: Below this many cells ``linear_solver: auto`` takes the direct solver (MUMPS), above it the
-#: iterative one (at 20^3 voxels GMRES + field split was already 2-3x faster, docs/discharge.md).
+#: iterative one (BiCGStab + PhiAMGThenJacobi; at 20^3 voxels the iterative solver was already
+#: 2-3x faster, docs/discharge.md).
 DIRECT_SOLVER_CELLS = 20000
 #: Newton steps of the half-cell surface correction when it is used (docs/discharge.md).
 SURFACE_ITERATIONS = 3
@@ -357,34 +323,6 @@ def surface_iterations_for(voxel_size: float, length: float) -> int:
     return SURFACE_ITERATIONS if voxel_size / 2.0 <= RESOLVED * length else 0
 
 
-# ---------------------------------------------------------------------------------------------
-# Case driver: structure -> mesh -> simulation -> indicators -> output files
-
-
-def operations_of(case) -> list[Operation]:
-    """The case's operation steps as :class:`Operation` objects."""
-    return [
-        Operation(
-            s.kind,
-            current_density=s.current_density,
-            c_rate=s.c_rate,
-            cutoff=s.cutoff_voltage,
-            duration=s.duration,
-        )
-        for s in case.operation.steps
-    ]
-
-
-def control_of(numerics) -> StepControl:
-    return StepControl(
-        dt_initial=numerics.dt_initial,
-        dt_min=numerics.dt_min,
-        dt_max=numerics.dt_max,
-        dU_max=numerics.max_voltage_step,
-        dx_max=numerics.max_stoichiometry_step,
-    )
-
-
 def build_cell_mesh(vcell, comm=None):
     """(VoxelMesh, CellGridInfo) of a VirtualCell; the grid is built on rank 0 only."""
     from fem_assb.meshing import cell_tags
@@ -413,274 +351,6 @@ def build_cell_mesh(vcell, comm=None):
     return vmesh, info
 
 
-class _Fields:
-    """DG0 output fields (phi, c, x, utilization, material, grain, current) and their writer."""
-
-    def __init__(self, sim, names, path):
-        from dolfinx import fem
-
-        from fem_assb.output.fields import FieldWriter
-
-        f = sim.forms
-        self.sim, self.names = sim, [n for n in names]
-        self.funcs = {n: fem.Function(f.Q, name=n) for n in self.names}
-        cells = f.Q.dofmap.list[:, 0]
-        if "material" in self.funcs:
-            self.funcs["material"].x.array[cells] = sim.forms.vmesh.material
-        if "grain" in self.funcs:
-            self.funcs["grain"].x.array[cells] = sim.forms.vmesh.grain
-        self.writer = FieldWriter(sim.comm, path, list(self.funcs.values())) if self.funcs else None
-
-    def write(self, t):
-        if self.writer is None:
-            return
-        f, u = self.sim.forms, self.sim.forms.u.x.array.reshape(-1, 2)
-        cam = f.has_material((tags.CAM,))
-        for n, fn in self.funcs.items():
-            if n == "phi":
-                fn.x.array[:] = u[:, 0]
-            elif n == "x":
-                fn.x.array[:] = np.where(cam, u[:, 1], np.nan)
-            elif n == "c":
-                fn.x.array[:] = np.where(cam, u[:, 1] * f.c_max, np.nan)
-            elif n == "utilization":
-                fn.x.array[:] = np.where(cam, (u[:, 1] - f.x0) / (1 - f.x0), np.nan)
-            elif n == "current":
-                f.cell_interface_current(fn)
-        self.writer.write(t)
-
-    def close(self):
-        return self.writer.close() if self.writer else None
-
-
-def _gather_cam(sim, info):
-    """(x index in the cathode image, utilization) of every CAM cell, on rank 0."""
-    from fem_assb.meshing import cell_tags
-
-    vm = sim.forms.vmesh
-    nown = vm.num_owned_cells
-    cells = sim.forms.Q.dofmap.list[:nown, 0]
-    cam = vm.material[:nown] == cell_tags.CAM
-    ix = np.unravel_index(vm.voxel_index[:nown][cam], vm.grid_shape)[0] - info.cathode_slice[0]
-    x = sim.forms.u.x.array.reshape(-1, 2)[cells[cam], 1]
-    parts = sim.comm.gather((ix, x), root=0)
-    if sim.comm.rank != 0:
-        return None, None
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def run_case(case, outdir=None, quiet: bool = False) -> dict:
-    """Simulate a loaded case (fem_assb.case.load_case) and write its outputs; returns the summary.
-
-    Outputs in ``outdir`` (default case.outputs.folder), written atomically on rank 0:
-    history.csv, summary.json, voltage.png, utilization_profile.csv, utilization_histogram.csv,
-    utilization.png, fields.bp (VTX time series) and a copy of the case.
-    """
-    from pathlib import Path
-
-    from fem_assb.indicators import capacity as cap
-    from fem_assb.indicators import energy, utilization
-    from fem_assb.output import plots
-    from fem_assb.output.atomic import write_json
-    from fem_assb.output.progress import Progress
-    from fem_assb.output.tables import write_csv
-
-    comm = MPI.COMM_WORLD
-    t_start = time.perf_counter()
-    out = Path(outdir) if outdir else Path(case.outputs.folder)
-    progress = Progress(quiet)
-    image = case.structure.build()
-    vcell = case.cell.virtual_cell(image)
-    vmesh, info = build_cell_mesh(vcell, comm)
-    if info.removed_cam_fraction > 0 or info.removed_electrolyte_fraction > 0:
-        progress.message(
-            f"removed isolated clusters: {100 * info.removed_cam_fraction:.2f} % of the CAM "
-            f"(not connected to the collector), {100 * info.removed_electrolyte_fraction:.2f} % of "
-            "the SE (not connected to the separator)"
-        )
-    num = case.numerics
-    n_cells = comm.allreduce(vmesh.num_owned_cells)
-    ops = operations_of(case)
-    linear_solver = num.linear_solver
-    if linear_solver == "auto":
-        linear_solver = "direct" if n_cells < DIRECT_SOLVER_CELLS else "iterative"
-    surface_iterations, resolution = num.surface_iterations, None
-    if surface_iterations is None:
-        surface_iterations, resolution = _auto_surface_iterations(case, image, ops)
-        progress.message(
-            f"solid diffusion length {resolution[1] * 1e6:.3g} um, half voxel "
-            f"{resolution[0] * 5e5:.3g} um: half-cell surface correction "
-            + ("on" if surface_iterations else "off (voxels too coarse for it, docs/discharge.md)")
-        )
-    sim = CellSimulation(
-        vmesh,
-        case.materials,
-        case.temperature,
-        surface_iterations=surface_iterations,
-        linear_solver=linear_solver,
-        control=control_of(num),
-        tol_phi=num.newton.phi_tol,
-        tol_x=num.newton.x_tol,
-    )
-    sim.newton.max_it = num.newton.max_iterations
-    progress.message(
-        f"{case.name}: {n_cells} cells on {comm.size} rank(s), {len(ops)} operation step(s), "
-        f"C_theo = {cap.mah_per_cm2(sim.q_theo):.4f} mAh/cm2"
-    )
-    fields = _Fields(sim, case.outputs.fields, out / "fields")
-    interval = case.outputs.field_interval
-    fields.write(0.0)
-
-    def on_step(s, rec):
-        h = s.history
-        seg_q = abs(h.charge[-1] - h.charge[next(i for i, k in enumerate(h.step) if k == h.step[-1])])
-        frac = None
-        op = ops[h.step[-1]]
-        if h.current[-1]:
-            # Progress: the larger of the capacity fraction and the voltage's way to the cut-off.
-            u0 = h.voltage[next(i for i, k in enumerate(h.step) if k == h.step[-1])]
-            span = u0 - op.cutoff
-            frac = min(max(seg_q / s.q_theo, (u0 - rec.voltage) / span if span else 0.0), 1.0)
-        elif op.duration:
-            frac = min(
-                (s.t - h.t[next(i for i, k in enumerate(h.step) if k == h.step[-1])]) / op.duration, 1.0
-            )
-        progress.update(
-            step=h.steps,
-            t=s.t,
-            voltage=rec.voltage,
-            capacity=cap.mah_per_cm2(abs(s.q)),
-            fraction=frac,
-            label=ops[h.step[-1]].kind,
-        )
-        if interval and h.steps % interval == 0:
-            fields.write(s.t)
-
-    try:
-        hist = sim.run(ops, on_step=on_step)
-    finally:
-        progress.close()
-    fields.write(sim.t)
-    fields_path = fields.close()
-    wall = time.perf_counter() - t_start
-
-    # Indicators.
-    tab = hist.as_table()
-    segments = []
-    for k, op in enumerate(ops):
-        sel = tab["step"] == k
-        q = tab["charge"][sel]
-        segments.append(
-            {
-                "kind": op.kind,
-                "capacity_mAh_cm2": cap.mah_per_cm2(abs(q[-1] - q[0])),
-                "end_voltage_V": float(tab["voltage"][sel][-1]),
-                "duration_s": float(np.ptp(tab["t"][sel])),
-                "stop": hist.stop_reasons[k],
-            }
-        )
-    first = next((k for k, op in enumerate(ops) if op.kind == "discharge"), None)
-    q_dis = 0.0
-    e_dis = 0.0
-    if first is not None:
-        sel = tab["step"] == first
-        q_dis = float(tab["charge"][sel][-1] - tab["charge"][sel][0])
-        e_dis = energy.delivered_energy(tab["t"][sel], tab["voltage"][sel], tab["current"][sel])
-    ix, xs = _gather_cam(sim, info)
-    cs = case.materials
-    h = image.voxel_size
-    vol = h**3
-    n_cam_img = int(np.isin(image.labels, image.label_map.values_of("CAM")).sum())
-    n_se_img = (
-        int(np.isin(image.labels, image.label_map.values_of("SE")).sum()) if _has_kind(image, "SE") else 0
-    )
-    masses = energy.cell_masses(
-        q_theo=sim.q_theo,
-        cam_volume=n_cam_img * vol,
-        se_volume=n_se_img * vol,
-        separator_volume=vcell.separator.thickness * sim.area,
-        area=sim.area,
-        cam_density=cs.cam.density,
-        se_density=cs.electrolyte.density,
-    )
-    summary = None
-    if comm.rank == 0:
-        util = utilization.utilization(xs, sim.x0)
-        nx = image.shape[0]
-        prof = utilization.profile(util, ix, nx)
-        frac, edges = utilization.histogram(util, bins=50)
-        x_um = (np.arange(nx) + 0.5) * h * 1e6
-        summary = {
-            "case": case.name,
-            "capacity_mAh_cm2": cap.mah_per_cm2(q_dis),
-            "theoretical_capacity_mAh_cm2": cap.mah_per_cm2(sim.q_theo),
-            "normalized_capacity": q_dis / sim.q_theo if sim.q_theo else float("nan"),
-            "gravimetric_capacity_mAh_g": cap.gravimetric_capacity(
-                q_dis, sim.area, n_cam_img * vol, cs.cam.density
-            ),
-            "energy_Wh_m2": e_dis / 3600.0,
-            "energy_density_Wh_kg": energy.energy_density(e_dis, masses),
-            "masses_g_m2": masses,
-            "mean_utilization": float(np.mean(util)) if util.size else float("nan"),
-            "final_voltage_V": float(tab["voltage"][-1]),
-            "final_mean_stoichiometry": float(tab["x_mean"][-1]),
-            "simulated_time_s": float(sim.t),
-            "segments": segments,
-            "removed_cam_fraction": info.removed_cam_fraction,
-            "removed_electrolyte_fraction": info.removed_electrolyte_fraction,
-            "cells": n_cells,
-            "ranks": comm.size,
-            "time_steps": hist.steps,
-            "newton_iterations": hist.newton,
-            "linear_iterations": hist.linear,
-            "rejected_steps": hist.rejected,
-            "wall_time_s": wall,
-            "temperature_K": sim.T,
-            "linear_solver": linear_solver,
-            "surface_iterations": surface_iterations,
-            "files": {
-                "history": "history.csv",
-                "fields": fields_path.name if fields_path else None,
-                "voltage_plot": "voltage.png",
-                "utilization_profile": "utilization_profile.csv",
-                "utilization_histogram": "utilization_histogram.csv",
-                "utilization_plot": "utilization.png",
-            },
-        }
-        write_csv(
-            out / "history.csv",
-            {
-                "time_s": tab["t"],
-                "voltage_V": tab["voltage"],
-                "current_A_m2": tab["current"],
-                "capacity_mAh_cm2": tab["charge"] / cap.C_PER_M2_PER_MAH_PER_CM2,
-                "mean_stoichiometry": tab["x_mean"],
-                "step": tab["step"],
-            },
-        )
-        write_csv(out / "utilization_profile.csv", {"x_um": x_um, "mean_utilization": prof})
-        write_csv(
-            out / "utilization_histogram.csv",
-            {"utilization_low": edges[:-1], "utilization_high": edges[1:], "fraction": frac},
-        )
-        if case.outputs.plots:
-            plots.voltage_curve(
-                out / "voltage.png",
-                np.abs(tab["charge"]) / cap.C_PER_M2_PER_MAH_PER_CM2,
-                tab["voltage"],
-                title=case.name,
-            )
-            plots.utilization_plots(out / "utilization.png", x_um, prof, frac, edges)
-        write_json(out / "summary.json", summary)
-        if case.path is not None:
-            from fem_assb.output.atomic import write_text
-
-            write_text(out / "case.yaml", Path(case.path).read_text())
-    summary = comm.bcast(summary, root=0)
-    sim.newton.destroy()
-    return summary
-
-
 def auto_surface_iterations(
     cam, T: float, voxel_size: float, thickness: float, cam_fraction: float, current_density=None, c_rate=None
 ):
@@ -700,22 +370,10 @@ def auto_surface_iterations(
     return surface_iterations_for(voxel_size, length), length
 
 
-def _auto_surface_iterations(case, image, ops):
-    """(surface iterations, (voxel size m, diffusion length m)) for a case's ``surface_iterations:
-    auto``, at its first current (current density before C-rate)."""
-    currents = [op.current_density for op in ops if op.current_density]
-    c_rates = [op.c_rate for op in ops if op.c_rate]
-    iterations, length = auto_surface_iterations(
-        case.materials.cam,
-        case.temperature,
-        image.voxel_size,
-        image.shape[0] * image.voxel_size,
-        float(np.isin(image.labels, image.label_map.values_of("CAM")).mean()),
-        current_density=currents[0] if currents else None,
-        c_rate=c_rates[0] if c_rates else None,
-    )
-    return iterations, (image.voxel_size, length)
+def __getattr__(name):
+    """The case driver moved to :mod:`fem_assb.studies.run`; ``run_case`` etc. stay importable here."""
+    if name in ("run_case", "simulate_case", "operations_of", "control_of"):
+        from fem_assb.studies import run
 
-
-def _has_kind(image, kind) -> bool:
-    return any(m.kind == kind for m in image.label_map.materials.values())
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
