@@ -324,16 +324,17 @@ def surface_iterations_for(voxel_size: float, length: float) -> int:
 
 
 def build_cell_mesh(vcell, comm=None):
-    """(VoxelMesh, CellGridInfo) of a VirtualCell; the grid is built on rank 0 only."""
+    """(VoxelMesh, CellGridInfo) of a VirtualCell; the grid is built and validated
+    (:func:`fem_assb.meshing.validate.validate_cell`) on rank 0 only."""
     from fem_assb.meshing import cell_tags
-    from fem_assb.meshing.virtual_cell_grid import virtual_cell_grid
+    from fem_assb.meshing.validate import validate_cell
     from fem_assb.meshing.voxel_mesh import build_voxel_mesh
 
     comm = comm or MPI.COMM_WORLD
     grid, info, err = None, None, None
     if comm.rank == 0:
         try:
-            grid, info = virtual_cell_grid(vcell)
+            grid, info = validate_cell(vcell)  # the checks `fem-assb check` makes too
         except Exception as exc:  # re-raised on every rank below
             err = exc
     err = comm.bcast(err, root=0)
