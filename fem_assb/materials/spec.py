@@ -16,7 +16,6 @@ formulas and tables take c in ``c_unit`` (default mol/L, as the published fits).
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from fem_assb.errors import InputError
 from fem_assb.materials.functional import T_REF, Functional, constant, expression, table, with_arrhenius
+from fem_assb.suggest import did_you_mean
 from fem_assb.units import quantity, registry, to_si
 
 FUNCTIONAL_KEYS = {
@@ -38,15 +38,8 @@ FUNCTIONAL_KEYS = {
     "extension",
     "arrhenius",
     "source",
-    "columns",
 }
 CONSTANT_KEYS = {"value", "arrhenius", "source"}
-
-
-def did_you_mean(name, known) -> str:
-    """' (did you mean 'X'?)' for the closest known name, or ''."""
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def check_keys(mapping: dict, known, where: str) -> None:
