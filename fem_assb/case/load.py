@@ -862,8 +862,11 @@ def _count(value, name, minimum) -> int:
     return value
 
 
+OUTPUT_KEYS = ("folder", "fields", "field_interval", "plots")
+
+
 def _outputs(spec, name) -> Outputs:
-    check_keys(spec, {"folder", "fields", "field_interval", "plots"}, "outputs")
+    check_keys(spec, OUTPUT_KEYS, "outputs")
     folder = Path(str(spec.get("folder", f"results/{name}")))
     folder = folder if folder.is_absolute() else Path.cwd() / folder
     fields = spec.get("fields", ["phi", "x"])
