@@ -75,7 +75,9 @@ NOT_SUPPORTED = {
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
 def test_shipped_cases_load(path):
     if path.name in NOT_SUPPORTED:
-        with pytest.raises(NotSupportedError, match=rf"{path.name}: .*\(roadmap issue #{NOT_SUPPORTED[path.name]}, "):
+        with pytest.raises(
+            NotSupportedError, match=rf"{path.name}: .*\(roadmap issue #{NOT_SUPPORTED[path.name]}, "
+        ):
             load_case(path)
         return
     case = load_case(path)
@@ -171,14 +173,22 @@ def _raw(**changes):
 
 
 def test_a_sweep_is_rejected_at_load_and_expands_for_issue_19():
-    sweep = {"parameter": "operation.steps.0.current_density", "values": ["1 mA/cm^2", "2 mA/cm^2", "40 A/m^2"]}
+    sweep = {
+        "parameter": "operation.steps.0.current_density",
+        "values": ["1 mA/cm^2", "2 mA/cm^2", "40 A/m^2"],
+    }
     with pytest.raises(NotSupportedError, match=r"operation\.sweep: .*roadmap issue #19, studies"):
         _case(operation__sweep=sweep)
     subs = expand_sweep(_raw(operation__sweep=sweep))
     assert [s.operation.steps[0].current_density for _, s in subs] == pytest.approx([10.0, 20.0, 40.0])
     assert [v for v, _ in subs] == sweep["values"]
     mats = expand_sweep(
-        _raw(operation__sweep={"parameter": "materials.electrolyte.kappa", "values": ["0.7 mS/cm", "1.4 mS/cm"]})
+        _raw(
+            operation__sweep={
+                "parameter": "materials.electrolyte.kappa",
+                "values": ["0.7 mS/cm", "1.4 mS/cm"],
+            }
+        )
     )
     kap = [s.materials.electrolyte.kappa.value_at(1.0) for _, s in mats]
     assert kap == pytest.approx([0.07, 0.14])
@@ -187,7 +197,10 @@ def test_a_sweep_is_rejected_at_load_and_expands_for_issue_19():
     )
     assert [s.temperature for _, s in temps] == pytest.approx([298.15, 333.15])
     for bad, message in (
-        ({"parameter": "operation.steps.0.current_density", "values": ["1 mA/cm^2", "1 V"]}, "inconsistent units"),
+        (
+            {"parameter": "operation.steps.0.current_density", "values": ["1 mA/cm^2", "1 V"]},
+            "inconsistent units",
+        ),
         ({"parameter": "operaton.temperature", "values": [300]}, "did you mean 'operation'"),
     ):
         with pytest.raises(InputError, match=message):
@@ -199,9 +212,7 @@ def test_the_case_modules_import_without_a_cycle():
     import ast
 
     src = (Path(__file__).resolve().parents[1] / "fem_assb" / "case" / "schema.py").read_text()
-    names = {
-        n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom) and n.module
-    }
+    names = {n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom) and n.module}
     assert "fem_assb.case.load" not in names and "fem_assb.case" not in names
 
 
@@ -213,8 +224,11 @@ def test_image_structure_with_label_map(tmp_path):
     labels[2:] = 5
     np.save(tmp_path / "img.npy", labels)
     raw = copy.deepcopy(BASE)
-    raw["structure"] = {"image": "img.npy", "voxel_size": "0.25 um",
-                        "labels": {1: "CAM", 5: {"material": "SE", "grain": 1}}}
+    raw["structure"] = {
+        "image": "img.npy",
+        "voxel_size": "0.25 um",
+        "labels": {1: "CAM", 5: {"material": "SE", "grain": 1}},
+    }
     (tmp_path / "case.yaml").write_text(yaml.safe_dump(raw))
     case = load_case(tmp_path / "case.yaml")
     assert case.structure.image == (tmp_path / "img.npy").resolve()

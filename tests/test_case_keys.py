@@ -22,7 +22,6 @@ it does and how that is checked:
 from __future__ import annotations
 
 import copy
-import csv
 import inspect
 import json
 import re
@@ -61,7 +60,12 @@ BASE = {
     "operation": {
         "temperature": "25 degC",
         "steps": [
-            {"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.0 V", "duration": "20 s"}
+            {
+                "kind": "discharge",
+                "current_density": "5 mA/cm^2",
+                "cutoff_voltage": "3.0 V",
+                "duration": "20 s",
+            }
         ],
     },
     "numerics": {"dt_initial": "5 s", "dt_max": "10 s", "linear_solver": "direct"},
@@ -175,10 +179,16 @@ KEYS: dict[str, object] = {
     ),
     "label.grain": Image({}, {"labels": {1: "CAM", 2: {"material": "SE", "grain": 3}}}, image=True),
     # label-map files (structure.labels: FILE)
-    "labelfile.voxel_size": Image({"labels": "FILE"}, {"labels": "FILE", "file": {"voxel_size": "0.25 um"}}, image=True),
-    "labelfile.labels": Image({"labels": "FILE"}, {"labels": "FILE", "file": {"labels": {1: "SE", 2: "CAM"}}}, image=True),
+    "labelfile.voxel_size": Image(
+        {"labels": "FILE"}, {"labels": "FILE", "file": {"voxel_size": "0.25 um"}}, image=True
+    ),
+    "labelfile.labels": Image(
+        {"labels": "FILE"}, {"labels": "FILE", "file": {"labels": {1: "SE", 2: "CAM"}}}, image=True
+    ),
     "labelfile.axes": Image({"labels": "FILE"}, {"labels": "FILE", "file": {"axes": "zyx"}}, image=True),
-    "labelfile.grain_image": Image({"labels": "FILE"}, {"labels": "FILE", "file": {"grain_image": "g.npy"}}, image=True),
+    "labelfile.grain_image": Image(
+        {"labels": "FILE"}, {"labels": "FILE", "file": {"grain_image": "g.npy"}}, image=True
+    ),
     "labelfile.raw": Image(
         {"labels": "FILE", "image": "a.raw", "file": {"raw": {"shape": [6, 4, 4], "dtype": "uint8"}}},
         {"labels": "FILE", "image": "a.raw", "file": {"raw": {"shape": [4, 4, 6], "dtype": "uint8"}}},
@@ -215,7 +225,9 @@ KEYS: dict[str, object] = {
     "composite.pore": Rejected(_gen(pore="LE", se_fraction=0.3), 17),
     "composite.packing": Image({"se_fraction": 0.3}, {"se_fraction": 0.3, "packing": 0.4}),
     "composite.overlap": Image({"se_fraction": 0.3}, {"se_fraction": 0.3, "overlap": 0.3}),
-    "perforated.radius": Image({"kind": "perforated", "radius": "1 um"}, {"kind": "perforated", "radius": "1.5 um"}),
+    "perforated.radius": Image(
+        {"kind": "perforated", "radius": "1 um"}, {"kind": "perforated", "radius": "1.5 um"}
+    ),
     "perforated.center": Image(
         {"kind": "perforated", "radius": "1 um"}, {"kind": "perforated", "radius": "1 um", "center": "center"}
     ),
@@ -273,7 +285,9 @@ KEYS: dict[str, object] = {
     "cam.c0": Sim({M + "cam.c0": "0.0125 mol/cm^3"}),
     "cam.alpha": Sim({M + "cam.alpha": 0.3}),
     "cam.i00": Sim({M + "cam.i00": "1e-4 A*cm^2.5/mol^1.5"}),
-    "cam.density": Sim({M + "cam.density": "3 g/cm^3"}, ("energy_density_Wh_kg", "gravimetric_capacity_mAh_g")),
+    "cam.density": Sim(
+        {M + "cam.density": "3 g/cm^3"}, ("energy_density_Wh_kg", "gravimetric_capacity_mAh_g")
+    ),
     "cam.U0": Sim({M + "cam.U0": {"table": {"x": [0.0, 1.0], "value": [4.5, 3.5]}, "unit": "V"}}),
     "cam.sigma": Sim({M + "cam.sigma": "1e-5 S/cm"}),
     "cam.D": Sim({M + "cam.D": "1e-14 cm^2/s"}),
@@ -305,14 +319,18 @@ KEYS: dict[str, object] = {
     "grain_boundary.i_GB0": Sim({M + "grain_boundary.i_GB0": "1e-5 A/cm^2"}, base={"GRAINS": True}),
     "grain_boundary.C_GB": Rejected({M + "grain_boundary.C_GB": "1e-8 F/cm^2"}, 16, base={"GRAINS": True}),
     "film.l_cam": Rejected({M + "film": {"l_cam": "10 nm"}}, 16, base={M + "preset": "LCO_LLZO_HT2_film"}),
-    "film.sigma_cam": Rejected({M + "film": {"l_cam": "0 nm", "sigma_cam": "1 S/m"}}, 16,
-                               base={M + "preset": "LCO_LLZO_HT2_film"}),
-    "film.D_cam": Rejected({M + "film": {"l_cam": "0 nm", "D_cam": "1e-14 cm^2/s"}}, 16,
-                           base={M + "preset": "LCO_LLZO_HT2_film"}),
-    "film.l_se": Rejected({M + "film": {"l_cam": "0 nm", "l_se": "10 nm"}}, 16,
-                          base={M + "preset": "LCO_LLZO_HT2_film"}),
-    "film.kappa_se": Rejected({M + "film": {"l_cam": "0 nm", "kappa_se": "1e-4 S/cm"}}, 16,
-                              base={M + "preset": "LCO_LLZO_HT2_film"}),
+    "film.sigma_cam": Rejected(
+        {M + "film": {"l_cam": "0 nm", "sigma_cam": "1 S/m"}}, 16, base={M + "preset": "LCO_LLZO_HT2_film"}
+    ),
+    "film.D_cam": Rejected(
+        {M + "film": {"l_cam": "0 nm", "D_cam": "1e-14 cm^2/s"}}, 16, base={M + "preset": "LCO_LLZO_HT2_film"}
+    ),
+    "film.l_se": Rejected(
+        {M + "film": {"l_cam": "0 nm", "l_se": "10 nm"}}, 16, base={M + "preset": "LCO_LLZO_HT2_film"}
+    ),
+    "film.kappa_se": Rejected(
+        {M + "film": {"l_cam": "0 nm", "kappa_se": "1e-4 S/cm"}}, 16, base={M + "preset": "LCO_LLZO_HT2_film"}
+    ),
     "double_layer.cathode": Rejected({M + "double_layer.cathode": "1e-6 F/cm^2"}, 16),
     "double_layer.anode": Rejected({M + "double_layer.anode": "1e-6 F/cm^2"}, 16),
     "operation.current_density": Resolved(
@@ -347,12 +365,17 @@ KEYS: dict[str, object] = {
         base=_fn("electrolyte.kappa", {"expr": "1e-4 * (1 + c)", "unit": "S/cm"}),
     ),
     "functional.interpolate": Resolved(
-        _fn("cam.sigma", {"table": {"x": [0, 1], "value": [1e-4, 1e-2]}, "unit": "S/cm", "interpolate": "log"}),
+        _fn(
+            "cam.sigma", {"table": {"x": [0, 1], "value": [1e-4, 1e-2]}, "unit": "S/cm", "interpolate": "log"}
+        ),
         _sigma,
         base=_fn("cam.sigma", {"table": {"x": [0, 1], "value": [1e-4, 1e-2]}, "unit": "S/cm"}),
     ),
     "functional.extension": Resolved(
-        _fn("cam.sigma", {"table": {"x": [0.1, 0.6], "value": [1e-3, 2e-3]}, "unit": "S/cm", "extension": "linear"}),
+        _fn(
+            "cam.sigma",
+            {"table": {"x": [0.1, 0.6], "value": [1e-3, 2e-3]}, "unit": "S/cm", "extension": "linear"},
+        ),
         lambda c: c.materials.cam.sigma.value_at(0.9, c.temperature),
         base=_fn("cam.sigma", {"table": {"x": [0.1, 0.6], "value": [1e-3, 2e-3]}, "unit": "S/cm"}),
     ),
@@ -361,14 +384,22 @@ KEYS: dict[str, object] = {
         _sigma,
         base=_fn("cam.sigma", {"value": "1e-3 S/cm"}),
     ),
-    "functional.source": Resolved(_fn("cam.sigma", {"value": "8.83e-3 S/cm", "source": "my lab"}), _table,
-                                  base=_fn("cam.sigma", {"value": "8.83e-3 S/cm"})),
-    "constant.value": Resolved(_fn("cam.i00", {"value": "1e-3 A*cm^2.5/mol^1.5"}), lambda c: c.materials.cam.i00),
+    "functional.source": Resolved(
+        _fn("cam.sigma", {"value": "8.83e-3 S/cm", "source": "my lab"}),
+        _table,
+        base=_fn("cam.sigma", {"value": "8.83e-3 S/cm"}),
+    ),
+    "constant.value": Resolved(
+        _fn("cam.i00", {"value": "1e-3 A*cm^2.5/mol^1.5"}), lambda c: c.materials.cam.i00
+    ),
     "constant.arrhenius": Resolved(
         _fn("cam.i00", {"arrhenius": {"E_A": "30 kJ/mol", "T_ref": "60 degC"}}), lambda c: c.materials.cam.i00
     ),
-    "constant.source": Resolved(_fn("cam.i00", {"value": "1e-3 A*cm^2.5/mol^1.5", "source": "my lab"}), _table,
-                                base=_fn("cam.i00", {"value": "1e-3 A*cm^2.5/mol^1.5"})),
+    "constant.source": Resolved(
+        _fn("cam.i00", {"value": "1e-3 A*cm^2.5/mol^1.5", "source": "my lab"}),
+        _table,
+        base=_fn("cam.i00", {"value": "1e-3 A*cm^2.5/mol^1.5"}),
+    ),
     "arrhenius.E_A": Resolved(
         _fn("cam.i00", {"arrhenius": {"E_A": "40 kJ/mol", "T_ref": "60 degC"}}),
         lambda c: c.materials.cam.i00,
@@ -386,8 +417,9 @@ KEYS: dict[str, object] = {
     ),
     "step.kind": Sim(_step(kind="charge", cutoff_voltage="4.5 V")),
     "step.current_density": Sim(_step(current_density="2 mA/cm^2")),
-    "step.c_rate": Sim({"operation.steps.0": {k: v for k, v in {**STEP, "c_rate": 1.0}.items()
-                                              if k != "current_density"}}),
+    "step.c_rate": Sim(
+        {"operation.steps.0": {k: v for k, v in {**STEP, "c_rate": 1.0}.items() if k != "current_density"}}
+    ),
     "step.cutoff_voltage": Sim(_step(cutoff_voltage="3.5 V"), ("simulated_time_s", "final_voltage_V")),
     "step.duration": Sim(_step(duration="10 s"), ("simulated_time_s",)),
     # numerics: the steps, iterations and solver choices of the run
@@ -396,7 +428,9 @@ KEYS: dict[str, object] = {
     "numerics.dt_max": Sim({"numerics.dt_max": "0.2 s"}, STEPS, base={"numerics.dt_initial": "0.2 s"}),
     "numerics.max_voltage_step": Sim({"numerics.max_voltage_step": "5 mV"}, STEPS),
     "numerics.max_stoichiometry_step": Sim({"numerics.max_stoichiometry_step": 0.01}, STEPS),
-    "numerics.linear_solver": Sim({"numerics.linear_solver": "iterative"}, ("linear_solver", "linear_iterations")),
+    "numerics.linear_solver": Sim(
+        {"numerics.linear_solver": "iterative"}, ("linear_solver", "linear_iterations")
+    ),
     "numerics.surface_iterations": Sim({"numerics.surface_iterations": 1}, ("surface_iterations",) + V),
     "newton.phi_tol": Sim({"numerics.newton.phi_tol": "1 mV"}, ("newton_iterations",)),
     "newton.x_tol": Sim({"numerics.newton.x_tol": 1e-3}, ("newton_iterations",)),
@@ -407,10 +441,13 @@ KEYS: dict[str, object] = {
     ),
     # outputs
     "outputs.folder": Files({"outputs.folder": "FOLDER"}, lambda out: (out / "summary.json").is_file()),
-    "outputs.fields": Files({"outputs.fields": ["phi", "c", "x", "utilization", "material", "grain", "current"]},
-                            lambda out: _bp_names(out)),
-    "outputs.field_interval": Files({"outputs.fields": ["phi"], "outputs.field_interval": 1},
-                                    lambda out: _bp_size(out)),
+    "outputs.fields": Files(
+        {"outputs.fields": ["phi", "c", "x", "utilization", "material", "grain", "current"]},
+        lambda out: _bp_names(out),
+    ),
+    "outputs.field_interval": Files(
+        {"outputs.fields": ["phi"], "outputs.field_interval": 1}, lambda out: _bp_size(out)
+    ),
     "outputs.plots": Files({"outputs.plots": True}, lambda out: (out / "voltage.png").is_file()),
 }
 
@@ -529,8 +566,11 @@ def _with_grains(raw, workdir):
     across the ionic path), with the LCO_LLZO preset (grain boundaries)."""
     if not raw.pop("GRAINS", False):
         return raw
-    raw["structure"] = {"image": str(workdir / "grains.npy"), "voxel_size": "0.5 um",
-                        "labels": {1: "CAM", 2: {"material": "SE", "grain": 1}, 3: {"material": "SE", "grain": 2}}}
+    raw["structure"] = {
+        "image": str(workdir / "grains.npy"),
+        "voxel_size": "0.5 um",
+        "labels": {1: "CAM", 2: {"material": "SE", "grain": 1}, 3: {"material": "SE", "grain": 2}},
+    }
     preset = raw["materials"].get("preset")
     if "grain_boundary" not in presets.SYSTEMS.get(preset, {}):
         raw["materials"] = {**raw["materials"], "preset": "LCO_LLZO"}
@@ -575,7 +615,10 @@ def _image(changes: dict, workdir: Path, image: bool):
 
     if not image:
         return _resolve(apply(BASE, _gen(**changes)), workdir).structure.build()
-    st = {"image": str(workdir / changes.get("image", "a.npy")), "voxel_size": changes.get("voxel_size", "0.5 um")}
+    st = {
+        "image": str(workdir / changes.get("image", "a.npy")),
+        "voxel_size": changes.get("voxel_size", "0.5 um"),
+    }
     lab = changes.get("labels", {1: "CAM", 2: "SE"})
     if lab == "FILE":
         file = {"labels": {1: "CAM", 2: "SE"}, **changes.get("file", {})}
@@ -618,8 +661,11 @@ def _bp_names(out: Path):
     if not list(out.glob("*.bp")):
         return None
     text = b"".join(p.read_bytes() for p in _bp(out).iterdir() if p.is_file())
-    return tuple(n for n in ("phi", "c", "x", "utilization", "material", "grain", "current")
-                 if re.search(rb"\b" + n.encode() + rb"\b", text))
+    return tuple(
+        n
+        for n in ("phi", "c", "x", "utilization", "material", "grain", "current")
+        if re.search(rb"\b" + n.encode() + rb"\b", text)
+    )
 
 
 def _bp_size(out: Path):
@@ -656,8 +702,12 @@ def test_key_changes_the_simulation(key, workdir):
         base["GRAINS"] = True
     changed = apply(base, _prepare(check.changes, workdir))
     s0, s1 = summary(base, workdir), summary(changed, workdir)
-    differ = [m for m in check.metrics if s0[m] != s1[m] and not (
-        isinstance(s0[m], float) and abs(s1[m] - s0[m]) <= 1e-9 * max(abs(s0[m]), 1e-30))]
+    differ = [
+        m
+        for m in check.metrics
+        if s0[m] != s1[m]
+        and not (isinstance(s0[m], float) and abs(s1[m] - s0[m]) <= 1e-9 * max(abs(s0[m]), 1e-30))
+    ]
     hint = f" (made to act by the {check.pending} branch)" if check.pending else ""
     assert differ, (
         f"{key}: perturbing it changed none of {check.metrics}{hint}: "
@@ -716,7 +766,9 @@ def test_key_is_rejected_at_load(key, workdir):
             _resolve(raw, workdir)
         assert not isinstance(err.value, NotSupportedError)
     else:
-        with pytest.raises(NotSupportedError, match=rf"not supported yet \(roadmap issue #{check.issue}, ") as err:
+        with pytest.raises(
+            NotSupportedError, match=rf"not supported yet \(roadmap issue #{check.issue}, "
+        ) as err:
             _resolve(raw, workdir)
         assert str(err.value).endswith("."), str(err.value)
 
@@ -768,7 +820,9 @@ def test_every_preset_key_is_classified():
             assert (s.electrolyte.kind, s.separator.material, s.separator.porosity) == ("solid", "SE", 0.0)
         else:
             check = KEYS[key]
-            assert isinstance(check, (Sim, Resolved)), f"{name}: {key} is {type(check).__name__}, not an effect"
+            assert isinstance(check, (Sim, Resolved)), (
+                f"{name}: {key} is {type(check).__name__}, not an effect"
+            )
 
 
 @pytest.mark.parametrize("name", list(presets.SYSTEMS))
@@ -792,7 +846,10 @@ def test_presets_whose_physics_is_missing_fail_at_load(name, workdir):
 
 
 def test_film_free_variant_of_a_film_preset_loads(workdir):
-    raw = apply(BASE, {M + "preset": "LCO_LLZO_HT2_film", M + "film": None, "operation.steps.0.cutoff_voltage": "3.4 V"})
+    raw = apply(
+        BASE,
+        {M + "preset": "LCO_LLZO_HT2_film", M + "film": None, "operation.steps.0.cutoff_voltage": "3.4 V"},
+    )
     assert _resolve(raw, workdir).materials.film is None
 
 
@@ -813,7 +870,9 @@ def test_shipped_cases_load_or_say_what_is_missing(path):
     from fem_assb.case import load_case
 
     if path.name in REJECTED_CASES:
-        with pytest.raises(NotSupportedError, match=rf"not supported yet \(roadmap issue #{REJECTED_CASES[path.name]}, "):
+        with pytest.raises(
+            NotSupportedError, match=rf"not supported yet \(roadmap issue #{REJECTED_CASES[path.name]}, "
+        ):
             load_case(path)
     else:
         assert load_case(path).materials.name

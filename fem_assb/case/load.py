@@ -37,9 +37,9 @@ from fem_assb.case.schema import (
 from fem_assb.errors import InputError, NotSupportedError
 from fem_assb.materials import get_system, list_systems
 from fem_assb.materials.spec import check_keys, temperature
-from fem_assb.suggest import did_you_mean
 from fem_assb.structure.image import LabelMap
 from fem_assb.structure.labels import label_map_from_dict
+from fem_assb.suggest import did_you_mean
 from fem_assb.units import quantity, to_si
 
 TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs")
@@ -204,7 +204,11 @@ def _check_materials_supported(system, overrides: dict) -> None:
     and grain-boundary capacitances (#16)."""
     ely = system.electrolyte
     if ely.kind == "liquid":
-        key = "materials.electrolyte.kind" if "kind" in _override(overrides, "electrolyte") else "materials.preset"
+        key = (
+            "materials.electrolyte.kind"
+            if "kind" in _override(overrides, "electrolyte")
+            else "materials.preset"
+        )
         raise _not_supported(
             f"{key} ({system.name})",
             f"a liquid electrolyte ({ely.material}: concentration transport, CBD, porous separator)",
@@ -213,7 +217,9 @@ def _check_materials_supported(system, overrides: dict) -> None:
         )
     if system.cbd is not None:
         raise _not_supported(
-            f"materials.preset ({system.name}): cbd", "a carbon-binder domain (CBD)", 17,
+            f"materials.preset ({system.name}): cbd",
+            "a carbon-binder domain (CBD)",
+            17,
             "use a solid-electrolyte preset",
         )
     if "t_plus" in _override(overrides, "electrolyte"):
@@ -286,8 +292,10 @@ def _check_effective(system, overrides: dict, image, cell, op_raw: dict) -> None
     gb = system.grain_boundary
     has_gb = _has_grain_boundaries(image)
     if gb is not None and not has_gb:
-        key = "materials.grain_boundary" if overrides.get("grain_boundary") else (
-            f"materials.preset ({system.name}): grain_boundary"
+        key = (
+            "materials.grain_boundary"
+            if overrides.get("grain_boundary")
+            else (f"materials.preset ({system.name}): grain_boundary")
         )
         raise _not_supported(
             key,
@@ -460,9 +468,7 @@ def _check_generator_supported(gen: dict) -> None:
             )
         for key in ("d_cbd", "spread_cbd"):
             if key in g:
-                raise _not_supported(
-                    f"{where}.{key}", "a carbon-binder domain (CBD)", 17, f"remove {key}"
-                )
+                raise _not_supported(f"{where}.{key}", "a carbon-binder domain (CBD)", 17, f"remove {key}")
     if kind == "perforated" and str(gen.get("fill")) == "LE":
         raise _not_supported(
             "structure.generator.fill",
@@ -475,11 +481,7 @@ def _check_generator_supported(gen: dict) -> None:
 def _check_image_supported(image) -> None:
     """Image contents whose physics is not built yet: LE or CBD voxels (#17), several CAM
     materials (#16)."""
-    present = {
-        m.name: m.kind
-        for v, m in image.label_map.materials.items()
-        if np.any(image.labels == v)
-    }
+    present = {m.name: m.kind for v, m in image.label_map.materials.items() if np.any(image.labels == v)}
     liquid = sorted(n for n, k in present.items() if k in ("LE", "CBD"))
     if liquid:
         raise _not_supported(
@@ -765,7 +767,9 @@ def _set_path(raw: dict, path: str, value) -> None:
         raise InputError(f"sweep parameter {path!r} does not name a value.")
 
 
-def expand_sweep(raw: dict, base_dir: Path | None = None, path: Path | None = None) -> list[tuple[object, Case]]:
+def expand_sweep(
+    raw: dict, base_dir: Path | None = None, path: Path | None = None
+) -> list[tuple[object, Case]]:
     """(value, resolved case) for every value of the ``operation.sweep`` of the case dict ``raw``.
 
     Sweeps are not run yet (roadmap issue #19: :func:`resolve_case` rejects a case with a sweep);

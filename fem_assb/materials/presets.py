@@ -399,13 +399,25 @@ SYSTEMS["NMC622_bLPS"] = {
     },
     "separator": {**SEP_SE, "thickness": {"value": "425 um", "source": "004 Table 1 (measured)"}},
     "double_layer": {
-        "cathode": {"value": "8e-7 F/cm^2", "source": "004 Table 1 (NMC622); not used yet (roadmap issue #16)"},
-        "anode": {"value": "2e-7 F/cm^2", "source": "004 Table 1 (Li metal); not used yet (roadmap issue #16)"},
+        "cathode": {
+            "value": "8e-7 F/cm^2",
+            "source": "004 Table 1 (NMC622); not used yet (roadmap issue #16)",
+        },
+        "anode": {
+            "value": "2e-7 F/cm^2",
+            "source": "004 Table 1 (Li metal); not used yet (roadmap issue #16)",
+        },
     },
     "operation": {
         "current_density": {"value": "0.178 mA/cm^2", "source": "004 section 2.2 (0.1C, 1.78 mAh/cm^2)"},
         "cutoff_voltage": {"value": "2.6 V", "source": "004 section 2.2"},
-        "max_voltage": {"value": "4.3 V", "source": "004 section 2.2; not used (reference: a charge step's cut-off)"},
-        "cathode_thickness": {"value": "40 um", "source": "004 Table 1 (measured); not used (reference: the structure)"},
+        "max_voltage": {
+            "value": "4.3 V",
+            "source": "004 section 2.2; not used (reference: a charge step's cut-off)",
+        },
+        "cathode_thickness": {
+            "value": "40 um",
+            "source": "004 Table 1 (measured); not used (reference: the structure)",
+        },
     },
 }
