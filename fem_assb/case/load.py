@@ -94,6 +94,8 @@ def resolve_case(
     cell = _cell(_section(raw, "cell"), system)
     operation = _operation(op_raw, system, T, notes)
     _check_effective(system, overrides, image, cell, op_raw)
+    numerics = _numerics(_section(raw, "numerics"))
+    outputs = _outputs(_section(raw, "outputs"), name)
     if "sweep" in op_raw:
         raise _not_supported(
             "operation.sweep",
@@ -108,8 +110,8 @@ def resolve_case(
         cell=cell,
         materials=system,
         operation=operation,
-        numerics=_numerics(_section(raw, "numerics")),
-        outputs=_outputs(_section(raw, "outputs"), name),
+        numerics=numerics,
+        outputs=outputs,
         path=path,
         raw=copy.deepcopy(raw),
         notes=notes,
