@@ -823,6 +823,14 @@ def test_every_preset_key_is_classified():
             assert isinstance(check, (Sim, Resolved)), (
                 f"{name}: {key} is {type(check).__name__}, not an effect"
             )
+    # the top keys: temperature is materials.temperature; description and sources head the table
+    from fem_assb.materials.report import parameter_table
+
+    assert set(system.TOP_KEYS) - set(system.SCHEMA) == {"description", "sources", "temperature"}
+    for name, data in presets.SYSTEMS.items():
+        if not _rejected_preset(name):
+            table = parameter_table(get_system(name))
+            assert data["description"] in table and all(src in table for src in data["sources"]), name
 
 
 @pytest.mark.parametrize("name", list(presets.SYSTEMS))
