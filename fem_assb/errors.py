@@ -1,5 +1,13 @@
 """Exceptions raised for bad input. Their message names the problem and the fix."""
 
+import difflib
+
+
+def did_you_mean(name, known) -> str:
+    """' (did you mean 'X'?)' for the closest known name, or '' (for error messages)."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
 
 class FemAssbError(Exception):
     """Base class: the CLI prints the message and exits with status 1 (no traceback)."""

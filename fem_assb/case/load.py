@@ -34,12 +34,11 @@ from fem_assb.case.schema import (
     Structure,
     Sweep,
 )
-from fem_assb.errors import InputError, NotSupportedError
+from fem_assb.errors import InputError, NotSupportedError, did_you_mean
 from fem_assb.materials import get_system, list_systems
 from fem_assb.materials.spec import check_keys, temperature
 from fem_assb.structure.image import LabelMap
 from fem_assb.structure.labels import label_map_from_dict
-from fem_assb.suggest import did_you_mean
 from fem_assb.units import quantity, to_si
 
 TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs")

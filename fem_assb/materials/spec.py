@@ -21,9 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fem_assb.errors import InputError
-from fem_assb.materials.functional import T_REF, Functional, constant, expression, table, with_arrhenius
-from fem_assb.suggest import did_you_mean
+from fem_assb.errors import InputError, did_you_mean
+from fem_assb.materials.functional import (
+    T_REF,
+    Functional,
+    arrhenius_factor,
+    constant,
+    expression,
+    table,
+    with_arrhenius,
+)
 from fem_assb.units import quantity, registry, to_si
 
 FUNCTIONAL_KEYS = {
@@ -123,7 +130,7 @@ def constant_value(spec, unit: str, name: str, T: float) -> float:
         value = _si(spec["value"], unit, name)
         if "arrhenius" in spec:
             E_A, T_ref = arrhenius(spec["arrhenius"], name)
-            value *= math.exp(-E_A / 8.314462618 * (1.0 / T - 1.0 / T_ref))
+            value *= float(arrhenius_factor(T, E_A, T_ref, np))
         return value
     return _si(spec, unit, name)
 
