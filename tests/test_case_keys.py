@@ -884,3 +884,26 @@ def test_shipped_cases_load_or_say_what_is_missing(path):
             load_case(path)
     else:
         assert load_case(path).materials.name
+
+
+# --- keys whose effect depends on the rest of the case ---------------------------------------------
+
+CONDITIONAL = [
+    ({M + "anode.sigma": "1 S/cm", "cell.li_metal": "0 um"}, "anode.sigma has no effect without a Li metal"),
+    ({M + "operation.current_density": "1 mA/cm^2"}, "has no effect when operation.steps is given"),
+    ({M + "temperature": "40 degC"}, "materials.temperature has no effect when operation.temperature"),
+    ({M + "grain_boundary": {"i_GB0": "1 A/cm^2"}}, r"roadmap issue #16.*grain_boundary: null"),
+]
+
+
+@pytest.mark.parametrize("changes,message", CONDITIONAL, ids=[m[:40] for _, m in CONDITIONAL])
+def test_keys_without_effect_in_this_case_are_rejected(changes, message, workdir):
+    with pytest.raises(InputError, match=message):
+        _resolve(apply(BASE, changes), workdir)
+
+
+def test_grain_ids_without_grain_boundary_parameters_are_rejected(workdir):
+    """SE grains in the image but no grain_boundary section: the boundaries would conduct nothing."""
+    raw = apply(BASE, {"GRAINS": True, M + "grain_boundary": None})
+    with pytest.raises(InputError, match="grain boundaries would conduct nothing"):
+        _resolve(raw, workdir)
