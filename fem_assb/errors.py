@@ -23,3 +23,8 @@ class PercolationError(FemAssbError):
 
 class SolverError(FemAssbError):
     """A nonlinear or linear solve failed even after step cutting."""
+
+
+class NotSupportedError(InputError):
+    """An input names physics or an option that is not built yet; the message names the
+    roadmap issue that adds it."""

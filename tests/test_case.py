@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from fem_assb.case import load_case, resolve_case
-from fem_assb.errors import InputError
+from fem_assb.case.load import expand_sweep
+from fem_assb.errors import InputError, NotSupportedError
 
 CASES = sorted((Path(__file__).resolve().parents[1] / "cases").glob("*.yaml"))
 
@@ -62,13 +63,27 @@ def _case(**changes):
 _DELETE = object()
 
 
+#: shipped seed cases whose physics is not built yet (docs/cases.md), with the roadmap issue
+NOT_SUPPORTED = {
+    "seed001_nmc811_lipf6.yaml": 17,
+    "seed002_lco_llzo.yaml": 16,
+    "seed002_nmc811_llzo.yaml": 16,
+    "seed003_lco_llzo_ht2_film.yaml": 16,
+}
+
+
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
 def test_shipped_cases_load(path):
+    if path.name in NOT_SUPPORTED:
+        with pytest.raises(
+            NotSupportedError, match=rf"{path.name}: .*\(roadmap issue #{NOT_SUPPORTED[path.name]}, "
+        ):
+            load_case(path)
+        return
     case = load_case(path)
     assert case.materials.name
-    for _, sub in case.sweep_cases():
-        first = sub.operation.steps[0]
-        assert first.cutoff_voltage < case.materials.initial_ocv()
+    first = case.operation.steps[0]
+    assert first.cutoff_voltage < case.materials.initial_ocv()
 
 
 def test_resolved_values_are_si():
@@ -115,6 +130,7 @@ def test_defaults_come_from_the_preset():
 def test_operation_temperature_drives_arrhenius():
     mats = {
         "preset": "LCO_LLZO",
+        "grain_boundary": None,  # the generated structure has no grains
         "electrolyte": {
             "kappa": {"value": "7.69e-4 S/cm", "arrhenius": {"E_A": "0.4 eV", "T_ref": "25 degC"}}
         },
@@ -145,23 +161,59 @@ def test_c_rate_step():
     assert r.duration == 600.0 and c.c_rate == pytest.approx(0.25)
 
 
-def test_sweep_expands_to_resolved_cases():
-    case = _case(
-        operation__sweep={
-            "parameter": "operation.steps.0.current_density",
-            "values": ["1 mA/cm^2", "2 mA/cm^2", "40 A/m^2"],
-        }
-    )
-    subs = case.sweep_cases()
+def _raw(**changes):
+    raw = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        node = raw
+        parts = path.split("__")
+        for p in parts[:-1]:
+            node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+        node[parts[-1]] = value
+    return raw
+
+
+def test_a_sweep_is_rejected_at_load_and_expands_for_issue_19():
+    sweep = {
+        "parameter": "operation.steps.0.current_density",
+        "values": ["1 mA/cm^2", "2 mA/cm^2", "40 A/m^2"],
+    }
+    with pytest.raises(NotSupportedError, match=r"operation\.sweep: .*roadmap issue #19, studies"):
+        _case(operation__sweep=sweep)
+    subs = expand_sweep(_raw(operation__sweep=sweep))
     assert [s.operation.steps[0].current_density for _, s in subs] == pytest.approx([10.0, 20.0, 40.0])
-    assert case.operation.sweep.values_si == pytest.approx([10.0, 20.0, 40.0])
-    mats = _case(
-        operation__sweep={"parameter": "materials.electrolyte.kappa", "values": ["0.7 mS/cm", "1.4 mS/cm"]}
+    assert [v for v, _ in subs] == sweep["values"]
+    mats = expand_sweep(
+        _raw(
+            operation__sweep={
+                "parameter": "materials.electrolyte.kappa",
+                "values": ["0.7 mS/cm", "1.4 mS/cm"],
+            }
+        )
     )
-    kap = [s.materials.electrolyte.kappa.value_at(1.0) for _, s in mats.sweep_cases()]
+    kap = [s.materials.electrolyte.kappa.value_at(1.0) for _, s in mats]
     assert kap == pytest.approx([0.07, 0.14])
-    temps = _case(operation__sweep={"parameter": "operation.temperature", "values": ["25 degC", "60 degC"]})
-    assert [s.temperature for _, s in temps.sweep_cases()] == pytest.approx([298.15, 333.15])
+    temps = expand_sweep(
+        _raw(operation__sweep={"parameter": "operation.temperature", "values": ["25 degC", "60 degC"]})
+    )
+    assert [s.temperature for _, s in temps] == pytest.approx([298.15, 333.15])
+    for bad, message in (
+        (
+            {"parameter": "operation.steps.0.current_density", "values": ["1 mA/cm^2", "1 V"]},
+            "inconsistent units",
+        ),
+        ({"parameter": "operaton.temperature", "values": [300]}, "did you mean 'operation'"),
+    ):
+        with pytest.raises(InputError, match=message):
+            expand_sweep(_raw(operation__sweep=bad))
+
+
+def test_the_case_modules_import_without_a_cycle():
+    """fem_assb.case.schema does not import fem_assb.case.load (issue 15 review finding)."""
+    import ast
+
+    src = (Path(__file__).resolve().parents[1] / "fem_assb" / "case" / "schema.py").read_text()
+    names = {n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "fem_assb.case.load" not in names and "fem_assb.case" not in names
 
 
 def test_image_structure_with_label_map(tmp_path):
@@ -172,8 +224,11 @@ def test_image_structure_with_label_map(tmp_path):
     labels[2:] = 5
     np.save(tmp_path / "img.npy", labels)
     raw = copy.deepcopy(BASE)
-    raw["structure"] = {"image": "img.npy", "voxel_size": "0.25 um",
-                        "labels": {1: "CAM", 5: {"material": "SE", "grain": 1}}}
+    raw["structure"] = {
+        "image": "img.npy",
+        "voxel_size": "0.25 um",
+        "labels": {1: "CAM", 5: {"material": "SE", "grain": 1}},
+    }
     (tmp_path / "case.yaml").write_text(yaml.safe_dump(raw))
     case = load_case(tmp_path / "case.yaml")
     assert case.structure.image == (tmp_path / "img.npy").resolve()
@@ -255,22 +310,10 @@ BAD = [
         {"operation__steps": [{"kind": "dischrge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3 V"}]},
         "did you mean 'discharge'",
     ),
-    ({"cell__separator__material": "LE"}, "does not fit the solid electrolyte"),
+    ({"cell__separator__material": "LE"}, "roadmap issue #17, liquid electrolytes"),
+    ({"cell__separator__material": "XE"}, "does not fit the solid electrolyte"),
     ({"numerics__linear_solver": "itertive"}, "did you mean 'iterative'"),
     ({"numerics__dt_initial": "1 h"}, "dt_min <= dt_initial <= dt_max"),
-    (
-        {
-            "operation__sweep": {
-                "parameter": "operation.steps.0.current_density",
-                "values": ["1 mA/cm^2", "1 V"],
-            }
-        },
-        "inconsistent units",
-    ),
-    (
-        {"operation__sweep": {"parameter": "operaton.temperature", "values": [300]}},
-        "did you mean 'operation'",
-    ),
     ({"structure": {"image": "missing.npy", "voxel_size": "1 um"}}, "does not exist"),
     ({"structure": {"generator": {"kind": "compsite"}}}, "did you mean 'composite'"),
     ({"structure__generator__se_fraction": 0.5}, "add up to"),

@@ -4,6 +4,12 @@ Checks: unknown keys (with the nearest valid name), missing or inconsistent unit
 NaN values where they make no sense, an initial stoichiometry outside a function's valid range
 (materials), cut-off voltages on the wrong side of the initial open-circuit voltage, unknown
 presets, generator keys and output fields. Paths in the case are relative to the case file.
+
+Rule (docs/cases.md, "What is not supported yet"): every key a case or a preset accepts either
+changes the result or is rejected here, at load time: physics that is not built yet with a
+:class:`~fem_assb.errors.NotSupportedError` naming the roadmap issue that adds it, a key that has
+no effect in this case with an :class:`~fem_assb.errors.InputError` saying why.
+tests/test_case_keys.py walks every key of these tables and checks one or the other.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import copy
 import inspect
 import math
 from pathlib import Path
+
+import numpy as np
 
 from fem_assb.case.schema import (
     FIELD_NAMES,
@@ -26,9 +34,9 @@ from fem_assb.case.schema import (
     Structure,
     Sweep,
 )
-from fem_assb.errors import InputError
+from fem_assb.errors import InputError, NotSupportedError, did_you_mean
 from fem_assb.materials import get_system, list_systems
-from fem_assb.materials.spec import check_keys, did_you_mean, temperature
+from fem_assb.materials.spec import check_keys, temperature
 from fem_assb.structure.image import LabelMap
 from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.units import quantity, to_si
@@ -58,7 +66,7 @@ def load_case(path) -> Case:
     try:
         return resolve_case(raw, base_dir=path.parent.resolve(), path=path.resolve(), default_name=path.stem)
     except InputError as err:
-        raise InputError(f"{path}: {err}") from None
+        raise type(err)(f"{path}: {err}") from None  # keeps NotSupportedError
 
 
 def resolve_case(
@@ -66,9 +74,12 @@ def resolve_case(
     base_dir: Path | None = None,
     path: Path | None = None,
     default_name: str = "case",
-    allow_sweep: bool = True,
 ) -> Case:
-    """Resolve a parsed case dict (see docs/cases.md) into a :class:`Case`."""
+    """Resolve a parsed case dict (see docs/cases.md) into a :class:`Case` (SI units).
+
+    Raises InputError for a wrong input and NotSupportedError (an InputError) for an input whose
+    physics or study is not built yet (the message names the roadmap issue).
+    """
     base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
     check_keys(raw, TOP_KEYS, "the case file")
     for key in ("structure", "materials"):
@@ -77,25 +88,39 @@ def resolve_case(
     name = str(raw.get("name", default_name))
     op_raw = _section(raw, "operation")
     T = temperature(op_raw["temperature"], "operation.temperature") if "temperature" in op_raw else None
+    overrides = _material_overrides(raw["materials"])
+    _check_temperature_given_once(overrides, op_raw)
+    _check_overrides_supported(overrides)
     system = _materials(raw["materials"], T, base_dir)
     T = system.temperature
+    _check_materials_supported(system, overrides)
     notes: list[str] = []
-    case = Case(
+    structure, image = _structure(raw["structure"], base_dir)
+    cell = _cell(_section(raw, "cell"), system)
+    operation = _operation(op_raw, system, T, notes)
+    _check_effective(system, overrides, image, cell, op_raw)
+    numerics = _numerics(_section(raw, "numerics"))
+    outputs = _outputs(_section(raw, "outputs"), name)
+    if "sweep" in op_raw:
+        raise _not_supported(
+            "operation.sweep",
+            "a parameter sweep",
+            19,
+            "write one case per value and run each (fem-assb run)",
+        )
+    return Case(
         name=name,
         description=str(raw.get("description", "")),
-        structure=_structure(raw["structure"], base_dir),
-        cell=_cell(_section(raw, "cell"), system),
+        structure=structure,
+        cell=cell,
         materials=system,
-        operation=_operation(op_raw, system, T, notes, allow_sweep),
-        numerics=_numerics(_section(raw, "numerics")),
-        outputs=_outputs(_section(raw, "outputs"), name),
+        operation=operation,
+        numerics=numerics,
+        outputs=outputs,
         path=path,
         raw=copy.deepcopy(raw),
         notes=notes,
     )
-    if case.operation.sweep is not None:
-        expand_sweep(case)  # validates every sweep value now, not hours into a run
-    return case
 
 
 def _section(raw, key) -> dict:
@@ -103,6 +128,222 @@ def _section(raw, key) -> dict:
     if not isinstance(value, dict):
         raise InputError(f"'{key}' must be a mapping of keys, got {type(value).__name__}.")
     return value
+
+
+# --- what is not supported yet -------------------------------------------------------------------
+
+#: The roadmap issues that add the physics a case may name before it is built (docs/cases.md).
+ROADMAP = {
+    16: "interface physics",
+    17: "liquid electrolytes",
+    18: "impedance",
+    19: "studies",
+    20: "performance",
+}
+
+
+def _not_supported(key: str, what: str, issue: int, fix: str) -> NotSupportedError:
+    """'<key>: <what> is not supported yet (roadmap issue #NN, <title>); <fix>.'"""
+    return NotSupportedError(
+        f"{key}: {what} is not supported yet (roadmap issue #{issue}, {ROADMAP[issue]}); {fix}."
+    )
+
+
+def _material_overrides(spec) -> dict:
+    """The override sections of the case's ``materials`` (everything but ``preset``)."""
+    if isinstance(spec, dict):
+        return {k: v for k, v in spec.items() if k != "preset"}
+    return {}
+
+
+def _override(overrides: dict, section: str) -> dict:
+    value = overrides.get(section)
+    return value if isinstance(value, dict) else {}
+
+
+def _check_temperature_given_once(overrides: dict, op_raw: dict) -> None:
+    if "temperature" in overrides and "temperature" in op_raw:
+        raise InputError(
+            "materials.temperature has no effect when operation.temperature is given (the operation "
+            "temperature is used); give the temperature once, as operation.temperature."
+        )
+
+
+#: materials override keys that only a liquid electrolyte (issue #17) would use.
+LIQUID_ONLY = {
+    "electrolyte": ("D", "tdf"),
+    "separator": ("D_factor",),
+}
+
+
+def _check_overrides_supported(overrides: dict) -> None:
+    """Reject, before the system is built, overrides that name a liquid electrolyte (#17)."""
+    ely, sep = _override(overrides, "electrolyte"), _override(overrides, "separator")
+    if str(ely.get("kind", "solid")) == "liquid":
+        raise _not_supported(
+            "materials.electrolyte.kind", "a liquid electrolyte", 17, "use a solid electrolyte"
+        )
+    if str(sep.get("material", "SE")) == "LE":
+        raise _not_supported(
+            "materials.separator.material",
+            "a porous separator soaked with liquid electrolyte (LE)",
+            17,
+            "use a dense solid-electrolyte separator (SE)",
+        )
+    if overrides.get("cbd") is not None:
+        raise _not_supported("materials.cbd", "a carbon-binder domain (CBD)", 17, "remove the cbd section")
+    for section, keys in LIQUID_ONLY.items():
+        for key in keys:
+            if key in _override(overrides, section):
+                raise _not_supported(
+                    f"materials.{section}.{key}",
+                    "transport of the salt concentration in the electrolyte (a liquid or a binary "
+                    "electrolyte)",
+                    17,
+                    f"remove {section}.{key}: a solid electrolyte is a single-ion conductor (t_plus = 1) "
+                    "at constant concentration",
+                )
+
+
+def _check_materials_supported(system, overrides: dict) -> None:
+    """Reject, with the roadmap issue, material inputs whose physics is not built yet (preset or
+    override): liquid electrolytes, CBD and porous separators (#17); a resistive film, double-layer
+    and grain-boundary capacitances (#16)."""
+    ely = system.electrolyte
+    if ely.kind == "liquid":
+        key = (
+            "materials.electrolyte.kind"
+            if "kind" in _override(overrides, "electrolyte")
+            else "materials.preset"
+        )
+        raise _not_supported(
+            f"{key} ({system.name})",
+            f"a liquid electrolyte ({ely.material}: concentration transport, CBD, porous separator)",
+            17,
+            "use a solid-electrolyte preset (fem-assb materials list)",
+        )
+    if system.cbd is not None:
+        raise _not_supported(
+            f"materials.preset ({system.name}): cbd",
+            "a carbon-binder domain (CBD)",
+            17,
+            "use a solid-electrolyte preset",
+        )
+    if "t_plus" in _override(overrides, "electrolyte"):
+        c = np.linspace(0.05, 3.0, 12) * ely.c0
+        if not np.allclose(np.asarray(ely.t_plus(c, system.temperature, np)) * np.ones_like(c), 1.0):
+            raise _not_supported(
+                "materials.electrolyte.t_plus",
+                "a transference number other than 1 (concentration transport in the electrolyte)",
+                17,
+                "remove t_plus: a solid electrolyte is a single-ion conductor (t_plus = 1)",
+            )
+    if system.separator.porosity > 0:
+        raise _not_supported(
+            "materials.separator.porosity",
+            "a porous separator",
+            17,
+            "remove separator.porosity (a solid-electrolyte separator is dense)",
+        )
+    _check_film(system, _override(overrides, "film"))
+    if overrides.get("double_layer") is not None:
+        raise _not_supported(
+            "materials.double_layer",
+            "double-layer charging (capacitances at the CAM and Li interfaces)",
+            16,
+            "remove the double_layer section (a galvanostatic discharge does not use it yet)",
+        )
+    if "C_GB" in _override(overrides, "grain_boundary"):
+        raise _not_supported(
+            "materials.grain_boundary.C_GB",
+            "the grain-boundary capacitance (double-layer charging at grain boundaries)",
+            16,
+            "remove C_GB; i_GB0 sets the grain-boundary resistance",
+        )
+
+
+def _check_film(system, film_override: dict) -> None:
+    film = system.film
+    if film is None:
+        return
+    where = "materials.film" if film_override else f"materials.preset ({system.name}): film"
+    extra = sorted(set(film_override) - {"l_cam", "l_se"})
+    if film.l_cam > 0 or film.l_se > 0 or extra:
+        raise _not_supported(
+            where,
+            f"a resistive interface film (l_cam = {film.l_cam * 1e9:.4g} nm, l_se = {film.l_se * 1e9:.4g} nm "
+            "on every CAM | SE face)"
+            if film.l_cam > 0 or film.l_se > 0
+            else f"a resistive interface film ({', '.join(extra)})",
+            16,
+            "use the preset without the film (e.g. LCO_LLZO_HT2 for LCO_LLZO_HT2_film), or write "
+            "materials: {film: null}",
+        )
+
+
+def _has_grain_boundaries(image) -> bool:
+    """True if the SE of ``image`` (None: a generated structure, which has no grains) has more
+    than one grain ID."""
+    if image is None:
+        return False
+    se = image.mask("SE") if any(m.kind == "SE" for m in image.label_map.materials.values()) else None
+    if se is None or not se.any():
+        return False
+    return np.unique(image.grain_ids()[se]).size > 1
+
+
+def _check_effective(system, overrides: dict, image, cell, op_raw: dict) -> None:
+    """Reject inputs that would have no effect in this case (InputError, or NotSupportedError when
+    the physics that would use them is not built yet). ``image``: the VoxelImage of an image
+    structure, None for a generator."""
+    gb = system.grain_boundary
+    has_gb = _has_grain_boundaries(image)
+    if gb is not None and not has_gb:
+        key = (
+            "materials.grain_boundary"
+            if overrides.get("grain_boundary")
+            else (f"materials.preset ({system.name}): grain_boundary")
+        )
+        raise _not_supported(
+            key,
+            "grain boundaries in a structure without SE grain IDs (segmenting the grains of a "
+            "case's structure)",
+            16,
+            "give an image with grain IDs (fem-assb segment, then structure.image) or remove the "
+            "grain boundaries with materials: {grain_boundary: null}",
+        )
+    if gb is None and has_gb:
+        raise InputError(
+            "the structure's SE has several grain IDs but the materials have no grain_boundary "
+            "section: the grain boundaries would conduct nothing. Give materials.grain_boundary "
+            "{i_GB0: ...} or one grain ID for the whole SE."
+        )
+    anode = _override(overrides, "anode")
+    for key in ("capacity", "density"):
+        if key in anode:
+            raise InputError(
+                f"materials.anode.{key} has no effect: the energy density counts the Li of an n/p = 1 "
+                "anode at 3861 mAh/g (fem_assb.indicators.energy); remove it."
+            )
+    if "sigma" in anode and not cell.li_metal > 0:
+        raise InputError(
+            "materials.anode.sigma has no effect without a Li metal layer (cell.li_metal = 0: the Li "
+            "reaction acts on the separator face); give cell.li_metal a thickness or remove it."
+        )
+    seed_op = _override(overrides, "operation")
+    for key in ("max_voltage", "cathode_thickness"):
+        if key in seed_op:
+            raise InputError(
+                f"materials.operation.{key} has no effect (seed reference data); remove it "
+                "(the charge cut-off goes in operation.steps, the cathode thickness in structure)."
+            )
+    if "steps" in op_raw:
+        given = sorted(set(seed_op) & {"current_density", "cutoff_voltage"})
+        if given:
+            raise InputError(
+                f"materials.operation.{given[0]} has no effect when operation.steps is given (it only "
+                "fills in the default step); set it in operation.steps."
+            )
 
 
 # --- materials ------------------------------------------------------------------------------------
@@ -144,7 +385,9 @@ def _generator_function(kind: str):
     return kinds[kind]
 
 
-def _structure(spec, base_dir) -> Structure:
+def _structure(spec, base_dir) -> tuple[Structure, object]:
+    """(Structure, VoxelImage) of the case; the image is read now for an image structure (a wrong
+    file, label or voxel size fails at load time), None for a generator (run when built)."""
     if not isinstance(spec, dict):
         raise InputError(
             "structure must be a mapping: {image: FILE, voxel_size: ..., labels: {...}} "
@@ -176,10 +419,11 @@ def _structure(spec, base_dir) -> Structure:
                 if not value > 0:
                     raise InputError(f"structure.generator.{key} = {gen[key]!r} must be a positive length.")
         _check_composition(gen)
-        return Structure(generator=gen)
+        _check_generator_supported(gen)
+        return Structure(generator=gen), None
     if "image" not in spec:
         raise InputError("structure needs 'image: FILE' (with voxel_size and labels) or 'generator: {...}'.")
-    check_keys(spec, {"image", "voxel_size", "labels"}, "structure")
+    check_keys(spec, IMAGE_KEYS, "structure")
     image = Path(str(spec["image"]))
     image = image if image.is_absolute() else (base_dir / image)
     if not image.is_file():
@@ -192,8 +436,75 @@ def _structure(spec, base_dir) -> Structure:
         if not (math.isfinite(h) and h > 0):
             raise InputError(f"structure.voxel_size = {spec['voxel_size']!r} must be a positive length.")
     structure = Structure(image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels"), base_dir))
-    structure.build()  # read once now: a wrong file, label or voxel size fails at load time
-    return structure
+    built = structure.build()  # read once now: a wrong file, label or voxel size fails at load time
+    _check_image_supported(built)
+    return structure, built
+
+
+#: keys of an image structure
+IMAGE_KEYS = ("image", "voxel_size", "labels")
+
+
+def _check_generator_supported(gen: dict) -> None:
+    """Generator keys whose physics is not built yet: periodic sides (#16), LE pores, CBD (#17)."""
+    kind = gen["kind"]
+    layers = [("structure.generator", gen)]
+    if kind == "layered":
+        common = {k: v for k, v in gen.items() if k not in ("first", "second")}
+        for name in ("first", "second"):
+            if isinstance(gen.get(name), dict):
+                layers.append((f"structure.generator.{name}", {**common, **gen[name]}))
+    for where, g in layers:
+        from fem_assb.structure.generate import _periodic_axes
+
+        periodic = g.get("periodic", False)
+        if _periodic_axes(periodic):  # validates the value too
+            raise _not_supported(
+                f"{where}.periodic",
+                "periodic lateral sides (the simulation's lateral faces are insulating)",
+                16,
+                "remove periodic (the generated image is then cut from a larger packing)",
+            )
+        if str(g.get("pore", "PORE")) == "LE":
+            raise _not_supported(
+                f"{where}.pore", "liquid electrolyte in the pores (pore: LE)", 17, "use pore: PORE"
+            )
+        if "cbd_fraction" in g and to_si(g["cbd_fraction"], "", name=f"{where}.cbd_fraction") > 0:
+            raise _not_supported(
+                f"{where}.cbd_fraction", "a carbon-binder domain (CBD)", 17, "remove cbd_fraction"
+            )
+        for key in ("d_cbd", "spread_cbd"):
+            if key in g:
+                raise _not_supported(f"{where}.{key}", "a carbon-binder domain (CBD)", 17, f"remove {key}")
+    if kind == "perforated" and str(gen.get("fill")) == "LE":
+        raise _not_supported(
+            "structure.generator.fill",
+            "a channel of liquid electrolyte (fill: LE)",
+            17,
+            "use fill: SE",
+        )
+
+
+def _check_image_supported(image) -> None:
+    """Image contents whose physics is not built yet: LE or CBD voxels (#17), several CAM
+    materials (#16)."""
+    present = {m.name: m.kind for v, m in image.label_map.materials.items() if np.any(image.labels == v)}
+    liquid = sorted(n for n, k in present.items() if k in ("LE", "CBD"))
+    if liquid:
+        raise _not_supported(
+            "structure.labels",
+            f"{' and '.join(liquid)} voxels (liquid electrolyte, carbon-binder domain)",
+            17,
+            "relabel them (e.g. as PORE or SE)",
+        )
+    cams = sorted(n for n, k in present.items() if k == "CAM")
+    if len(cams) > 1:
+        raise _not_supported(
+            "structure.labels",
+            f"several CAM materials ({', '.join(cams)}; each would need its own parameter set)",
+            16,
+            "map them to one CAM material (their voxels then share the preset's cam parameters)",
+        )
 
 
 def _check_composition(gen: dict) -> None:
@@ -237,6 +548,13 @@ def _cell(spec, system) -> Cell:
     check_keys(sep, SEPARATOR_KEYS, "cell.separator")
     ssep = system.separator
     material = str(sep.get("material", ssep.material))
+    if material == "LE":
+        raise _not_supported(
+            "cell.separator.material",
+            "a porous separator soaked with liquid electrolyte (LE)",
+            17,
+            "use material: SE (a dense solid-electrolyte separator)",
+        )
     if material != ssep.material:
         kind = system.electrolyte.kind
         raise InputError(
@@ -248,23 +566,22 @@ def _cell(spec, system) -> Cell:
         if "thickness" in sep
         else ssep.thickness
     )
-    porosity = factor = None
-    if material == "LE":
-        porosity = _fraction(sep.get("porosity", ssep.porosity), "cell.separator.porosity")
-        factor = _fraction(
-            sep.get("conductivity_factor", ssep.kappa_factor), "cell.separator.conductivity_factor"
+    if "porosity" in sep:
+        raise _not_supported(
+            "cell.separator.porosity",
+            "a porous separator",
+            17,
+            "remove porosity (a solid-electrolyte separator is dense)",
         )
-    elif "porosity" in sep or "conductivity_factor" in sep:
-        raise InputError(
-            "cell.separator: porosity and conductivity_factor apply to a porous (LE) separator only."
-        )
+    factor = _fraction(
+        sep.get("conductivity_factor", ssep.kappa_factor), "cell.separator.conductivity_factor"
+    )
     growth = float(to_si(spec.get("growth", 1.2), "", name="cell.growth"))
     if not 1.0 <= growth <= 2.0:
         raise InputError(f"cell.growth = {growth} must lie in [1, 2].")
     return Cell(
         separator_material=material,
         separator_thickness=thickness,
-        separator_porosity=porosity,
         separator_conductivity_factor=factor,
         li_metal=_length(spec.get("li_metal", "0 m"), "cell.li_metal"),
         anode_collector=_length(spec.get("anode_collector", "0 m"), "cell.anode_collector"),
@@ -288,8 +605,11 @@ def _fraction(value, name) -> float:
 STEP_KEYS = {"kind", "current_density", "c_rate", "cutoff_voltage", "duration"}
 
 
-def _operation(spec, system, T, notes, allow_sweep) -> Operation:
-    check_keys(spec, {"temperature", "steps", "sweep"}, "operation")
+OPERATION_KEYS = ("temperature", "steps", "sweep")
+
+
+def _operation(spec, system, T, notes) -> Operation:
+    check_keys(spec, OPERATION_KEYS, "operation")
     steps_raw = spec.get("steps")
     if steps_raw is None:
         steps_raw = [_seed_step(system)]
@@ -298,12 +618,7 @@ def _operation(spec, system, T, notes, allow_sweep) -> Operation:
         raise InputError("operation.steps must be a non-empty list of {kind: discharge|charge|rest, ...}.")
     steps = [_step(s, k) for k, s in enumerate(steps_raw)]
     _check_cutoffs(steps, system)
-    sweep = None
-    if "sweep" in spec:
-        if not allow_sweep:
-            raise InputError("a sweep cannot contain another sweep.")
-        sweep = _sweep(spec["sweep"])
-    return Operation(steps=steps, temperature=T, sweep=sweep)
+    return Operation(steps=steps, temperature=T)
 
 
 def _seed_step(system) -> dict:
@@ -459,24 +774,28 @@ def _set_path(raw: dict, path: str, value) -> None:
         raise InputError(f"sweep parameter {path!r} does not name a value.")
 
 
-def expand_sweep(case: Case) -> list[tuple[object, Case]]:
-    """(value, resolved case) for every value of the sweep ([(None, case)] without one)."""
-    sweep = case.operation.sweep
-    if sweep is None:
-        return [(None, case)]
-    base_dir = case.path.parent if case.path is not None else None
+def expand_sweep(
+    raw: dict, base_dir: Path | None = None, path: Path | None = None
+) -> list[tuple[object, Case]]:
+    """(value, resolved case) for every value of the ``operation.sweep`` of the case dict ``raw``.
+
+    Sweeps are not run yet (roadmap issue #19: :func:`resolve_case` rejects a case with a sweep);
+    this resolves and validates each value's case, for the study that will run them.
+    """
+    op = raw.get("operation") or {}
+    if "sweep" not in op:
+        raise InputError("the case has no operation.sweep.")
+    sweep = _sweep(op["sweep"])
     out = []
     for value in sweep.values:
-        raw = copy.deepcopy(case.raw)
-        raw["operation"] = {k: v for k, v in (raw.get("operation") or {}).items() if k != "sweep"}
-        _set_path(raw, sweep.parameter, value)
+        sub = copy.deepcopy(raw)
+        sub["operation"] = {k: v for k, v in op.items() if k != "sweep"}
+        _set_path(sub, sweep.parameter, value)
         try:
-            sub = resolve_case(
-                raw, base_dir=base_dir, path=case.path, default_name=case.name, allow_sweep=False
-            )
+            case = resolve_case(sub, base_dir=base_dir, path=path)
         except InputError as err:
             raise InputError(f"operation.sweep ({sweep.parameter} = {value!r}): {err}") from None
-        out.append((value, sub))
+        out.append((value, case))
     return out
 
 
@@ -554,8 +873,11 @@ def _count(value, name, minimum) -> int:
     return value
 
 
+OUTPUT_KEYS = ("folder", "fields", "field_interval", "plots")
+
+
 def _outputs(spec, name) -> Outputs:
-    check_keys(spec, {"folder", "fields", "field_interval", "plots"}, "outputs")
+    check_keys(spec, OUTPUT_KEYS, "outputs")
     folder = Path(str(spec.get("folder", f"results/{name}")))
     folder = folder if folder.is_absolute() else Path.cwd() / folder
     fields = spec.get("fields", ["phi", "x"])

@@ -52,15 +52,15 @@ class Structure:
 class Cell:
     """The virtual-cell layers along x (MODEL.md §1), thicknesses in m (0 = layer absent).
 
-    separator_material "SE" (dense) or "LE" (porous, soaked with liquid; porosity and
-    conductivity_factor apply). Grading of the planar layers: max_cell_size [m] (None = 20
+    separator_material "SE" (dense solid electrolyte; a porous "LE" separator is issue #17);
+    separator_conductivity_factor [-]: the separator's ionic conductivity relative to the SE's
+    (1 = the same material). Grading of the planar layers: max_cell_size [m] (None = 20
     voxels), growth [-].
     """
 
     separator_material: str
     separator_thickness: float
-    separator_porosity: float | None = None
-    separator_conductivity_factor: float | None = None
+    separator_conductivity_factor: float = 1.0
     li_metal: float = 0.0
     anode_collector: float = 0.0
     cathode_collector: float = 0.0
@@ -71,11 +71,12 @@ class Cell:
         """The :class:`fem_assb.structure.virtual_cell.VirtualCell` of ``image`` with these layers."""
         from fem_assb.structure.virtual_cell import Separator, VirtualCell
 
+        factor = self.separator_conductivity_factor
+        # A factor of 1 is the Separator's default for SE (given only when it differs).
         sep = Separator(
             self.separator_material,
             self.separator_thickness,
-            porosity=self.separator_porosity,
-            conductivity_factor=self.separator_conductivity_factor,
+            conductivity_factor=None if factor == 1.0 else factor,
         )
         return VirtualCell(
             image,
@@ -185,9 +186,10 @@ def _si(value, unit: str, name: str, default_unit: str | None = None) -> float |
 
 @dataclass
 class Sweep:
-    """A parameter sweep: ``parameter`` is a dotted path into the case file
-    (e.g. ``operation.steps.0.current_density`` or ``materials.electrolyte.kappa``), ``values``
-    the values as written; ``values_si`` the same in SI where they are plain quantities."""
+    """A parameter sweep (parsed by :func:`fem_assb.case.load.expand_sweep`; running sweeps is
+    roadmap issue #19): ``parameter`` is a dotted path into the case file (e.g.
+    ``operation.steps.0.current_density`` or ``materials.electrolyte.kappa``), ``values`` the
+    values as written; ``values_si`` the same in SI where they are plain quantities."""
 
     parameter: str
     values: list
@@ -196,7 +198,8 @@ class Sweep:
 
 @dataclass
 class Operation:
-    """Steps, temperature [K] and an optional sweep."""
+    """Steps and temperature [K]. ``sweep`` is always None: a case with a sweep is rejected at
+    load time (roadmap issue #19)."""
 
     steps: list[Step]
     temperature: float
@@ -240,7 +243,7 @@ class Outputs:
 
 @dataclass
 class Case:
-    """A fully resolved case. ``raw``: the parsed YAML (for sweeps); ``path``: the case file."""
+    """A fully resolved case. ``raw``: the parsed YAML; ``path``: the case file."""
 
     name: str
     description: str
@@ -256,10 +259,5 @@ class Case:
 
     @property
     def temperature(self) -> float:
+        """The operation temperature [K]."""
         return self.operation.temperature
-
-    def sweep_cases(self) -> list[tuple[object, Case]]:
-        """(value, case) for every sweep value; [(None, self)] without a sweep."""
-        from fem_assb.case.load import expand_sweep
-
-        return expand_sweep(self)

@@ -24,8 +24,16 @@ LI_000 = {  # 000 Table S1 (also 002 Table 1)
     "sigma": {"value": "1 S/cm", "source": "000 Table S1"},
     "i0": {"value": "2.59e-2 A/cm^2", "source": "000 Table S1 [Neumann 2021]"},
     "alpha": {"value": "0.5", "source": "000 Table S1 [Finsterbusch 2018]"},
-    "density": {"value": "0.534 g/cm^3", "source": "PARAMETERS.md (Li metal)"},
-    "capacity": {"value": "3861 mAh/g", "source": "000 Table S2 [Xu 2014]"},
+    "density": {
+        "value": "0.534 g/cm^3",
+        "source": "PARAMETERS.md (Li metal); not used: the energy density counts the Li of an n/p = 1 anode "
+        "at 3861 mAh/g",
+    },
+    "capacity": {
+        "value": "3861 mAh/g",
+        "source": "000 Table S2 [Xu 2014]; not used as a parameter: the energy density takes this value from "
+        "fem_assb.indicators.energy",
+    },
 }
 
 NMC811_000 = {  # 000 Table S1 / S2 (SE case values; LE values are replaced below)
@@ -89,7 +97,7 @@ LLZO_002 = {  # 002 Table 1
     "kappa": {"value": "7.69e-4 S/cm", "source": "002 Table 1 [Neumann 2021]"},
     "D": {
         "value": "5.36e-9 cm^2/s",
-        "source": "002 Table 1 [Neumann 2021] (self-diffusion; unused with t+ = 1)",
+        "source": "002 Table 1 [Neumann 2021] (self-diffusion); not used: t+ = 1, constant concentration",
     },
     "t_plus": {"value": "1", "source": "002 Table 1"},
     "density": {"value": "5.1 g/cm^3", "source": "approximate density of cubic LLZO (not from the seeds)"},
@@ -97,7 +105,10 @@ LLZO_002 = {  # 002 Table 1
 
 GB_002 = {  # 002 Table 1
     "i_GB0": {"value": "6.91e-3 A/cm^2", "source": "002 Table 1 [Neumann 2021] (R_GB about 3.7 Ohm cm^2)"},
-    "C_GB": {"value": "9.75e-9 F/cm^2", "source": "002 Table 1 [Neumann 2021] (impedance only)"},
+    "C_GB": {
+        "value": "9.75e-9 F/cm^2",
+        "source": "002 Table 1 [Neumann 2021]; not used yet (a capacitance: roadmap issues #16, #18)",
+    },
 }
 
 LCO_002 = {  # 002 Table 1 (003 Table 3 repeats the bulk values)
@@ -365,9 +376,15 @@ SYSTEMS["NMC622_bLPS"] = {
         "material": "beta-Li3PS4",
         "c0": {"value": "0.0103 mol/cm^3", "source": "004 Table 1 (calc.)"},
         "kappa": {"value": "1.20e-4 S/cm", "source": "004 Table 1 (measured)"},
-        "D": {"value": "2.4e-9 cm^2/s", "source": "004 Table 1 (NMR self-diffusion; unused with t+ = 1)"},
+        "D": {
+            "value": "2.4e-9 cm^2/s",
+            "source": "004 Table 1 (NMR self-diffusion); not used: t+ = 1, constant concentration",
+        },
         "t_plus": {"value": "1", "source": "004 Table 1"},
-        "tdf": {"value": "1.28", "source": "004 Table 1 (thermodynamic correction factor)"},
+        "tdf": {
+            "value": "1.28",
+            "source": "004 Table 1 (thermodynamic factor); not used: t+ = 1, constant concentration",
+        },
         "density": {
             "value": "1.87 g/cm^3",
             "source": "approximate crystallographic density of beta-Li3PS4 (not from the seeds)",
@@ -382,13 +399,25 @@ SYSTEMS["NMC622_bLPS"] = {
     },
     "separator": {**SEP_SE, "thickness": {"value": "425 um", "source": "004 Table 1 (measured)"}},
     "double_layer": {
-        "cathode": {"value": "8e-7 F/cm^2", "source": "004 Table 1 (NMC622)"},
-        "anode": {"value": "2e-7 F/cm^2", "source": "004 Table 1 (Li metal)"},
+        "cathode": {
+            "value": "8e-7 F/cm^2",
+            "source": "004 Table 1 (NMC622); not used yet (roadmap issue #16)",
+        },
+        "anode": {
+            "value": "2e-7 F/cm^2",
+            "source": "004 Table 1 (Li metal); not used yet (roadmap issue #16)",
+        },
     },
     "operation": {
         "current_density": {"value": "0.178 mA/cm^2", "source": "004 section 2.2 (0.1C, 1.78 mAh/cm^2)"},
         "cutoff_voltage": {"value": "2.6 V", "source": "004 section 2.2"},
-        "max_voltage": {"value": "4.3 V", "source": "004 section 2.2"},
-        "cathode_thickness": {"value": "40 um", "source": "004 Table 1 (measured)"},
+        "max_voltage": {
+            "value": "4.3 V",
+            "source": "004 section 2.2; not used (reference: a charge step's cut-off)",
+        },
+        "cathode_thickness": {
+            "value": "40 um",
+            "source": "004 Table 1 (measured); not used (reference: the structure)",
+        },
     },
 }

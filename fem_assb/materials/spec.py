@@ -45,9 +45,9 @@ FUNCTIONAL_KEYS = {
     "extension",
     "arrhenius",
     "source",
-    "columns",
 }
 CONSTANT_KEYS = {"value", "arrhenius", "source"}
+ARRHENIUS_KEYS = {"E_A", "T_ref"}
 
 
 def check_keys(mapping: dict, known, where: str) -> None:
@@ -100,7 +100,7 @@ def temperature(value, name: str = "temperature") -> float:
 
 def arrhenius(spec, name: str) -> tuple[float, float]:
     """(E_A [J/mol], T_ref [K]) from ``{E_A: ..., T_ref: ...}`` (T_ref defaults to 298.15 K)."""
-    check_keys(spec, {"E_A", "T_ref"}, f"{name}.arrhenius")
+    check_keys(spec, ARRHENIUS_KEYS, f"{name}.arrhenius")
     if "E_A" not in spec:
         raise InputError(f"{name}.arrhenius needs E_A (activation energy, e.g. '30 kJ/mol' or '0.3 eV').")
     E_A = energy_per_mol(spec["E_A"], f"{name}.arrhenius.E_A")

@@ -96,7 +96,7 @@ REQUIRED = {
     "anode": ("i0", "sigma", "density", "capacity"),
     "separator": ("material", "thickness"),
     "cbd": ("porosity", "kappa_factor"),
-    "grain_boundary": ("i_GB0", "C_GB"),
+    "grain_boundary": ("i_GB0",),  # C_GB (a capacitance) is not used yet (issue #16)
     "film": ("l_cam", "sigma_cam", "D_cam", "l_se", "kappa_se"),
 }
 OPTIONAL_SECTIONS = ("cbd", "grain_boundary", "film", "double_layer", "operation")
