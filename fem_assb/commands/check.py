@@ -47,12 +47,8 @@ def describe(case) -> str:
     cell = case.cell
     out.append("cell (m):")
     out.append(
-        f"  separator: {cell.separator_material}, thickness {format_value(cell.separator_thickness)}"
-        + (
-            f", porosity {cell.separator_porosity}, conductivity factor {cell.separator_conductivity_factor}"
-            if cell.separator_material == "LE"
-            else ""
-        )
+        f"  separator: {cell.separator_material}, thickness {format_value(cell.separator_thickness)}, "
+        f"conductivity factor {cell.separator_conductivity_factor}"
     )
     out.append(
         f"  li_metal {format_value(cell.li_metal)}, anode_collector {format_value(cell.anode_collector)}, "
