@@ -60,6 +60,7 @@ def test_no_interface_between_the_networks():
     lab = np.full((6, 4, 4), SE)
     lab[3] = 0  # a pore layer: the SE reaches the separator, the CAM the collector, never each other
     lab[4:] = CAM
-    vm, _ = build_cell_mesh(_cell(lab), MPI.COMM_WORLD)
+    # refused before meshing (meshing.validate, the check `fem-assb check` makes too)
     with pytest.raises(InputError, match=r"no CAM \| electrolyte interface"):
+        vm, _ = build_cell_mesh(_cell(lab), MPI.COMM_WORLD)
         CellSimulation(vm, get_system("NMC811_Li6PS5Cl"), 298.15)
