@@ -158,6 +158,9 @@ class Numerics:
     newton: Newton = field(default_factory=Newton)
     linear_solver: str = "auto"  # "direct", "iterative" or "auto" (by the number of cells)
     surface_iterations: int | None = None  # None = "auto" (studies.discharge.surface_iterations_for)
+    #: PETSc options of the Newton solver (SNES, its line search, KSP and PC), names without the
+    #: options prefix ``fem_assb_newton_`` and without the dash (solvers.options.normalize)
+    petsc_options: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -101,7 +101,10 @@ class CellSimulation:
 
     system: materials system; T: temperature (K); surface_iterations: see
     :func:`fem_assb.forms.interface.intercalation_current`; linear_solver: "direct" or
-    "iterative"; control: StepControl.
+    "iterative"; control: StepControl; tol_phi (V), tol_x (-): Newton tolerances;
+    petsc_options: PETSc options of the Newton solver (a mapping, names without the solver's
+    prefix ``fem_assb_newton_``, :class:`fem_assb.solvers.newton.BlockNewton`); report: callable
+    taking a message for the user (options PETSc did not use; default: rank 0 prints to stderr).
     """
 
     def __init__(
@@ -115,6 +118,8 @@ class CellSimulation:
         control: StepControl | None = None,
         tol_phi: float = 1e-9,
         tol_x: float = 1e-10,
+        petsc_options=None,
+        report=None,
     ):
         self.system = system
         self.T = float(T if T is not None else getattr(system, "temperature", 298.15))
@@ -126,6 +131,8 @@ class CellSimulation:
             linear_solver=linear_solver,
             tol_phi=tol_phi,
             tol_x=tol_x,
+            petsc_options=petsc_options,
+            report=report,
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
@@ -525,6 +532,7 @@ def run_case(case, outdir=None, quiet: bool = False) -> dict:
         control=control_of(num),
         tol_phi=num.newton.phi_tol,
         tol_x=num.newton.x_tol,
+        petsc_options=num.petsc_options,
     )
     sim.newton.max_it = num.newton.max_iterations
     progress.message(
