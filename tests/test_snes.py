@@ -22,8 +22,10 @@ T = 298.15
 #: Measured with the hand-written Newton loop this SNES solver replaced (main at ffdddae,
 #: fem_assb/solvers/newton.py before issue 15, run from a detached checkout): the planar cell
 #: below (32 CAM slabs, constant D) discharged at 0.3 A/m^2 to 3.0 V with dt_max 400 s and
-#: dU_max 0.005 V: capacity (C/m^2), accepted steps, Newton iterations, rejected steps.
-PRE_SNES_PLANAR = {"q": None, "steps": None, "newton": None, "rejected": None}
+#: dU_max 0.005 V: capacity (C/m^2), accepted steps, Newton iterations, rejected steps. (The SNES
+#: solver gave the same numbers to all printed digits, as it did on the 32^3 benchmark cathode:
+#: 0.31842383742181923 mAh/cm^2, 245 Newton and 1683 Krylov iterations, before and after.)
+PRE_SNES_PLANAR = {"q": 3018.5421013684827, "steps": 319, "newton": 720, "rejected": 0}
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +58,28 @@ def test_snes_max_it_fails_with_the_snes_reason(system):
 
 @pytest.mark.mpi
 def test_failed_time_step_is_cut_and_retried_not_accepted(system):
-    """A Newton solve that fails (here: at most 2 iterations, too few for the first time steps
-    after the quasi-static start at dt = 400 s) is cut and retried; the run converges on the
-    shorter steps and records the rejections."""
-    sim = _sim(system, petsc_options={"-snes_max_it": 3}, control=StepControl(dt_initial=400.0, dt_max=400.0))
-    res = sim.quasi_static(0.3)  # snes_max_it 3 holds for it as well
-    assert not res.converged and res.reason.startswith("DIVERGED_MAX_IT")
-    sim2 = _sim(system, petsc_options={"snes_max_it": 6}, control=StepControl(dt_initial=400.0, dt_max=400.0))
-    hist = sim2.run([Operation("discharge", current_density=0.3, cutoff=3.0, duration=2000.0)])
-    assert hist.rejected > 0
-    assert hist.steps > 0 and sim2.t == pytest.approx(2000.0)
+    """A Newton solve that fails (at most 4 iterations, as numerics.newton.max_iterations sets
+    it: the first 150 s step needs 5) is cut and retried, never accepted; the run reaches its
+    end on the shorter steps."""
+    seen = []
+    sim = _sim(system, control=StepControl(dt_initial=400.0, dt_max=400.0))
+    sim.newton.max_it = 4  # the quasi-static start raises it for itself
+    step = sim.step
+
+    def logged(dt):
+        res = step(dt)
+        seen.append((dt, res.converged, res.reason))
+        return res
+
+    sim.step = logged
+    hist = sim.run([Operation("discharge", current_density=0.3, cutoff=3.0, duration=150.0)])
+    failed = [s for s in seen if not s[1]]
+    assert failed and failed[0][0] == pytest.approx(150.0)
+    assert all(r.startswith("DIVERGED_MAX_IT") for _, _, r in failed)
+    assert hist.rejected == len(failed)  # History.rejected: the solves that failed
+    assert sim.t == pytest.approx(150.0)
+    assert sum(1 for s in seen[1:] if s[1]) >= hist.steps  # accepted steps all converged
+    assert max(np.diff(hist.t)) < 150.0
 
 
 def test_monitors_print(system, capfd):
@@ -159,3 +173,43 @@ def test_snes_solver_gives_the_pre_snes_answer(system):
     assert sim.q == pytest.approx(ref["q"], rel=1e-6)
     assert (hist.steps, hist.newton, hist.rejected) == (ref["steps"], ref["newton"], ref["rejected"])
     assert np.isfinite(hist.voltage).all()
+
+
+def _march(sim, dts):
+    """Implicit Euler steps of the given lengths (s) from the quasi-static start; the results."""
+    assert sim.quasi_static(0.3).converged
+    out = []
+    for dt in dts:
+        state = sim.save()
+        res = sim.step(dt)
+        out.append(res)
+        if res.converged:
+            sim.forms.u_old.x.array[:] = sim.forms.u.x.array
+        else:
+            sim.restore(state)
+    return out
+
+
+def test_krylov_failure_with_a_kept_preconditioner_is_retried(system, capfd):
+    """The BoomerAMG set up at dt = 100 s is kept for the 1000 s step, where BiCGStab (capped at
+    8 iterations) fails with it: the Newton solve is resumed with a fresh set-up and converges."""
+    sim = _sim(system, linear_solver="iterative", petsc_options={"ksp_max_it": 8, "ksp_converged_reason": True})
+    capfd.readouterr()
+    res = _march(sim, (1.0, 10.0, 100.0, 1000.0))
+    out = capfd.readouterr().out
+    assert all(r.converged for r in res)
+    assert "did not converge" in out  # the failed Krylov solve, then the retried one
+    assert res[-1].linear_iterations > 5 * 8  # more solves than Newton iterations x 8
+
+
+@pytest.mark.mpi
+def test_krylov_failure_fails_the_newton_solve(system):
+    """A Krylov solve that fails even with a fresh preconditioner ends the Newton solve with
+    SNES's DIVERGED_LINEAR_SOLVE and KSP's reason; the step is not accepted."""
+    sim = _sim(system, linear_solver="iterative", petsc_options={"ksp_max_it": 2})
+    res = sim.quasi_static(0.3)
+    assert not res.converged
+    assert res.reason.startswith("DIVERGED_LINEAR_SOLVE: the linear solver failed (DIVERGED_MAX_IT")
+    with pytest.raises(SolverError, match="DIVERGED_LINEAR_SOLVE"):
+        sim.run([Operation("discharge", current_density=0.3, cutoff=3.0)])
+    assert sim.history.steps == 0

@@ -100,6 +100,8 @@ class PreconditionerReuse:
     def __init__(self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5):
         self.ksp, self.factor, self.margin = ksp, factor, margin
         self.due, self.fresh, self.base = True, False, 0
+        #: whether the last solve failed with a preconditioner set up for an earlier operator
+        self.failed_with_old = False
         ksp.setPreSolve(self._pre_solve)
         ksp.setPostSolve(self._post_solve)
 
@@ -128,4 +130,5 @@ class PreconditionerReuse:
             self.base = its
         limit = max(self.factor * self.base, self.base + self.margin)
         self.due = self.due or reason < 0 or its > limit
+        self.failed_with_old = reason < 0 and not self.fresh
         self.fresh = False

@@ -176,7 +176,8 @@ class BlockNewton:
             self._x_before = u.x.petsc_vec.duplicate()
             self._shell = linesearch.ShellLineSearch(snes, self._line_search, self._x_before)
         self._jacobian_set = False
-        self._iterations_done = False  # any solve yet (compact_sparsity must come before)
+        self._du = None  # see du
+        self._iterations_done = False  # the unused options are reported after the first solve
         self._clipped = (np.zeros(0, dtype=np.intp), np.zeros(0))  # see _precheck
         self._merit = np.inf
         self._small, self._d_prev, self._failure = False, None, ""
@@ -237,11 +238,14 @@ class BlockNewton:
 
     @property
     def du(self) -> PETSc.Vec:
-        """The Newton update vector (SNES's own)."""
-        self._set_jacobian()
-        if self.snes.getSolutionUpdate() is None:
-            self.snes.setUp()
-        return self.snes.getSolutionUpdate()
+        """The Newton update vector: SNES's own once it has solved (a Vec wrapping NULL before;
+        outside SNES, e.g. for :meth:`_linear_solve` in tests, a vector of the solver's)."""
+        y = self.snes.getSolutionUpdate()
+        if y.handle:
+            return y
+        if self._du is None:
+            self._du = self.A.createVecRight()
+        return self._du
 
     # -- assembly ---------------------------------------------------------------------------
     def _assemble_residual(self):
@@ -400,9 +404,43 @@ class BlockNewton:
     # -- solve ------------------------------------------------------------------------------
     def solve(self) -> NewtonResult:
         """Solve from the current ``u`` (updated in place). A failure (reason < 0) leaves ``u``
-        at the last iterate; the caller restores its state (a failed step is never accepted)."""
+        at the last iterate; the caller restores its state (a failed step is never accepted).
+
+        A Krylov solve that failed with a preconditioner set up for an earlier Jacobian stops
+        SNES (``DIVERGED_LINEAR_SOLVE``); the solve is then resumed once from the same iterate
+        with a preconditioner set up afresh, within the iterations left."""
         self._set_jacobian()
         self._merit, self._small, self._d_prev, self._failure = np.inf, False, None, ""
+        max_it = self.max_it
+        its = lin = 0
+        try:
+            while True:
+                self._snes_solve()
+                its += self.snes.getIterationNumber()
+                lin += self.snes.getLinearSolveIterations()
+                reason = self.snes.getConvergedReason()
+                retry = (
+                    reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE
+                    and self._reuse is not None
+                    and self._reuse.failed_with_old
+                    and its < max_it
+                    and not self._failure
+                )
+                if not retry:
+                    break
+                self._reuse.request()
+                self.snes.setTolerances(max_it=max_it - its)
+                self._merit = np.inf
+        finally:
+            self.snes.setTolerances(max_it=max_it)
+        self.u.x.scatter_forward()
+        if reason > 0:
+            return NewtonResult(True, its, lin)
+        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE:
+            self._reset_ksp()  # a failed factorization would otherwise stick to the next solves
+        return NewtonResult(False, its, lin, self._explain(reason))
+
+    def _snes_solve(self):
         first = not self._iterations_done
         self._iterations_done = True
         try:
@@ -416,15 +454,6 @@ class BlockNewton:
         finally:
             if first:
                 self._report_unused()
-        self.u.x.scatter_forward()
-        reason = self.snes.getConvergedReason()
-        its = self.snes.getIterationNumber()
-        lin = self.snes.getLinearSolveIterations()
-        if reason > 0:
-            return NewtonResult(True, its, lin)
-        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE:
-            self._reset_ksp()  # a failed factorization would otherwise stick to the next solves
-        return NewtonResult(False, its, lin, self._explain(reason))
 
     def _explain(self, reason) -> str:
         name = _SNES_REASONS.get(reason, f"SNES reason {reason}")
@@ -471,7 +500,7 @@ class BlockNewton:
         self.ksp.setOperators(self.A)
 
     def destroy(self):
-        for obj in (self.snes, self.A, self.b, self.scale, self._x_before):
+        for obj in (self.snes, self.A, self.b, self.scale, self._x_before, self._du):
             if obj is not None:
                 obj.destroy()
 
