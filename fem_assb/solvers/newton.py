@@ -111,7 +111,7 @@ class BlockNewton:
         self.u = u
         self.comm = u.function_space.mesh.comm
         self.options = SolverOptions(prefix, normalize(petsc_options))
-        self._report = report or _print_on_rank0
+        self._report = report or (lambda text: _print_on_rank0(self.comm, text))
         self.unused_options: list[str] | None = None  # known after the first solve
         # assembled in parts: DOLFINx's coefficient packing is held for one part at a time
         self.F_form = ChunkedForm(F)
@@ -132,7 +132,6 @@ class BlockNewton:
         snes.setOptionsPrefix(prefix)
         snes.setType(PETSc.SNES.Type.NEWTONLS)
         snes.setFunction(self._residual_callback, self.b)
-        snes.setSolution(u.x.petsc_vec)
         # stol 0: no "converged: the step is small relative to x" (x holds potentials of 4 V)
         snes.setTolerances(rtol=0.0, atol=0.0, stol=0.0, max_it=max_it)
         snes.setConvergenceTest(self._converged)
@@ -142,6 +141,7 @@ class BlockNewton:
         # has an infinite slope; Newton then cycled between the bound and 0.99 (a 32^3 cathode
         # at the end of discharge, docs/discharge.md). The fraction-to-the-boundary rule of the
         # pre-check approaches the bound instead.
+        # (basic, i.e. full steps, only where the PETSc library cannot be reached through ctypes)
         snes.getLineSearch().setType(
             PETSc.SNESLineSearch.Type.SHELL if linesearch.available() else PETSc.SNESLineSearch.Type.BASIC
         )
@@ -352,7 +352,7 @@ class BlockNewton:
         make the problem strongly nonlinear (15 iterations, then a cut step, docs/discharge.md).
         """
         snes = self.snes
-        x, y, x0 = self.u.x.petsc_vec, self.du, self._x_before
+        x, y, x0 = snes.getSolution(), self.du, self._x_before  # x: u's own vector
         changed = self._shell.precheck(x, y)  # as PETSc's own line searches do
         if snes.getConvergedReason() < 0:  # the pre-check found the update unusable
             return 0.0, np.inf, 0.0, False
@@ -375,8 +375,8 @@ class BlockNewton:
         return x.norm(), fnorm, lam * y.norm(), ok
 
     def _trial(self, x0, y, lam, changed):
-        """u = x0 - lam y, with the pre-check's fraction-to-the-boundary rule applied to the
-        full (not the limited) update of the cells it moved."""
+        """u = x0 - lam y; the cells whose update the pre-check moved to keep_inside's point get
+        keep_inside applied to lam times their own update instead (as before the halving)."""
         x = self.u.x.petsc_vec
         x.waxpy(-lam, y, x0)
         if changed:
@@ -534,8 +534,8 @@ def keep_inside(x_new, x_old, fraction: float = 0.9):
     return np.where(out <= 0.0, (1.0 - fraction) * x_old, out)
 
 
-def _print_on_rank0(message: str):
-    if MPI.COMM_WORLD.rank == 0:
+def _print_on_rank0(comm, message: str):
+    if comm.rank == 0:
         print(f"fem-assb: {message}", file=sys.stderr, flush=True)
 
 
