@@ -145,6 +145,16 @@ def test_iterative_solver_after_a_direct_one_keeps_its_preconditioner(system):
     assert it.newton.ksp.getType() == "bcgs"
 
 
+def test_options_petsc_rejects_are_an_input_error(system):
+    """An option value PETSc refuses (a monitor set to false) is an InputError that quotes
+    PETSc's message, not a PETSc traceback; nothing is left in PETSc's database."""
+    with pytest.raises(InputError, match="Unsupported viewer false"):
+        _sim(system, petsc_options={"snes_monitor": False})
+    with pytest.raises(InputError, match="petsc_options"):
+        _sim(system, petsc_options={"pc_factor_mat_solver_type": "nosuchsolver"}).step(1.0)
+    assert _left_in_database() == []
+
+
 def test_petsc_options_are_validated():
     assert normalize({"-snes_monitor": True, "ksp_rtol": 1e-8, "snes_type": "newtonls", "x": False}) == {
         "snes_monitor": None,
@@ -213,3 +223,56 @@ def test_krylov_failure_fails_the_newton_solve(system):
     with pytest.raises(SolverError, match="DIVERGED_LINEAR_SOLVE"):
         sim.run([Operation("discharge", current_density=0.3, cutoff=3.0)])
     assert sim.history.steps == 0
+
+
+@pytest.mark.mpi
+def test_case_key_petsc_options_reaches_the_solver(shared_tmp_path):
+    """numerics.petsc_options of a case file: validated by the loader, passed to the Newton
+    solver (snes_max_it: 1 fails the run with SNES's reason)."""
+    from test_discharge_run import _case
+
+    from fem_assb.case import load_case
+    from fem_assb.studies.discharge import run_case
+
+    comm = MPI.COMM_WORLD
+    path = _case(shared_tmp_path) if comm.rank == 0 else None
+    path = comm.bcast(path, root=0)
+    comm.barrier()
+    text = path.read_text().replace("numerics:\n", "numerics:\n  petsc_options: {-snes_max_it: 1, snes_converged_reason: true}\n")
+    bad = text.replace("-snes_max_it: 1", "snes_max_it: [1]")
+    comm.barrier()
+    if comm.rank == 0:
+        (shared_tmp_path / "maxit.yaml").write_text(text)
+        (shared_tmp_path / "bad.yaml").write_text(bad)
+    comm.barrier()
+    case = load_case(shared_tmp_path / "maxit.yaml")
+    assert case.numerics.petsc_options == {"snes_max_it": "1", "snes_converged_reason": None}
+    with pytest.raises(SolverError, match="DIVERGED_MAX_IT"):
+        run_case(case, shared_tmp_path / "out", quiet=True)
+    with pytest.raises(InputError, match="numerics.petsc_options.snes_max_it"):
+        load_case(shared_tmp_path / "bad.yaml")
+    assert _left_in_database() == []
+
+
+#: Measured with the Newton loop before SNES as PRE_SNES_PLANAR (serial): the 6 x 4 x 4 voxel
+#: columns cell of tests/test_discharge_cell.py discharged at 10 A/m^2 to 3.0 V in fixed 20 s
+#: steps (dU_max 10 V, dx_max 1). Near the end of this discharge the line search halves steps
+#: (626 trial points) and the pre-check moves saturating cells by the fraction-to-the-boundary
+#: rule (43 trial points), and 16 solves fail at the iteration limit. The old loop counted 15
+#: iterations for a failed solve (it solved a 15th time without testing the result), SNES 14.
+PRE_SNES_COLUMNS = {"q": 4899.92772656371, "steps": 99, "newton": 703, "rejected": 16}
+
+
+def test_snes_solver_gives_the_pre_snes_answer_with_backtracking_and_bounds():
+    from test_discharge_cell import columns_cell
+
+    from fem_assb.studies.discharge import build_cell_mesh
+
+    vm, _ = build_cell_mesh(columns_cell(), MPI.COMM_WORLD)
+    control = StepControl(dt_initial=20.0, dt_max=20.0, dU_max=10.0, dx_max=1.0)
+    sim = CellSimulation(vm, get_system("NMC811_Li6PS5Cl"), T, control=control)
+    hist = sim.run([Operation("discharge", current_density=10.0, cutoff=3.0)])
+    ref = PRE_SNES_COLUMNS
+    assert sim.q == pytest.approx(ref["q"], rel=1e-6)
+    assert (hist.steps, hist.rejected) == (ref["steps"], ref["rejected"])
+    assert hist.newton == ref["newton"] - ref["rejected"]

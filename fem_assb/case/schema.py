@@ -143,7 +143,7 @@ class Newton:
 
     phi_tol: float = 1e-9
     x_tol: float = 1e-10
-    max_iterations: int = 15
+    max_iterations: int = 14  # SNES iterations; = the limit 15 of the loop before SNES (solvers.newton)
 
 
 @dataclass

@@ -83,7 +83,9 @@ class BlockNewton:
     """Newton solver (PETSc SNES) for ``F(u) = 0`` with a block-size-2 DG0 unknown ``u``.
 
     F, J: UFL forms of the residual and its Jacobian; tol_phi (V), tol_x (-): per-block
-    tolerances; max_it: Newton iteration limit; max_dphi (V): largest phi update per iteration;
+    tolerances; max_it: Newton iteration limit (SNES ``max_it``: updates, each tested; 14 is what
+    the hand-written loop before SNES allowed with its limit of 15, as it solved a 15th time
+    without testing the result); max_dphi (V): largest phi update per iteration;
     max_backtracks: step halvings of the line search; prefix: PETSc options prefix;
     petsc_options: mapping of PETSc option names (without the prefix, leading dash optional) to
     values, applied after the settings above; report: callable taking a message for the user
@@ -99,7 +101,7 @@ class BlockNewton:
         linear_solver: str = "direct",
         tol_phi: float = 1e-9,
         tol_x: float = 1e-10,
-        max_it: int = 15,
+        max_it: int = 14,
         max_dphi: float = 0.3,
         max_backtracks: int = 4,
         prefix: str = OPTIONS_PREFIX,
@@ -165,8 +167,11 @@ class BlockNewton:
             pc.setType(PETSc.PC.Type.PYTHON)
             pc.setPythonContext(PhiAMGThenJacobi(self.scale, prefix + "phi_"))
             self._reuse = PreconditionerReuse(self.ksp)
-        with self._options_active():
-            snes.setFromOptions()
+        try:
+            with self._options_active():
+                snes.setFromOptions()
+        except PETSc.Error as exc:
+            raise self._options_error(exc) from None
         self._user_max_it = self.options.given("snes_max_it")
         self._shell = None
         self._x_before = None
@@ -446,10 +451,12 @@ class BlockNewton:
         try:
             with self._options_active():
                 self.snes.solve(None, self.u.x.petsc_vec)
-        except PETSc.Error:
+        except PETSc.Error as exc:
             if self._shell is not None and self._shell.error is not None:
                 err, self._shell.error = self._shell.error, None
                 raise err from None
+            if self.options.options:  # e.g. a solver type read only at the set-up
+                raise self._options_error(exc) from None
             raise
         finally:
             if first:
@@ -475,6 +482,16 @@ class BlockNewton:
         else:
             words = "the Newton solve failed"
         return f"{name}: {words}"
+
+    def _options_error(self, exc: PETSc.Error) -> InputError:
+        """A PETSc error raised while the user's options were in force, in plain words."""
+        lines = [ln.split("]", 1)[-1].strip() for ln in str(exc).splitlines() if ln.strip()]
+        given = ", ".join(f"{k}: {'true' if v is None else v}" for k, v in self.options.options.items())
+        return InputError(
+            f"petsc_options: PETSc stopped with error {exc.ierr} ({lines[-1] if lines else 'no message'}) "
+            f"with the options {{{given}}}; check their names and values (PETSc's manual pages list "
+            "them; a viewer option such as snes_monitor takes true or a viewer, not false)."
+        )
 
     def _report_unused(self):
         self.unused_options = self.options.unused()

@@ -92,8 +92,9 @@ class History:
 
 #: Newton iteration cap of the quasi-static solves (the potentials when the current changes):
 #: they start far from the solution, with eta = 0 between weakly coupled conductor networks,
-#: and need several times the iterations of a time step (measured: > 15 at 32^3 voxels).
-QUASI_STATIC_MAX_IT = 60
+#: and need several times the iterations of a time step (measured: > 15 at 32^3 voxels). 59
+#: SNES iterations are the 60 of the Newton loop before SNES, which did not test its last update.
+QUASI_STATIC_MAX_IT = 59
 
 
 class CellSimulation:
