@@ -123,7 +123,8 @@ def test_unused_option_is_reported_once(system):
 def test_user_options_change_the_solver(system):
     """Options reach the SNES and its KSP, and replace the defaults: a built-in line search,
     a Krylov tolerance."""
-    sim = _sim(system, linear_solver="iterative", petsc_options={"snes_linesearch_type": "bt", "ksp_rtol": 1e-9})
+    options = {"snes_linesearch_type": "bt", "ksp_rtol": 1e-9}
+    sim = _sim(system, linear_solver="iterative", petsc_options=options)
     assert sim.newton.snes.getLineSearch().getType() == "bt"
     assert sim.newton.ksp.getTolerances()[0] == pytest.approx(1e-9)
     assert sim.newton.ksp.getType() == "bcgs"
@@ -203,7 +204,8 @@ def _march(sim, dts):
 def test_krylov_failure_with_a_kept_preconditioner_is_retried(system, capfd):
     """The BoomerAMG set up at dt = 100 s is kept for the 1000 s step, where BiCGStab (capped at
     8 iterations) fails with it: the Newton solve is resumed with a fresh set-up and converges."""
-    sim = _sim(system, linear_solver="iterative", petsc_options={"ksp_max_it": 8, "ksp_converged_reason": True})
+    options = {"ksp_max_it": 8, "ksp_converged_reason": True}
+    sim = _sim(system, linear_solver="iterative", petsc_options=options)
     capfd.readouterr()
     res = _march(sim, (1.0, 10.0, 100.0, 1000.0))
     out = capfd.readouterr().out
@@ -238,7 +240,8 @@ def test_case_key_petsc_options_reaches_the_solver(shared_tmp_path):
     path = _case(shared_tmp_path) if comm.rank == 0 else None
     path = comm.bcast(path, root=0)
     comm.barrier()
-    text = path.read_text().replace("numerics:\n", "numerics:\n  petsc_options: {-snes_max_it: 1, snes_converged_reason: true}\n")
+    options = "  petsc_options: {-snes_max_it: 1, snes_converged_reason: true}\n"
+    text = path.read_text().replace("numerics:\n", "numerics:\n" + options)
     bad = text.replace("-snes_max_it: 1", "snes_max_it: [1]")
     comm.barrier()
     if comm.rank == 0:
