@@ -279,3 +279,19 @@ def test_snes_solver_gives_the_pre_snes_answer_with_backtracking_and_bounds():
     assert sim.q == pytest.approx(ref["q"], rel=1e-6)
     assert (hist.steps, hist.rejected) == (ref["steps"], ref["rejected"])
     assert hist.newton == ref["newton"] - ref["rejected"]
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("linear_solver", ["direct", "iterative"])
+def test_non_finite_residual_is_a_failure(system, linear_solver):
+    """A NaN in the state (here one potential) makes the residual non-finite: SNES's
+    DIVERGED_FUNCTION_NANORINF, a failed solve, never a converged one."""
+    sim = _sim(system, linear_solver=linear_solver)
+    assert sim.quasi_static(0.3).converged
+    u = sim.forms.u.x
+    if u.index_map.size_local:
+        u.array[0] = np.nan
+    u.scatter_forward()
+    res = sim.newton.solve()
+    assert not res.converged
+    assert res.reason == "DIVERGED_FUNCTION_NANORINF: the residual is not finite (NaN or Inf)"

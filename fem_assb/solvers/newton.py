@@ -182,7 +182,7 @@ class BlockNewton:
             self._shell = linesearch.ShellLineSearch(snes, self._line_search, self._x_before)
         self._jacobian_set = False
         self._du = None  # see du
-        self._iterations_done = False  # the unused options are reported after the first solve
+        self._solved_once = False  # the unused options are reported after the first solve
         self._clipped = (np.zeros(0, dtype=np.intp), np.zeros(0))  # see _precheck
         self._merit = np.inf
         self._small, self._d_prev, self._failure = False, None, ""
@@ -446,8 +446,8 @@ class BlockNewton:
         return NewtonResult(False, its, lin, self._explain(reason))
 
     def _snes_solve(self):
-        first = not self._iterations_done
-        self._iterations_done = True
+        first = not self._solved_once
+        self._solved_once = True
         try:
             with self._options_active():
                 self.snes.solve(None, self.u.x.petsc_vec)
