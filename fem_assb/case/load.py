@@ -810,6 +810,7 @@ NUMERICS_KEYS = {
     "newton",
     "linear_solver",
     "surface_iterations",
+    "petsc_options",
 }
 NEWTON_KEYS = {"phi_tol", "x_tol", "max_iterations"}
 
@@ -864,6 +865,11 @@ def _numerics(spec) -> Numerics:
         if "max_iterations" in nw:
             nkw["max_iterations"] = _count(nw["max_iterations"], "numerics.newton.max_iterations", minimum=1)
         kw["newton"] = Newton(**nkw)
+    if "petsc_options" in spec:
+        from fem_assb.solvers.options import normalize
+
+        # validated here (names, value types); PETSc reports what it did not use at the first solve
+        kw["petsc_options"] = normalize(spec["petsc_options"] or {}, "numerics.petsc_options")
     return Numerics(**kw)
 
 

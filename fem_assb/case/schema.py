@@ -213,7 +213,7 @@ class Newton:
 
     phi_tol: float = 1e-9
     x_tol: float = 1e-10
-    max_iterations: int = 15
+    max_iterations: int = 14  # SNES iterations; = the limit 15 of the loop before SNES (solvers.newton)
 
 
 @dataclass
@@ -228,6 +228,9 @@ class Numerics:
     newton: Newton = field(default_factory=Newton)
     linear_solver: str = "auto"  # "direct", "iterative" or "auto" (by the number of cells)
     surface_iterations: int | None = None  # None = "auto" (studies.discharge.surface_iterations_for)
+    #: PETSc options of the Newton solver (SNES, its line search, KSP and PC), names without the
+    #: options prefix ``fem_assb_newton_`` and without the dash (solvers.options.normalize)
+    petsc_options: dict = field(default_factory=dict)
 
 
 @dataclass

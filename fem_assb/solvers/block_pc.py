@@ -21,12 +21,13 @@ from petsc4py import PETSc
 
 from fem_assb.memory import release_free_heap
 from fem_assb.solvers.hypre_matrix import hypre_submatrix
-from fem_assb.solvers.linear import BOOMERAMG_3D
 
 
 class PhiAMGThenJacobi:
     """petsc4py Python-PC context. inverse_diagonal: PETSc Vec of 1 / diag(J) (kept current by
-    the caller); prefix: options prefix of the inner BoomerAMG PC."""
+    the caller); prefix: options prefix of the inner BoomerAMG PC, which reads the options
+    database at every set-up (the caller puts its options there, e.g.
+    :data:`fem_assb.solvers.linear.BOOMERAMG_3D`)."""
 
     def __init__(self, inverse_diagonal, prefix: str):
         self.dinv = inverse_diagonal
@@ -35,10 +36,6 @@ class PhiAMGThenJacobi:
         self.H = None  # the phi block in hypre's format
         self.is_phi = None
         self.r_phi = self.y_phi = self.w = None
-        opts = PETSc.Options()
-        for key, value in BOOMERAMG_3D.items():
-            if not opts.hasName(prefix + key):
-                opts[prefix + key] = value
 
     def setUp(self, pc):
         A, P = pc.getOperators()
@@ -80,3 +77,58 @@ class PhiAMGThenJacobi:
         for obj in (self.amg, self.H, self.is_phi, self.r_phi, self.y_phi, self.w):
             if obj is not None:
                 obj.destroy()
+
+
+class PreconditionerReuse:
+    """Keeps a KSP's preconditioner across solves while it works.
+
+    The preconditioner is set up again only when the last solve needed more than ``factor``
+    times the iterations of the first solve after the last set-up (and ``margin`` more), when a
+    solve failed, or on :meth:`request`. The BoomerAMG set-up cost as much as ~8 Krylov
+    iterations; setting it up in every Newton iteration was 40 % of a solve at 48^3
+    (docs/discharge.md, "Solver").
+
+    The rule is attached to the KSP's pre- and post-solve hooks (``KSPSetPreSolve``, run after
+    SNES set its operators, which also resets the reuse flag after every Jacobian; and
+    ``KSPSetPostSolve``). The owner calls :meth:`prepare` once the next operator is assembled:
+    a due set-up is done there, before the solve, with the Krylov work vectors released
+    (``KSPReset``; the solve allocates them again), so that BoomerAMG's set-up temporaries do
+    not come on top of them (at 100^3 on 2 ranks the rebuilds had set the peak memory, ~50 MB
+    per rank above the steady size, docs/discharge.md, "Memory").
+    """
+
+    def __init__(self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5):
+        self.ksp, self.factor, self.margin = ksp, factor, margin
+        self.due, self.fresh, self.base = True, False, 0
+        #: whether the last solve failed with a preconditioner set up for an earlier operator
+        self.failed_with_old = False
+        ksp.setPreSolve(self._pre_solve)
+        ksp.setPostSolve(self._post_solve)
+
+    def request(self):
+        """Set the preconditioner up again before the next solve."""
+        self.due = True
+
+    def prepare(self, A: PETSc.Mat):
+        """Called with the operator of the next solve, once assembled: a due set-up now."""
+        if not self.due:
+            return
+        self.ksp.reset()
+        self.ksp.setOperators(A)
+        pc = self.ksp.getPC()
+        pc.setReusePreconditioner(False)
+        pc.setUp()
+        self.due, self.fresh = False, True
+
+    def _pre_solve(self, ksp, b, x):
+        # kept unless just set up (then unchanged anyway: its operator state is current)
+        ksp.getPC().setReusePreconditioner(not self.fresh)
+
+    def _post_solve(self, ksp, b, x):
+        its, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
+        if self.fresh:
+            self.base = its
+        limit = max(self.factor * self.base, self.base + self.margin)
+        self.due = self.due or reason < 0 or its > limit
+        self.failed_with_old = reason < 0 and not self.fresh
+        self.fresh = False

@@ -17,27 +17,20 @@ import functools
 import numpy as np
 from petsc4py import PETSc
 
+from fem_assb.solvers.petsc_c import petsc_library
+
 PETSC_INT = ctypes.c_int64 if np.dtype(PETSc.IntType).itemsize == 8 else ctypes.c_int32
 
 
 @functools.cache
 def _petsc_library():
-    """The PETSc shared library this process uses (the one petsc4py loaded); None if unknown."""
-    try:
-        with open("/proc/self/maps") as fh:
-            paths = {line.split()[-1] for line in fh if "/libpetsc" in line and ".so" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-            lib.MatHYPRESetPreallocation  # noqa: B018 - built with hypre
-        except (OSError, AttributeError):
-            continue
+    """The PETSc shared library this process uses (the one petsc4py loaded), built with hypre;
+    None if unknown."""
+    lib = petsc_library("MatHYPRESetPreallocation")
+    if lib is not None:
         ptr = ctypes.c_void_p
         lib.MatHYPRESetPreallocation.argtypes = [ptr, PETSC_INT, ptr, PETSC_INT, ptr]
-        return lib
-    return None
+    return lib
 
 
 def hypre_submatrix(P: PETSc.Mat, rows: PETSc.IS) -> PETSc.Mat:

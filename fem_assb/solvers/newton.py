@@ -1,24 +1,45 @@
-"""Newton's method for the blocked (phi, x) DG0 system with per-block convergence (DESIGN §3, §3a).
+"""Newton's method (PETSc SNES) for the blocked (phi, x) DG0 system with per-block convergence
+(DESIGN §3, §3a).
 
-Convergence is judged per block on the residual scaled by the Jacobian diagonal (every row
-O(1), an entry is a Jacobi-like correction in the unknown's own unit): the Newton update and the
-scaled residual must be below ``tol_phi`` (V) on the phi rows and ``tol_x`` (stoichiometry) on
-the x rows. The linear systems themselves are solved unscaled: the phi block of the Jacobian is
-then symmetric, which BoomerAMG needs (row-scaled, it took 32 GMRES iterations instead of 5 at
-the end of a discharge, docs/discharge.md); the Krylov solver, left-preconditioned, measures the
-preconditioned residual, which is in the unknowns' units as well. Updates of phi are limited to
-``max_dphi`` (V) per iteration and x is kept inside (0, 1) (:func:`keep_inside`).
+The cell's nonlinear solve is a PETSc ``SNESNEWTONLS`` (petsc4py) whose parts are set to what was
+measured to work on this problem (docs/discharge.md, "Solver"):
 
-Linear solvers (``linear_solver``): "direct" (LU, MUMPS when available) or "iterative"
-(BiCGStab preconditioned by BoomerAMG on phi then Jacobi on x, :mod:`fem_assb.solvers.block_pc`;
-the preconditioner is kept across Newton iterations and time steps while it works,
-:meth:`BlockNewton.rebuild_preconditioner`). Memory (docs/discharge.md, "Memory"): the Jacobian
-keeps only its nonzero pattern (:meth:`BlockNewton.compact_sparsity`) and the forms are
-assembled in parts (:mod:`fem_assb.solvers.chunked`).
+- **convergence test** (``SNESSetConvergenceTest``): per block on the residual scaled by the
+  Jacobian diagonal (every row O(1), an entry is a Jacobi-like correction in the unknown's own
+  unit): the scaled residual below ``tol_phi`` (V) on the phi rows and ``tol_x``
+  (stoichiometry) on the x rows, and the Newton update, or the error left after it as
+  estimated from the contraction of the updates (:func:`error_estimate`), below the same
+  tolerances. The linear systems themselves are solved unscaled: the phi block of the Jacobian
+  is then symmetric, which BoomerAMG needs (row-scaled, it took 32 GMRES iterations instead of
+  5 at the end of a discharge);
+- **line-search pre-check** (``SNESLineSearchSetPreCheck``): the phi update limited to
+  ``max_dphi`` (V), and stoichiometries kept inside (0, 1) by a fraction-to-the-boundary rule
+  (:func:`keep_inside`);
+- **line search**: backtracking on the merit "largest block max-norm of the scaled residual
+  over its tolerance": the step is halved while the merit did not fall, up to
+  ``max_backtracks`` times (a Python ``SNESLINESEARCHSHELL``, :mod:`fem_assb.solvers.linesearch`);
+- **linear solver** (``linear_solver``, the SNES's KSP): "direct" (LU, MUMPS when available)
+  or "iterative" (BiCGStab, rtol 1e-6 in every Newton iteration, preconditioned by BoomerAMG on
+  phi then Jacobi on x, :mod:`fem_assb.solvers.block_pc`; the preconditioner is kept across
+  Newton iterations and time steps while it works, :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
+
+PETSc options: the SNES, its line search, KSP and PC read the options database under the prefix
+``fem_assb_newton_`` (:data:`OPTIONS_PREFIX`; the inner BoomerAMG of the block preconditioner
+under ``fem_assb_newton_phi_``), so ``-fem_assb_newton_snes_monitor``,
+``-fem_assb_newton_ksp_monitor``, ``-fem_assb_newton_snes_linesearch_type bt`` etc. work from the
+command line, and ``petsc_options`` (case key ``numerics.petsc_options``) sets them per solver,
+without the prefix. What the user sets wins over the settings above. Options PETSc never read
+are reported once, after the first solve (:attr:`BlockNewton.unused_options`).
+
+Memory (docs/discharge.md, "Memory"): the Jacobian keeps only its nonzero pattern
+(:meth:`BlockNewton.compact_sparsity`) and the forms are assembled in parts
+(:mod:`fem_assb.solvers.chunked`). The vectors are the solution (``u``'s own), the residual, the
+inverse Jacobian diagonal and SNES's update, line-search trial and line-search residual vectors.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,14 +47,32 @@ from dolfinx.fem import petsc as fpetsc
 from mpi4py import MPI
 from petsc4py import PETSc
 
+from fem_assb.errors import InputError
 from fem_assb.memory import release_free_heap
-from fem_assb.solvers.block_pc import PhiAMGThenJacobi
+from fem_assb.solvers import linesearch
+from fem_assb.solvers.block_pc import PhiAMGThenJacobi, PreconditionerReuse
 from fem_assb.solvers.chunked import ChunkedForm
+from fem_assb.solvers.linear import BOOMERAMG_3D
+from fem_assb.solvers.options import SolverOptions, normalize
 from fem_assb.solvers.sparsity import compact_matrix
+
+#: Options prefix of the cell's SNES (and its KSP, PC and line search).
+OPTIONS_PREFIX = "fem_assb_newton_"
+
+_SNES_REASONS = {
+    v: k for k, v in vars(PETSc.SNES.ConvergedReason).items() if k.startswith(("CONVERGED_", "DIVERGED_"))
+}
+_KSP_REASONS = {
+    v: k for k, v in vars(PETSc.KSP.ConvergedReason).items() if k.startswith(("CONVERGED_", "DIVERGED_"))
+}
 
 
 @dataclass
 class NewtonResult:
+    """converged; iterations: Newton iterations (updates); linear_iterations: Krylov iterations
+    of all of them; reason: why a solve failed ("" when it converged), starting with SNES's
+    converged-reason name (e.g. "DIVERGED_MAX_IT: ...")."""
+
     converged: bool
     iterations: int
     linear_iterations: int
@@ -41,9 +80,16 @@ class NewtonResult:
 
 
 class BlockNewton:
-    """Newton solver for ``F(u) = 0`` with a block-size-2 DG0 unknown ``u``.
+    """Newton solver (PETSc SNES) for ``F(u) = 0`` with a block-size-2 DG0 unknown ``u``.
 
-    F, J: UFL forms; tol_phi (V), tol_x (-): per-block tolerances; max_it: iteration limit.
+    F, J: UFL forms of the residual and its Jacobian; tol_phi (V), tol_x (-): per-block
+    tolerances; max_it: Newton iteration limit (SNES ``max_it``: updates, each tested; 14 is what
+    the hand-written loop before SNES allowed with its limit of 15, as it solved a 15th time
+    without testing the result); max_dphi (V): largest phi update per iteration;
+    max_backtracks: step halvings of the line search; prefix: PETSc options prefix;
+    petsc_options: mapping of PETSc option names (without the prefix, leading dash optional) to
+    values, applied after the settings above; report: callable taking a message for the user
+    (default: printed on rank 0 to stderr).
     """
 
     def __init__(
@@ -55,13 +101,20 @@ class BlockNewton:
         linear_solver: str = "direct",
         tol_phi: float = 1e-9,
         tol_x: float = 1e-10,
-        max_it: int = 15,
+        max_it: int = 14,
         max_dphi: float = 0.3,
         max_backtracks: int = 4,
-        prefix: str = "fem_assb_newton_",
+        prefix: str = OPTIONS_PREFIX,
+        petsc_options=None,
+        report=None,
     ):
+        if linear_solver not in ("direct", "iterative"):
+            raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
         self.u = u
         self.comm = u.function_space.mesh.comm
+        self.options = SolverOptions(prefix, normalize(petsc_options))
+        self._report = report or (lambda text: _print_on_rank0(self.comm, text))
+        self.unused_options: list[str] | None = None  # known after the first solve
         # assembled in parts: DOLFINx's coefficient packing is held for one part at a time
         self.F_form = ChunkedForm(F)
         self.F_form.release()
@@ -70,55 +123,102 @@ class BlockNewton:
         self.J_form.release()
         release_free_heap()  # the sparsity pattern's row vectors
         self.b = fpetsc.create_vector(u.function_space)
-        self.du = self.A.createVecRight()
         self.scale = self.A.createVecRight()  # 1 / the Jacobian diagonal (1 where it is 0)
-        self.tol_phi, self.tol_x, self.max_it, self.max_dphi = tol_phi, tol_x, max_it, max_dphi
+        self.tol = np.array([tol_phi, tol_x])
+        self.tol_phi, self.tol_x, self.max_dphi = tol_phi, tol_x, max_dphi
         self.max_backtracks = max_backtracks
         self.nown = u.function_space.dofmap.index_map.size_local
-        self.ksp = PETSc.KSP().create(self.comm)
-        self.ksp.setOperators(self.A)
-        self.ksp.setOptionsPrefix(prefix)
-        opt = PETSc.Options()
-        if linear_solver == "direct":
-            opt[prefix + "ksp_type"] = "preonly"
-            opt[prefix + "pc_type"] = "lu"
-            if "mumps" in _solver_packages():
-                opt[prefix + "pc_factor_mat_solver_type"] = "mumps"
-        elif linear_solver == "iterative":
-            # BiCGStab preconditioned by BoomerAMG on the phi rows, then Jacobi on the x rows
-            # (:mod:`fem_assb.solvers.block_pc`). Inexact Newton: rtol 1e-6 in every iteration;
-            # the convergence test is on the nonlinear residual and update, so the answer keeps
-            # tol_phi / tol_x (fewer iterations than rtol 1e-9, docs/discharge.md). BiCGStab
-            # keeps 9 vectors (16 B per cell each) where GMRES(10) kept 15: 70 MB per rank less
-            # at 100^3 for ~25 % more linear-solver time (docs/discharge.md, "Memory").
-            for key, value in {
-                "ksp_type": "bcgs",
-                "ksp_rtol": 1e-6,
-                "ksp_atol": 1e-30,
-                "ksp_max_it": 400,
-            }.items():
-                opt[prefix + key] = value
-            pc = self.ksp.getPC()
-            pc.setType("python")
-            pc.setPythonContext(PhiAMGThenJacobi(self.scale, prefix + "phi_"))
-        else:
-            from fem_assb.errors import InputError
-
-            raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
-        self.ksp.setFromOptions()
         self.linear_solver = linear_solver
-        #: iterative solver: the preconditioner is kept across Newton iterations and time steps and
-        #: set up again when a solve needed more than ``rebuild_factor`` times the iterations of the
-        #: first solve after its last set-up (and ``rebuild_margin`` more), or failed
-        #: (docs/discharge.md: the BoomerAMG set-up cost as much as ~8 GMRES iterations)
-        self.rebuild_factor, self.rebuild_margin = 2.0, 5
-        self._rebuild, self._base_iterations = True, 0
 
+        snes = self.snes = PETSc.SNES().create(self.comm)
+        snes.setOptionsPrefix(prefix)
+        snes.setType(PETSc.SNES.Type.NEWTONLS)
+        snes.setFunction(self._residual_callback, self.b)
+        # stol 0: no "converged: the step is small relative to x" (x holds potentials of 4 V)
+        snes.setTolerances(rtol=0.0, atol=0.0, stol=0.0, max_it=max_it)
+        snes.setConvergenceTest(self._converged)
+        snes.setLineSearchPreCheck(self._precheck)
+        # A pre-check rather than SNESVI bounds: a variational-inequality Newton projects the
+        # stoichiometries onto [0, 1], i.e. clips them to the bound, where i0 ~ sqrt(c_max - c)
+        # has an infinite slope; Newton then cycled between the bound and 0.99 (a 32^3 cathode
+        # at the end of discharge, docs/discharge.md). The fraction-to-the-boundary rule of the
+        # pre-check approaches the bound instead.
+        # (basic, i.e. full steps, only where the PETSc library cannot be reached through ctypes)
+        snes.getLineSearch().setType(
+            PETSc.SNESLineSearch.Type.SHELL if linesearch.available() else PETSc.SNESLineSearch.Type.BASIC
+        )
+        self.ksp = snes.getKSP()
+        self._reuse = None
+        if linear_solver == "direct":
+            self.ksp.setType(PETSc.KSP.Type.PREONLY)
+            pc = self.ksp.getPC()
+            pc.setType(PETSc.PC.Type.LU)
+            if "mumps" in _solver_packages():
+                pc.setFactorSolverType("mumps")
+        else:
+            # Inexact Newton: rtol 1e-6 in every iteration; the convergence test is on the
+            # nonlinear residual and update, so the answer keeps tol_phi / tol_x (fewer
+            # iterations than rtol 1e-9, docs/discharge.md). BiCGStab keeps 9 vectors (16 B per
+            # cell each) where GMRES(10) kept 15: 70 MB per rank less at 100^3 for ~25 % more
+            # linear-solver time (docs/discharge.md, "Memory").
+            self.ksp.setType(PETSc.KSP.Type.BCGS)
+            self.ksp.setTolerances(rtol=1e-6, atol=1e-30, max_it=400)
+            pc = self.ksp.getPC()
+            pc.setType(PETSc.PC.Type.PYTHON)
+            pc.setPythonContext(PhiAMGThenJacobi(self.scale, prefix + "phi_"))
+            self._reuse = PreconditionerReuse(self.ksp)
+        try:
+            with self._options_active():
+                snes.setFromOptions()
+        except PETSc.Error as exc:
+            raise self._options_error(exc) from None
+        self._user_max_it = self.options.given("snes_max_it")
+        self._shell = None
+        self._x_before = None
+        if snes.getLineSearch().getType() == PETSc.SNESLineSearch.Type.SHELL:
+            # the iterate before the step, which the halvings start from: the line search's
+            # solution work vector (SNES would otherwise allocate it at its set-up)
+            self._x_before = u.x.petsc_vec.duplicate()
+            self._shell = linesearch.ShellLineSearch(snes, self._line_search, self._x_before)
+        self._jacobian_set = False
+        self._du = None  # see du
+        self._solved_once = False  # the unused options are reported after the first solve
+        self._clipped = (np.zeros(0, dtype=np.intp), np.zeros(0))  # see _precheck
+        self._merit = np.inf
+        self._small, self._d_prev, self._failure = False, None, ""
+
+    # -- options ---------------------------------------------------------------------------
+    def _options_active(self):
+        """The user's options, and the BoomerAMG defaults of the block preconditioner for those
+        the user did not set, in PETSc's database while PETSc may read them (set-up and solves;
+        removed afterwards so that they neither leak into other solvers nor end as "unused
+        database options" at exit)."""
+        defaults = None
+        if self.linear_solver == "iterative":
+            pre = self.options.prefix + "phi_"
+            defaults = {pre + k: v for k, v in BOOMERAMG_3D.items()}
+        return self.options.active(defaults)
+
+    @property
+    def max_it(self) -> int:
+        """The Newton iteration limit (a ``snes_max_it`` the user set in ``petsc_options`` wins
+        over any value assigned here)."""
+        return self.snes.getTolerances()[3]
+
+    @max_it.setter
+    def max_it(self, value: int):
+        if not self._user_max_it:
+            self.snes.setTolerances(max_it=int(value))
+
+    # -- set-up -----------------------------------------------------------------------------
     def compact_sparsity(self, probes):
         """Keep only the Jacobian entries that are nonzero at any of the states ``probes`` (local
         arrays of ``u``; generic states: no two neighbours equal, no stoichiometry at a bound),
         about half of DOLFINx's block pattern (:mod:`fem_assb.solvers.sparsity`). ``u`` is left
-        as it was. An entry outside the pattern is still assembled (exactly, only more slowly)."""
+        as it was. An entry outside the pattern is still assembled (exactly, only more slowly).
+        Call before the first solve (the full matrix is not yet referenced by the SNES then)."""
+        if self._jacobian_set:
+            raise RuntimeError("compact_sparsity must be called before the first solve")
         saved = self.u.x.array.copy()
         self.A.zeroEntries()
         for probe in probes:  # the sum of the Jacobians: nonzero where any of them is
@@ -126,14 +226,33 @@ class BlockNewton:
             self.u.x.scatter_forward()
             self.J_form.assemble_matrix(self.A)
         self.A.assemble()
-        self.ksp.reset()  # the solver's reference would keep the full matrix alive
+        self.ksp.reset()  # a reference of the solver's would keep the full matrix alive
         self.A = compact_matrix(self.A)
         release_free_heap()
-        self.ksp.setOperators(self.A)
         self.u.x.array[:] = saved
         self.u.x.scatter_forward()
-        self._rebuild = True
+        if self._reuse is not None:
+            self._reuse.request()
 
+    def _set_jacobian(self):
+        """Hand the (final) Jacobian matrix to the SNES, once."""
+        if not self._jacobian_set:
+            self.snes.setJacobian(self._jacobian_callback, self.A, self.A)
+            self.ksp.setOperators(self.A)
+            self._jacobian_set = True
+
+    @property
+    def du(self) -> PETSc.Vec:
+        """The Newton update vector: SNES's own once it has solved (a Vec wrapping NULL before;
+        outside SNES, e.g. for :meth:`_linear_solve` in tests, a vector of the solver's)."""
+        y = self.snes.getSolutionUpdate()
+        if y.handle:
+            return y
+        if self._du is None:
+            self._du = self.A.createVecRight()
+        return self._du
+
+    # -- assembly ---------------------------------------------------------------------------
     def _assemble_residual(self):
         """b = F(u)."""
         with self.b.localForm() as bl:
@@ -151,6 +270,39 @@ class BlockNewton:
         d[d == 0] = 1.0
         self.scale.reciprocal()
 
+    def _load(self, x):
+        """u = x (SNES may evaluate at a vector of its own, e.g. the trial point of a built-in
+        line search), ghosts included."""
+        if x.handle != self.u.x.petsc_vec.handle:
+            x.copy(self.u.x.petsc_vec)
+        self.u.x.scatter_forward()
+
+    def _residual_callback(self, snes, x, f):
+        self._load(x)
+        self._assemble_residual()
+
+    def _jacobian_callback(self, snes, x, J, P):
+        self._load(x)
+        self._assemble_jacobian()
+        if snes.getIterationNumber() == 0:
+            # the merit of the starting point, scaled by its own Jacobian diagonal
+            self._merit = self._merit_of(self._scaled_residual_norms())
+        self._prepare_linear_solver()
+
+    def _prepare_linear_solver(self):
+        if self._reuse is not None:
+            self._reuse.prepare(self.A)
+
+    def _linear_solve(self):
+        """du = A^-1 b outside SNES (tests); returns (iterations, KSP converged reason)."""
+        self._set_jacobian()
+        du = self.du
+        with self._options_active():
+            self._prepare_linear_solver()
+            self.ksp.solve(self.b, du)
+        return self.ksp.getIterationNumber(), self.ksp.getConvergedReason()
+
+    # -- norms ------------------------------------------------------------------------------
     def _scaled_residual_norms(self):
         """Max norms per block (phi in V, x in stoichiometry) of the residual scaled by the last
         Jacobian diagonal."""
@@ -164,123 +316,210 @@ class BlockNewton:
         self.comm.Allreduce(loc, out, op=MPI.MAX)
         return out
 
-    def solve(self) -> NewtonResult:
-        """Newton with a backtracking line search on the scaled residual.
+    def _merit_of(self, r) -> float:
+        return float(np.max(r / self.tol)) if np.all(np.isfinite(r)) else np.inf
 
-        Each iteration evaluates the residual at the new iterate first. If its merit (the larger
-        of the two block max-norms over their tolerances, scaled by the same Jacobian diagonal)
-        did not fall, the step is halved, up to ``max_backtracks`` times (residuals only); the
-        Jacobian is assembled at the accepted iterate only. Without it Newton wandered at the
-        end of discharge, where saturating cells make the problem strongly nonlinear (15
-        iterations, then a cut step, docs/discharge.md).
+    # -- SNES callbacks -----------------------------------------------------------------------
+    def _precheck(self, x, y):
+        """Line-search pre-check of the Newton update ``y`` (SNES steps to x - y): phi updates
+        limited to ``max_dphi``, stoichiometries kept inside (0, 1) (:func:`keep_inside`). Also
+        records the update's size for the convergence test."""
+        d = self._block_max(y.array_r)
+        if not np.all(np.isfinite(d)):
+            self._failure = "the Newton update is not finite"
+            self.snes.setConvergedReason(PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE)
+            return False
+        step = min(1.0, self.max_dphi / d[0]) if d[0] > 0 else 1.0
+        # Accepted only at the next residual check: the inexact (rtol 1e-6) solves leave a
+        # residual that an update-only test would miss (charge conservation needs it small).
+        self._small = step == 1.0 and bool(np.all(np.minimum(d, error_estimate(d, self._d_prev)) < self.tol))
+        self._d_prev = d
+        if step < 1.0:
+            y.scale(step)
+        # Stoichiometries that would leave (0, 1): the update moves them to keep_inside's point.
+        # Their full updates are kept (a few cells) so that a halved step applies the rule
+        # again to the halved update, not to half of the already limited one.
+        xo = x.array_r[1 : 2 * self.nown : 2]
+        yx = y.array[1 : 2 * self.nown : 2]
+        target = xo - yx
+        inside = keep_inside(target, xo)
+        idx = np.flatnonzero(inside != target)
+        self._clipped = (idx, yx[idx].copy())
+        yx[idx] = xo[idx] - inside[idx]
+        return True
+
+    def _line_search(self):
+        """Backtracking on the merit (largest scaled-residual block norm over its tolerance,
+        scaled by the Jacobian diagonal of the current iterate): the step is halved while the
+        merit did not fall below that of the current iterate, up to ``max_backtracks`` times;
+        every trial point is made by the pre-check's rules. Returns (||x||, ||F||, ||step||,
+        succeeded). Without it Newton wandered at the end of discharge, where saturating cells
+        make the problem strongly nonlinear (15 iterations, then a cut step, docs/discharge.md).
         """
-        tol = np.array([self.tol_phi, self.tol_x])
-        lin, small, prev, d_prev = 0, False, None, None
-        for it in range(1, self.max_it + 1):
-            if it == 1:
-                self._assemble_jacobian()
-            self._assemble_residual()
+        snes = self.snes
+        x, y, x0 = snes.getSolution(), self.du, self._x_before  # x: u's own vector
+        changed = self._shell.precheck(x, y)  # as PETSc's own line searches do
+        if snes.getConvergedReason() < 0:  # the pre-check found the update unusable
+            return 0.0, np.inf, 0.0, False
+        x.copy(x0)
+        merit0, lam = self._merit, 1.0
+        r = None
+        for k in range(self.max_backtracks + 1):
+            if k > 0:
+                lam *= 0.5
+                self._small = False
+            self._trial(x0, y, lam, changed)
+            snes.computeFunction(x, self.b)
             r = self._scaled_residual_norms()
-            if prev is not None:
-                r, small = self._backtrack(prev, r, tol, small)
-            if not np.all(np.isfinite(r)):
-                return NewtonResult(False, it, lin, "residual not finite")
-            if it > 1 and r[0] < self.tol_phi and r[1] < self.tol_x and small:
-                return NewtonResult(True, it - 1, lin)
-            if it > 1:  # the Newton step needs the Jacobian at the accepted iterate
-                self._assemble_jacobian()
-            its, reason = self._linear_solve()
-            lin += its
-            if reason < 0:
-                self._reset_ksp()  # a failed factorization would otherwise stick to the next solves
-                return NewtonResult(False, it, lin, f"linear solver diverged ({reason})")
-            d = self._block_max(self.du.array)
-            if not np.all(np.isfinite(d)):
-                self._reset_ksp()
-                return NewtonResult(False, it, lin, "update not finite")
-            step = min(1.0, self.max_dphi / d[0]) if d[0] > 0 else 1.0
-            prev = (self.u.x.array.copy(), float(np.max(r / tol)), step)
-            self._update(prev[0], step)
-            # Accepted only at the next residual check: the inexact (rtol 1e-6) solves leave a
-            # residual that an update-only test would miss (charge conservation needs it small).
-            small = step == 1.0 and np.all(np.minimum(d, error_estimate(d, d_prev)) < tol)
-            d_prev = d
-        return NewtonResult(False, self.max_it, lin, "no convergence within max_it")
+            merit = self._merit_of(r)
+            if merit < merit0 or merit0 <= 1.0:
+                break
+        self._merit = merit
+        fnorm = self.b.norm()
+        ok = bool(np.isfinite(fnorm))
+        return x.norm(), fnorm, lam * y.norm(), ok
 
-    def _linear_solve(self):
-        """du = A^-1 b; returns (iterations, converged reason). An iterative solve that failed with a
-        preconditioner set up on an earlier matrix is retried once with a fresh set-up."""
-        if self.linear_solver == "direct":
-            self.ksp.solve(self.b, self.du)
-            return self.ksp.getIterationNumber(), self.ksp.getConvergedReason()
-        total = 0
-        while True:
-            rebuild = self._rebuild
-            if rebuild:
-                self._set_up_preconditioner()
-            else:
-                self.ksp.getPC().setReusePreconditioner(True)
-            self.ksp.solve(self.b, self.du)
-            its, reason = self.ksp.getIterationNumber(), self.ksp.getConvergedReason()
-            total += its
-            if rebuild:
-                self._base_iterations = its
-            base = self._base_iterations
-            limit = max(self.rebuild_factor * base, base + self.rebuild_margin)
-            self._rebuild = reason < 0 or its > limit
-            if reason >= 0 or rebuild:
-                return total, reason
+    def _trial(self, x0, y, lam, changed):
+        """u = x0 - lam y; the cells whose update the pre-check moved to keep_inside's point get
+        keep_inside applied to lam times their own update instead (as before the halving)."""
+        x = self.u.x.petsc_vec
+        x.waxpy(-lam, y, x0)
+        if changed:
+            idx, full = self._clipped
+            if idx.size:
+                xa = x.array[1 : 2 * self.nown : 2]
+                xo = x0.array_r[1 : 2 * self.nown : 2][idx]
+                xa[idx] = keep_inside(xo - lam * full, xo)
+        self.u.x.scatter_forward()
 
-    def _set_up_preconditioner(self):
-        """Set the iterative solver's preconditioner up at the current Jacobian while BiCGStab's
-        work vectors are released (the solve allocates them again): the BoomerAMG set-up's
-        temporaries then come on top of less. At 100^3 on 2 ranks the rebuilds set the peak
-        memory, ~50 MB per rank above the steady size (docs/discharge.md, "Memory")."""
-        self.ksp.reset()
-        self.ksp.setOperators(self.A)
-        pc = self.ksp.getPC()
-        pc.setReusePreconditioner(False)
-        pc.setUp()
+    def _converged(self, snes, it, norms):
+        """Convergence test: scaled residual per block below its tolerance and the last update
+        (or its contraction error estimate) too; not at the starting point."""
+        if it == 0:
+            return PETSc.SNES.ConvergedReason.ITERATING
+        r = self._scaled_residual_norms()
+        if not np.all(np.isfinite(r)):
+            return PETSc.SNES.ConvergedReason.DIVERGED_FUNCTION_NANORINF
+        if self._small and np.all(r < self.tol):
+            return PETSc.SNES.ConvergedReason.CONVERGED_FNORM_ABS
+        if it >= snes.getTolerances()[3]:
+            return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
+        return PETSc.SNES.ConvergedReason.ITERATING
+
+    # -- solve ------------------------------------------------------------------------------
+    def solve(self) -> NewtonResult:
+        """Solve from the current ``u`` (updated in place). A failure (reason < 0) leaves ``u``
+        at the last iterate; the caller restores its state (a failed step is never accepted).
+
+        A Krylov solve that failed with a preconditioner set up for an earlier Jacobian stops
+        SNES (``DIVERGED_LINEAR_SOLVE``); the solve is then resumed once from the same iterate
+        with a preconditioner set up afresh, within the iterations left."""
+        self._set_jacobian()
+        self._merit, self._small, self._d_prev, self._failure = np.inf, False, None, ""
+        max_it = self.max_it
+        its = lin = 0
+        try:
+            while True:
+                self._snes_solve()
+                its += self.snes.getIterationNumber()
+                lin += self.snes.getLinearSolveIterations()
+                reason = self.snes.getConvergedReason()
+                retry = (
+                    reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE
+                    and self._reuse is not None
+                    and self._reuse.failed_with_old
+                    and its < max_it
+                    and not self._failure
+                )
+                if not retry:
+                    break
+                self._reuse.request()
+                self.snes.setTolerances(max_it=max_it - its)
+                self._merit = np.inf
+        finally:
+            self.snes.setTolerances(max_it=max_it)
+        self.u.x.scatter_forward()
+        if reason > 0:
+            return NewtonResult(True, its, lin)
+        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE:
+            self._reset_ksp()  # a failed factorization would otherwise stick to the next solves
+        return NewtonResult(False, its, lin, self._explain(reason))
+
+    def _snes_solve(self):
+        first = not self._solved_once
+        self._solved_once = True
+        try:
+            with self._options_active():
+                self.snes.solve(None, self.u.x.petsc_vec)
+        except PETSc.Error as exc:
+            if self._shell is not None and self._shell.error is not None:
+                err, self._shell.error = self._shell.error, None
+                raise err from None
+            if self.options.options:  # e.g. a solver type read only at the set-up
+                raise self._options_error(exc) from None
+            raise
+        finally:
+            if first:
+                self._report_unused()
+
+    def _explain(self, reason) -> str:
+        name = _SNES_REASONS.get(reason, f"SNES reason {reason}")
+        R = PETSc.SNES.ConvergedReason
+        if reason == R.DIVERGED_MAX_IT:
+            words = f"no convergence within {self.max_it} Newton iterations"
+        elif reason == R.DIVERGED_LINEAR_SOLVE:
+            k = self.ksp.getConvergedReason()
+            words = self._failure or (
+                f"the linear solver failed ({_KSP_REASONS.get(k, k)} after "
+                f"{self.ksp.getIterationNumber()} iterations)"
+            )
+        elif reason == R.DIVERGED_FUNCTION_NANORINF:
+            words = "the residual is not finite (NaN or Inf)"
+        elif reason == R.DIVERGED_LINE_SEARCH:
+            words = "the line search failed"
+        elif reason == R.DIVERGED_FUNCTION_COUNT:
+            words = "too many residual evaluations"
+        else:
+            words = "the Newton solve failed"
+        return f"{name}: {words}"
+
+    def _options_error(self, exc: PETSc.Error) -> InputError:
+        """A PETSc error raised while the user's options were in force, in plain words."""
+        lines = [ln.split("]", 1)[-1].strip() for ln in str(exc).splitlines() if ln.strip()]
+        given = ", ".join(f"{k}: {'true' if v is None else v}" for k, v in self.options.options.items())
+        return InputError(
+            f"petsc_options: PETSc stopped with error {exc.ierr} ({lines[-1] if lines else 'no message'}) "
+            f"with the options {{{given}}}; check their names and values (PETSc's manual pages list "
+            "them; a viewer option such as snes_monitor takes true or a viewer, not false)."
+        )
+
+    def _report_unused(self):
+        self.unused_options = self.options.unused()
+        if self.unused_options:
+            names = ", ".join("-" + self.options.prefix + n for n in self.unused_options)
+            self._report(
+                f"PETSc did not use the option(s) {names} (given in petsc_options): misspelt, or not "
+                "read by this solver configuration; they have no effect."
+            )
 
     def rebuild_preconditioner(self):
         """Set the iterative solver's preconditioner up again at the next solve (call when the
         problem changed, e.g. the time step by orders of magnitude)."""
-        self._rebuild = True
-
-    def _update(self, u_before, step):
-        """u = u_before - step du, stoichiometries kept inside (0, 1)."""
-        self.u.x.array[:] = u_before
-        self.u.x.petsc_vec.axpy(-step, self.du)
-        self.u.x.scatter_forward()
-        xs = self.u.x.array.reshape(-1, 2)
-        xs[:, 1] = keep_inside(xs[:, 1], u_before.reshape(-1, 2)[:, 1])
-
-    def _backtrack(self, prev, r, tol, small):
-        """Halve the last step while the merit did not fall; returns (norms, small)."""
-        u_before, merit0, step = prev
-        for _ in range(self.max_backtracks):
-            merit = float(np.max(r / tol)) if np.all(np.isfinite(r)) else np.inf
-            if merit < merit0 or merit0 <= 1.0:
-                break
-            step *= 0.5
-            small = False
-            self._update(u_before, step)
-            self._assemble_residual()
-            r = self._scaled_residual_norms()
-        return r, small
+        if self._reuse is not None:
+            self._reuse.request()
 
     def _reset_ksp(self):
         """Forget a failed LU factorization; the iterative solver's preconditioner is set up afresh."""
-        if self.linear_solver != "direct":
-            self.rebuild_preconditioner()
+        if self._reuse is not None:
+            self._reuse.request()
             return
         self.ksp.reset()
         self.ksp.setOperators(self.A)
-        self.ksp.setFromOptions()
 
     def destroy(self):
-        for obj in (self.ksp, self.A, self.b, self.du, self.scale):
-            obj.destroy()
+        for obj in (self.snes, self.A, self.b, self.scale, self._x_before, self._du):
+            if obj is not None:
+                obj.destroy()
 
 
 def error_estimate(d, d_prev):
@@ -310,6 +549,11 @@ def keep_inside(x_new, x_old, fraction: float = 0.9):
     x_old = np.clip(x_old, 0.0, 1.0)
     out = np.where(x_new >= 1.0, x_old + fraction * (1.0 - x_old), x_new)
     return np.where(out <= 0.0, (1.0 - fraction) * x_old, out)
+
+
+def _print_on_rank0(comm, message: str):
+    if comm.rank == 0:
+        print(f"fem-assb: {message}", file=sys.stderr, flush=True)
 
 
 def _solver_packages() -> set:

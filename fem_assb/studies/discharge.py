@@ -61,8 +61,9 @@ class History:
 
 #: Newton iteration cap of the quasi-static solves (the potentials when the current changes):
 #: they start far from the solution, with eta = 0 between weakly coupled conductor networks,
-#: and need several times the iterations of a time step (measured: > 15 at 32^3 voxels).
-QUASI_STATIC_MAX_IT = 60
+#: and need several times the iterations of a time step (measured: > 15 at 32^3 voxels). 59
+#: SNES iterations are the 60 of the Newton loop before SNES, which did not test its last update.
+QUASI_STATIC_MAX_IT = 59
 
 
 class CellSimulation:
@@ -70,7 +71,10 @@ class CellSimulation:
 
     system: materials system; T: temperature (K); surface_iterations: see
     :func:`fem_assb.forms.interface.intercalation_current`; linear_solver: "direct" or
-    "iterative"; control: StepControl.
+    "iterative"; control: StepControl; tol_phi (V), tol_x (-): Newton tolerances;
+    petsc_options: PETSc options of the Newton solver (a mapping, names without the solver's
+    prefix ``fem_assb_newton_``, :class:`fem_assb.solvers.newton.BlockNewton`); report: callable
+    taking a message for the user (options PETSc did not use; default: rank 0 prints to stderr).
     """
 
     def __init__(
@@ -84,6 +88,8 @@ class CellSimulation:
         control: StepControl | None = None,
         tol_phi: float = 1e-9,
         tol_x: float = 1e-10,
+        petsc_options=None,
+        report=None,
     ):
         self.system = system
         self.T = float(T if T is not None else getattr(system, "temperature", 298.15))
@@ -95,6 +101,8 @@ class CellSimulation:
             linear_solver=linear_solver,
             tol_phi=tol_phi,
             tol_x=tol_x,
+            petsc_options=petsc_options,
+            report=report,
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm

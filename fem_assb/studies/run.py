@@ -187,6 +187,7 @@ def build(case, comm, outdir=None, progress=None) -> Built:
         control=control_of(num),
         tol_phi=num.newton.phi_tol,
         tol_x=num.newton.x_tol,
+        petsc_options=num.petsc_options,
     )
     sim.newton.max_it = num.newton.max_iterations
     say(
