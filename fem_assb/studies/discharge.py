@@ -124,6 +124,7 @@ class CellSimulation:
         self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
         self.newton.compact_sparsity(self.forms.generic_states())
         self._last = None  # (state before, dt in s) of the last accepted step, for _predict
+        self.gb_residual = 0.0  # V, of the last converged solve (_check_grain_boundaries)
 
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
@@ -141,12 +142,31 @@ class CellSimulation:
         self.forms.u_old.x.array[:] = self.forms.u.x.array
         self.forms.dt.value = dt
         self._predict(dt)
-        res = self.newton.solve()
+        res = self._check_grain_boundaries(self.newton.solve())
         self.history.newton += res.iterations
         self.history.linear += res.linear_iterations
         if not res.converged:
             self.history.rejected += 1
         return res
+
+    def _check_grain_boundaries(self, res: NewtonResult) -> NewtonResult:
+        """A converged solve fails when the local grain-boundary solve (transport Eq. 4) left a
+        residual above GB_TOLERANCE (V) on some GB facet: the step is then cut and retried."""
+        from fem_assb.forms.transport import GB_TOLERANCE
+
+        if not res.converged:
+            return res
+        r = self.forms.grain_boundary_residual()
+        self.gb_residual = r
+        if r <= GB_TOLERANCE:
+            return res
+        return NewtonResult(
+            False,
+            res.iterations,
+            res.linear_iterations,
+            f"the grain-boundary law is not converged: residual {r:.3g} V > {GB_TOLERANCE:g} V after "
+            f"{self.forms.gb_iterations} local Newton steps",
+        )
 
     def voltage(self) -> float:
         return self.forms.cell_voltage()
