@@ -102,6 +102,8 @@ def _solve_block(grains, h, i_app, system=None, comm=None):
     forms.initial_state(float(np.asarray(system.cam.U0(forms.x0, T, np))))
     newton.compact_sparsity(forms.generic_states())
     forms.i_app.value = i_app
+    if hasattr(forms, "capacitive"):
+        forms.capacitive.value = 0.0  # the steady state: no double-layer (C_GB) currents
     res = newton.solve()
     assert res.converged, res.reason
     phi = np.full(grains.size, np.nan)

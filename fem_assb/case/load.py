@@ -207,8 +207,7 @@ def _check_overrides_supported(overrides: dict) -> None:
 
 def _check_materials_supported(system, overrides: dict) -> None:
     """Reject, with the roadmap issue, material inputs whose physics is not built yet (preset or
-    override): liquid electrolytes, CBD and porous separators (#17); a resistive film, double-layer
-    and grain-boundary capacitances (#16)."""
+    override): liquid electrolytes, CBD and porous separators (#17); a resistive film (#16)."""
     ely = system.electrolyte
     if ely.kind == "liquid":
         key = (
@@ -246,20 +245,6 @@ def _check_materials_supported(system, overrides: dict) -> None:
             "remove separator.porosity (a solid-electrolyte separator is dense)",
         )
     _check_film(system, _override(overrides, "film"))
-    if overrides.get("double_layer") is not None:
-        raise _not_supported(
-            "materials.double_layer",
-            "double-layer charging (capacitances at the CAM and Li interfaces)",
-            16,
-            "remove the double_layer section (a galvanostatic discharge does not use it yet)",
-        )
-    if "C_GB" in _override(overrides, "grain_boundary"):
-        raise _not_supported(
-            "materials.grain_boundary.C_GB",
-            "the grain-boundary capacitance (double-layer charging at grain boundaries)",
-            16,
-            "remove C_GB; i_GB0 sets the grain-boundary resistance",
-        )
 
 
 def _check_film(system, film_override: dict) -> None:

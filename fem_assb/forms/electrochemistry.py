@@ -88,6 +88,8 @@ class CellForms:
         self.u_old = fem.Function(self.V, name="u_old")
         self.dt = fem.Constant(msh, 1.0)
         self.i_app = fem.Constant(msh, 0.0)
+        #: 1 in time steps, 0 in the quasi-static solves: switches the double-layer currents
+        self.capacitive = fem.Constant(msh, 1.0)
         self.phi, self.x = self.u[0], self.u[1]
         test = ufl.TestFunction(self.V)
         self.vphi, self.vc = test[0], test[1]
@@ -193,6 +195,14 @@ class CellForms:
         )
         F = i_cam * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         F += i_cam / FARADAY * self.solid(self.vc) * self.dS(tags.CAM_SE)
+        phi_old = self.u_old[0]
+        i_dl = self.double_layer_current(
+            "cathode",
+            self.solid(phi) - self.electrolyte(phi),
+            self.solid(phi_old) - self.electrolyte(phi_old),
+        )
+        if i_dl is not None:  # charge only: the double layer stores no Li
+            F += i_dl * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         return F
 
     def _metal_electrolyte(self):
@@ -201,11 +211,36 @@ class CellForms:
         or, without a Li layer, on the x = 0 separator face against phi_Li = 0."""
         phi, vphi, an, T = self.phi, self.vphi, self.system.anode, self.T
         l_p, l_m = self.chi_li("+"), self.chi_li("-")
-        i_li = metal_current((l_p - l_m) * (phi("+") - phi("-")), an, T)
+        phi_old = self.u_old[0]
+        eta0 = (l_p - l_m) * (phi("+") - phi("-"))  # phi_Li - phi_e
+        i_li = metal_current(eta0, an, T)
+        i_dl = self.double_layer_current("anode", eta0, (l_p - l_m) * (phi_old("+") - phi_old("-")))
+        if i_dl is not None:
+            i_li = i_li + i_dl
         jump_v = l_p * vphi("+") + l_m * vphi("-") - l_m * vphi("+") - l_p * vphi("-")
         F = i_li * jump_v * self.dS(tags.LI_SE)
-        F -= self.chi_ion * metal_current(0.0 - phi, an, T) * vphi * self.ds(tags.XMIN)
+        i_face = metal_current(0.0 - phi, an, T)
+        i_dl = self.double_layer_current("anode", 0.0 - phi, 0.0 - phi_old)
+        if i_dl is not None:
+            i_face = i_face + i_dl
+        F -= self.chi_ion * i_face * vphi * self.ds(tags.XMIN)
         return F
+
+    def double_layer_current(self, which, eta, eta_old):
+        """Double-layer charging current (A/m^2, anodic positive) of an interface, MODEL §3:
+        C d(phi_s - phi_e)/dt by implicit Euler, C ((phi_s - phi_e) - (phi_s - phi_e)_old) / dt
+        on the cell values (the level of the interface laws here), with C [F/m^2] the materials'
+        ``double_layer.<which>`` (``cathode``: CAM | SE; ``anode``: Li | SE) or, with ``which`` =
+        "grain_boundary", ``grain_boundary.C_GB``; ``eta``, ``eta_old`` [V]. None without that
+        capacitance. Multiplied by :attr:`capacitive` (0 in the quasi-static solves)."""
+        if which == "grain_boundary":
+            section, key = getattr(self.system, "grain_boundary", None), "C_GB"
+        else:
+            section, key = getattr(self.system, "double_layer", None), which
+        c = getattr(section, key, None) if section is not None else None
+        if c is None:
+            return None
+        return self.capacitive * float(c) * (eta - eta_old) / self.dt
 
     def _grain_boundaries(self):
         """Grain boundaries between SE grains of different IDs (MODEL §3, [002] Eq. 1, in series
@@ -220,7 +255,13 @@ class CellForms:
         self.gb_check_form = _form(
             grain_boundary_check(self.phi, w, *args) * self.dS(tags.GRAIN_BOUNDARY), self.vmesh.mesh.comm
         )
-        return grain_boundary_flux(self.phi, self.vphi, *args) * self.dS(tags.GRAIN_BOUNDARY)
+        F = grain_boundary_flux(self.phi, self.vphi, *args) * self.dS(tags.GRAIN_BOUNDARY)
+        phi_old = self.u_old[0]
+        jump, jump_old = self.phi("+") - self.phi("-"), phi_old("+") - phi_old("-")
+        i_dl = self.double_layer_current("grain_boundary", jump, jump_old)
+        if i_dl is not None:  # the GB capacitance across the facet (in parallel with its series law)
+            F += i_dl * (self.vphi("+") - self.vphi("-")) * self.dS(tags.GRAIN_BOUNDARY)
+        return F
 
     def _collectors(self):
         """Anode face phi = 0 through the half-cell transmissibility and the galvanostatic
