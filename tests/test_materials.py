@@ -409,7 +409,7 @@ def test_unit_round_trip(value, unit, si_unit):
             "outside the valid range",
         ),
         ({"cam": {"i00": {"value": "1e-8 A*m^2.5/mol^1.5", "arrhenius": {"E_A": "30 kJ"}}}}, "E_A"),
-        ({"grain_boundary": {"C_GB": "1e-8 F/cm^2"}}, "misses i_GB0"),  # C_GB is optional (not used yet)
+        ({"grain_boundary": {"C_GB": "1e-8 F/cm^2"}}, "misses i_GB0"),  # C_GB is optional
         ({"separator": {"material": "LE"}}, "solid electrolyte needs a dense separator"),
     ],
 )

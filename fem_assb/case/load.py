@@ -98,7 +98,7 @@ def resolve_case(
     structure, image = _structure(raw["structure"], base_dir)
     cell = _cell(_section(raw, "cell"), system)
     operation = _operation(op_raw, system, T, notes)
-    _check_effective(system, overrides, image, cell, op_raw)
+    _check_effective(system, overrides, image, cell, op_raw, structure.segment)
     numerics = _numerics(_section(raw, "numerics"))
     outputs = _outputs(_section(raw, "outputs"), name)
     if "sweep" in op_raw:
@@ -207,8 +207,7 @@ def _check_overrides_supported(overrides: dict) -> None:
 
 def _check_materials_supported(system, overrides: dict) -> None:
     """Reject, with the roadmap issue, material inputs whose physics is not built yet (preset or
-    override): liquid electrolytes, CBD and porous separators (#17); a resistive film, double-layer
-    and grain-boundary capacitances (#16)."""
+    override): liquid electrolytes, CBD and porous separators (#17); a resistive film (#16)."""
     ely = system.electrolyte
     if ely.kind == "liquid":
         key = (
@@ -246,20 +245,6 @@ def _check_materials_supported(system, overrides: dict) -> None:
             "remove separator.porosity (a solid-electrolyte separator is dense)",
         )
     _check_film(system, _override(overrides, "film"))
-    if overrides.get("double_layer") is not None:
-        raise _not_supported(
-            "materials.double_layer",
-            "double-layer charging (capacitances at the CAM and Li interfaces)",
-            16,
-            "remove the double_layer section (a galvanostatic discharge does not use it yet)",
-        )
-    if "C_GB" in _override(overrides, "grain_boundary"):
-        raise _not_supported(
-            "materials.grain_boundary.C_GB",
-            "the grain-boundary capacitance (double-layer charging at grain boundaries)",
-            16,
-            "remove C_GB; i_GB0 sets the grain-boundary resistance",
-        )
 
 
 def _check_film(system, film_override: dict) -> None:
@@ -281,42 +266,47 @@ def _check_film(system, film_override: dict) -> None:
         )
 
 
-def _has_grain_boundaries(image) -> bool:
-    """True if the SE of ``image`` (None: a generated structure, which has no grains) has more
-    than one grain ID."""
+def _has_grain_boundaries(image, segment=None) -> bool:
+    """True if the SE of ``image`` has more than one grain ID; ``image`` None: a generated
+    structure, which has grains when it is segmented (``segment``, structure.segment; a
+    segmentation without any grain boundary fails when the structure is built)."""
     if image is None:
-        return False
+        return segment is not None
     se = image.mask("SE") if any(m.kind == "SE" for m in image.label_map.materials.values()) else None
     if se is None or not se.any():
         return False
     return np.unique(image.grain_ids()[se]).size > 1
 
 
-def _check_effective(system, overrides: dict, image, cell, op_raw: dict) -> None:
+def _check_effective(system, overrides: dict, image, cell, op_raw: dict, segment=None) -> None:
     """Reject inputs that would have no effect in this case (InputError, or NotSupportedError when
     the physics that would use them is not built yet). ``image``: the VoxelImage of an image
-    structure, None for a generator."""
+    structure, None for a generator; ``segment``: structure.segment (None: not segmented)."""
     gb = system.grain_boundary
-    has_gb = _has_grain_boundaries(image)
+    has_gb = _has_grain_boundaries(image, segment)
     if gb is not None and not has_gb:
         key = (
             "materials.grain_boundary"
             if overrides.get("grain_boundary")
             else (f"materials.preset ({system.name}): grain_boundary")
         )
-        raise _not_supported(
-            key,
-            "grain boundaries in a structure without SE grain IDs (segmenting the grains of a "
-            "case's structure)",
-            16,
-            "give an image with grain IDs (fem-assb segment, then structure.image) or remove the "
-            "grain boundaries with materials: {grain_boundary: null}",
+        raise InputError(
+            f"{key} has no effect: the structure's SE has no grain IDs, so it has no grain "
+            "boundaries. Segment it into grains (structure.segment: {ids: 8}, the watershed of "
+            "fem-assb segment), give an image with grain IDs, or remove the grain boundaries with "
+            "materials: {grain_boundary: null}."
         )
     if gb is None and has_gb:
         raise InputError(
-            "the structure's SE has several grain IDs but the materials have no grain_boundary "
-            "section: the grain boundaries would conduct nothing. Give materials.grain_boundary "
-            "{i_GB0: ...} or one grain ID for the whole SE."
+            "the structure's SE has several grain IDs"
+            + (" (structure.segment)" if segment is not None else "")
+            + " but the materials have no grain_boundary section: the grain boundaries would "
+            "conduct nothing. Give materials.grain_boundary {i_GB0: ...}"
+            + (
+                ", or remove structure.segment."
+                if segment is not None
+                else " or one grain ID for the whole SE."
+            )
         )
     anode = _override(overrides, "anode")
     for key in ("capacity", "density"):
@@ -395,12 +385,13 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
         )
     if "image" in spec and "generator" in spec:
         raise InputError("structure: give either 'image' or 'generator', not both.")
+    segment = _segment(spec.get("segment"))
     if "generator" in spec:
         gen = spec["generator"]
         if isinstance(gen, str):  # flat form: generator: composite, plus its keys beside it
-            gen = {"kind": gen, **{k: v for k, v in spec.items() if k != "generator"}}
+            gen = {"kind": gen, **{k: v for k, v in spec.items() if k not in ("generator", "segment")}}
         elif isinstance(gen, dict):
-            check_keys(spec, {"generator"}, "structure")
+            check_keys(spec, {"generator", "segment"}, "structure")
             gen = dict(gen)
         else:
             raise InputError(
@@ -420,10 +411,10 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
                     raise InputError(f"structure.generator.{key} = {gen[key]!r} must be a positive length.")
         _check_composition(gen)
         _check_generator_supported(gen)
-        return Structure(generator=gen), None
+        return Structure(generator=gen, segment=segment), None
     if "image" not in spec:
         raise InputError("structure needs 'image: FILE' (with voxel_size and labels) or 'generator: {...}'.")
-    check_keys(spec, IMAGE_KEYS, "structure")
+    check_keys(spec, IMAGE_KEYS + ("segment",), "structure")
     image = Path(str(spec["image"]))
     image = image if image.is_absolute() else (base_dir / image)
     if not image.is_file():
@@ -438,11 +429,54 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
     structure = Structure(image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels"), base_dir))
     built = structure.build()  # read once now: a wrong file, label or voxel size fails at load time
     _check_image_supported(built)
+    if segment is not None:
+        if built.grains is not None or built.label_map.grains:
+            raise InputError(
+                "structure.segment: the image already has SE grain IDs (a grain image or grain: in "
+                "the label map) that the segmentation would replace; remove one of the two."
+            )
+        structure.segment = segment
+        built = structure.segmented(built)
     return structure, built
 
 
 #: keys of an image structure
 IMAGE_KEYS = ("image", "voxel_size", "labels")
+#: keys of structure.segment (the grain segmentation of fem-assb segment, seed 002)
+SEGMENT_KEYS = ("ids", "min_distance", "h", "seed")
+
+
+def _segment(spec) -> dict | None:
+    """structure.segment: {ids: K (default 8), min_distance: N voxels (default 3) | h: H voxels,
+    seed: N (random IDs; default: graph colouring)} -> keyword arguments of
+    :func:`fem_assb.structure.segment.segment_grains`, or None."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise InputError("structure.segment must be a mapping, e.g. {ids: 8} or {ids: 8, seed: 1}.")
+    check_keys(spec, SEGMENT_KEYS, "structure.segment")
+    k = _count(spec.get("ids", 8), "structure.segment.ids", minimum=1)
+    if k < 2:
+        raise InputError(
+            "structure.segment.ids = 1 gives every grain the same ID: no grain boundary; give ids >= 2 "
+            "(seed 002: 8) or remove structure.segment."
+        )
+    out = {"k": k}
+    if "h" in spec:
+        if "min_distance" in spec:
+            raise InputError(
+                "structure.segment.min_distance has no effect with h (the h-maxima are the markers); "
+                "give one of the two."
+            )
+        h = to_si(spec["h"], "", name="structure.segment.h")
+        if not (math.isfinite(h) and h > 0):
+            raise InputError(f"structure.segment.h = {spec['h']!r} must be a positive height in voxels.")
+        out["h"] = h
+    else:
+        out["min_distance"] = _count(spec.get("min_distance", 3), "structure.segment.min_distance", minimum=1)
+    if "seed" in spec:
+        out["seed"] = _count(spec["seed"], "structure.segment.seed", minimum=0)
+    return out
 
 
 def _check_generator_supported(gen: dict) -> None:

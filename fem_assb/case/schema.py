@@ -26,26 +26,51 @@ class Structure:
     the path of a label-map YAML file (None: the map stored with the image or in its
     ``<stem>.labels.yaml`` sidecar). generator: the
     spec dict of :func:`fem_assb.structure.generate.from_spec` (``kind`` plus its keyword arguments).
+    segment: None, or the keyword arguments of :func:`fem_assb.structure.segment.segment_grains`
+    (``k``, ``min_distance``, ``h``, ``seed``): the SE of the image or the generated structure is
+    watershed into grains whose IDs become the image's grains (case key ``structure.segment``).
     """
 
     image: Path | None = None
     voxel_size: float | None = None
     labels: LabelMap | Path | None = None
     generator: dict | None = None
+    segment: dict | None = None
 
     @property
     def kind(self) -> str:
         return "image" if self.image is not None else "generator"
 
     def build(self):
-        """The VoxelImage (reads the image file or runs the generator; numpy only)."""
+        """The VoxelImage (reads the image file or runs the generator, then the grain segmentation
+        when ``segment`` is given; numpy only)."""
         if self.generator is not None:
             from fem_assb.structure.generate import from_spec
 
-            return from_spec(dict(self.generator))
-        from fem_assb.structure.io import read_image
+            image = from_spec(dict(self.generator))
+        else:
+            from fem_assb.structure.io import read_image
 
-        return read_image(self.image, labels=self.labels, voxel_size=self.voxel_size)
+            image = read_image(self.image, labels=self.labels, voxel_size=self.voxel_size)
+        return self.segmented(image)
+
+    def segmented(self, image):
+        """``image`` with the grain IDs of ``segment`` (unchanged when segment is None); an
+        InputError when the segmentation leaves no grain boundary (the key would have no effect)."""
+        if self.segment is None:
+            return image
+        from fem_assb.errors import InputError
+        from fem_assb.structure.segment import segment_grains, with_grains
+
+        seg = segment_grains(image, **self.segment)
+        s = seg.summary()
+        if s["grain_boundary_faces"] == 0:
+            raise InputError(
+                f"structure.segment has no effect: the SE was segmented into {s['grains']} grain(s) "
+                "with no grain boundary between them; lower min_distance (or h) or remove "
+                "structure.segment."
+            )
+        return with_grains(image, seg)
 
 
 @dataclass

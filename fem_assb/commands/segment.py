@@ -34,6 +34,12 @@ def add_arguments(parser) -> None:
         metavar="H",
         help="use h-maxima of the distance map as markers instead (height in voxels, e.g. 0.5)",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="draw each grain's ID at random with this seed (seed 002) instead of colouring the grains",
+    )
     parser.add_argument("--phase", default="SE", help="material name or class to segment (default SE)")
     parser.add_argument("--json", metavar="OUT.json", help="write the grain statistics as JSON")
     parser.add_argument("--png", metavar="OUT.png", help="picture of the grain IDs on the mid-plane slice")
@@ -89,7 +95,9 @@ def _segment_and_write(args, image, out) -> None:
     from fem_assb.structure.io import write_image
     from fem_assb.structure.segment import segment_grains, with_grains
 
-    seg = segment_grains(image, k=args.ids, min_distance=args.min_distance, h=args.h, phase=args.phase)
+    seg = segment_grains(
+        image, k=args.ids, min_distance=args.min_distance, h=args.h, phase=args.phase, seed=args.seed
+    )
     files = write_image(with_grains(image, seg), out)
     s = seg.summary()
     print0(format_summary(s))

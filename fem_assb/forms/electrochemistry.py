@@ -21,7 +21,9 @@ from dolfinx import fem
 from fem_assb.forms.facet_permutations import without_facet_permutations
 from fem_assb.forms.interface import FARADAY, intercalation_current, metal_current
 from fem_assb.forms.transport import (
+    GB_ITERATIONS,
     boundary_flux,
+    grain_boundary_check,
     grain_boundary_flux,
     kirchhoff_flux,
     normal_extent,
@@ -55,6 +57,8 @@ class CellForms:
 
     #: The physical blocks of the residual, in the order their terms are summed.
     BLOCKS = ("_bulk_transport", "_cam_electrolyte", "_metal_electrolyte", "_grain_boundaries", "_collectors")
+    #: Local Newton steps of the grain-boundary law (transport Eq. 4), checked after each solve.
+    gb_iterations = GB_ITERATIONS
 
     def __init__(self, vmesh, system, T: float, surface_iterations: int = 3):
         self.vmesh, self.system, self.T = vmesh, system, float(T)
@@ -84,6 +88,8 @@ class CellForms:
         self.u_old = fem.Function(self.V, name="u_old")
         self.dt = fem.Constant(msh, 1.0)
         self.i_app = fem.Constant(msh, 0.0)
+        #: 1 in time steps, 0 in the quasi-static solves: switches the double-layer currents
+        self.capacitive = fem.Constant(msh, 1.0)
         self.phi, self.x = self.u[0], self.u[1]
         test = ufl.TestFunction(self.V)
         self.vphi, self.vc = test[0], test[1]
@@ -189,6 +195,14 @@ class CellForms:
         )
         F = i_cam * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         F += i_cam / FARADAY * self.solid(self.vc) * self.dS(tags.CAM_SE)
+        phi_old = self.u_old[0]
+        i_dl = self.double_layer_current(
+            "cathode",
+            self.solid(phi) - self.electrolyte(phi),
+            self.solid(phi_old) - self.electrolyte(phi_old),
+        )
+        if i_dl is not None:  # charge only: the double layer stores no Li
+            F += i_dl * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         return F
 
     def _metal_electrolyte(self):
@@ -197,20 +211,57 @@ class CellForms:
         or, without a Li layer, on the x = 0 separator face against phi_Li = 0."""
         phi, vphi, an, T = self.phi, self.vphi, self.system.anode, self.T
         l_p, l_m = self.chi_li("+"), self.chi_li("-")
-        i_li = metal_current((l_p - l_m) * (phi("+") - phi("-")), an, T)
+        phi_old = self.u_old[0]
+        eta0 = (l_p - l_m) * (phi("+") - phi("-"))  # phi_Li - phi_e
+        i_li = metal_current(eta0, an, T)
+        i_dl = self.double_layer_current("anode", eta0, (l_p - l_m) * (phi_old("+") - phi_old("-")))
+        if i_dl is not None:
+            i_li = i_li + i_dl
         jump_v = l_p * vphi("+") + l_m * vphi("-") - l_m * vphi("+") - l_p * vphi("-")
         F = i_li * jump_v * self.dS(tags.LI_SE)
-        F -= self.chi_ion * metal_current(0.0 - phi, an, T) * vphi * self.ds(tags.XMIN)
+        i_face = metal_current(0.0 - phi, an, T)
+        i_dl = self.double_layer_current("anode", 0.0 - phi, 0.0 - phi_old)
+        if i_dl is not None:
+            i_face = i_face + i_dl
+        F -= self.chi_ion * i_face * vphi * self.ds(tags.XMIN)
         return F
 
+    def double_layer_current(self, which, eta, eta_old):
+        """Double-layer charging current (A/m^2, anodic positive) of an interface, MODEL §3:
+        C d(phi_s - phi_e)/dt by implicit Euler, C ((phi_s - phi_e) - (phi_s - phi_e)_old) / dt
+        on the cell values (the level of the interface laws here), with C [F/m^2] the materials'
+        ``double_layer.<which>`` (``cathode``: CAM | SE; ``anode``: Li | SE) or, with ``which`` =
+        "grain_boundary", ``grain_boundary.C_GB``; ``eta``, ``eta_old`` [V]. None without that
+        capacitance. Multiplied by :attr:`capacitive` (0 in the quasi-static solves)."""
+        if which == "grain_boundary":
+            section, key = getattr(self.system, "grain_boundary", None), "C_GB"
+        else:
+            section, key = getattr(self.system, "double_layer", None), which
+        c = getattr(section, key, None) if section is not None else None
+        if c is None:
+            return None
+        return self.capacitive * float(c) * (eta - eta_old) / self.dt
+
     def _grain_boundaries(self):
-        """Grain boundaries between SE grains of different IDs (MODEL §3, [002] Eq. 1), or None."""
+        """Grain boundaries between SE grains of different IDs (MODEL §3, [002] Eq. 1, in series
+        with the half cells: transport Eq. 4), or None; sets ``gb_check_form`` (the residual of
+        the local GB solve per cell, :meth:`grain_boundary_residual`)."""
         gb = getattr(self.system, "grain_boundary", None)
+        self.gb_check_form = None
         if gb is None or not _has_tag(self.vmesh, tags.GRAIN_BOUNDARY):
             return None
-        return grain_boundary_flux(self.phi, self.vphi, gb, self.T, self.k_phi, self.H, self.n) * self.dS(
-            tags.GRAIN_BOUNDARY
+        args = (gb, self.T, self.k_phi, self.H, self.n, self.gb_iterations)
+        w = ufl.TestFunction(self.Q)
+        self.gb_check_form = _form(
+            grain_boundary_check(self.phi, w, *args) * self.dS(tags.GRAIN_BOUNDARY), self.vmesh.mesh.comm
         )
+        F = grain_boundary_flux(self.phi, self.vphi, *args) * self.dS(tags.GRAIN_BOUNDARY)
+        phi_old = self.u_old[0]
+        jump, jump_old = self.phi("+") - self.phi("-"), phi_old("+") - phi_old("-")
+        i_dl = self.double_layer_current("grain_boundary", jump, jump_old)
+        if i_dl is not None:  # the GB capacitance across the facet (in parallel with its series law)
+            F += i_dl * (self.vphi("+") - self.vphi("-")) * self.dS(tags.GRAIN_BOUNDARY)
+        return F
 
     def _collectors(self):
         """Anode face phi = 0 through the half-cell transmissibility and the galvanostatic
@@ -278,6 +329,24 @@ class CellForms:
             arr[:, 1] = low + 0.32 * rng.random(len(arr))
             states.append(arr.ravel())
         return states
+
+    def grain_boundary_residual(self) -> float:
+        """Upper bound (V) of the largest residual of the grain-boundary law over the GB facets
+        after its local Newton steps (transport Eq. 4; 0 without grain boundaries): the largest
+        per-cell sum of |h(eta)| over the cell's GB facets, all ranks."""
+        if self.gb_check_form is None:
+            return 0.0
+        from dolfinx.fem.petsc import assemble_vector
+        from mpi4py import MPI
+
+        # Each facet is integrated on one rank into the local (owned + ghost) entries of its two
+        # cells; all terms are >= 0, so the local maximum without a ghost update still bounds
+        # every facet of that rank.
+        b = assemble_vector(self.gb_check_form)
+        with b.localForm() as bl:
+            local = float(np.max(bl.array)) if bl.array.size else 0.0
+        b.destroy()
+        return self.vmesh.mesh.comm.allreduce(local, op=MPI.MAX)
 
     def scalar(self, form) -> float:
         return _assemble(form, self.vmesh.mesh.comm, compiled=True)

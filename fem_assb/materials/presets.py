@@ -107,7 +107,7 @@ GB_002 = {  # 002 Table 1
     "i_GB0": {"value": "6.91e-3 A/cm^2", "source": "002 Table 1 [Neumann 2021] (R_GB about 3.7 Ohm cm^2)"},
     "C_GB": {
         "value": "9.75e-9 F/cm^2",
-        "source": "002 Table 1 [Neumann 2021]; not used yet (a capacitance: roadmap issues #16, #18)",
+        "source": "002 Table 1 [Neumann 2021] (GB double layer; time steps only, docs/discharge.md)",
     },
 }
 
@@ -401,11 +401,11 @@ SYSTEMS["NMC622_bLPS"] = {
     "double_layer": {
         "cathode": {
             "value": "8e-7 F/cm^2",
-            "source": "004 Table 1 (NMC622); not used yet (roadmap issue #16)",
+            "source": "004 Table 1 (NMC622)",
         },
         "anode": {
             "value": "2e-7 F/cm^2",
-            "source": "004 Table 1 (Li metal); not used yet (roadmap issue #16)",
+            "source": "004 Table 1 (Li metal)",
         },
     },
     "operation": {

@@ -74,7 +74,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "thickness": ("m", "pos"),
     },
     "cbd": {"porosity": ("1", "unit"), "kappa_factor": ("1", "unit"), "D_factor": ("1", "unit")},
-    "grain_boundary": {"i_GB0": ("A/m^2", "pos"), "C_GB": ("F/m^2", "pos")},
+    "grain_boundary": {"i_GB0": ("A/m^2", "pos"), "C_GB": ("F/m^2", "nonneg")},
     "film": {
         "l_cam": ("m", "nonneg"),
         "sigma_cam": ("S/m", "pos"),
@@ -82,7 +82,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "l_se": ("m", "nonneg"),
         "kappa_se": ("S/m", "pos"),
     },
-    "double_layer": {"cathode": ("F/m^2", "pos"), "anode": ("F/m^2", "pos")},
+    "double_layer": {"cathode": ("F/m^2", "nonneg"), "anode": ("F/m^2", "nonneg")},
     "operation": {
         "current_density": ("A/m^2", "pos"),
         "cutoff_voltage": ("V", "pos"),
@@ -96,7 +96,7 @@ REQUIRED = {
     "anode": ("i0", "sigma", "density", "capacity"),
     "separator": ("material", "thickness"),
     "cbd": ("porosity", "kappa_factor"),
-    "grain_boundary": ("i_GB0",),  # C_GB (a capacitance) is not used yet (issue #16)
+    "grain_boundary": ("i_GB0",),  # C_GB optional: no GB capacitance without it
     "film": ("l_cam", "sigma_cam", "D_cam", "l_se", "kappa_se"),
 }
 OPTIONAL_SECTIONS = ("cbd", "grain_boundary", "film", "double_layer", "operation")

@@ -9,7 +9,9 @@
    8, as in seed 002) greedily, largest degree first, each grain taking the free ID least used
    so far; where no ID is free the one with the fewest shared faces is taken and a few
    local-search passes recolour the remaining conflicts. Touching grains with the same ID (no
-   grain boundary between them) are reported as conflicts.
+   grain boundary between them) are reported as conflicts. Or, with a ``seed``, each grain
+   draws one of the K IDs at random (seed 002's assignment, MODEL.md §3): touching grains then
+   share an ID with probability about 1/K, and their common faces are no grain boundary.
 
 The IDs go into ``VoxelImage.grains`` (0 outside the SE); faces between SE voxels of
 different IDs are grain boundaries (MODEL.md §3).
@@ -195,20 +197,37 @@ def colour_grains(
     return colour
 
 
+def random_ids(n_grains: int, k: int, seed: int) -> np.ndarray:
+    """IDs 1..k drawn uniformly per grain label (index 0 -> 0) with ``numpy.random.default_rng(seed)``
+    (seed 002: "grains are randomly assigned one of 8 IDs")."""
+    if int(k) < 1:
+        raise InputError(f"the number of grain IDs must be >= 1, got {k}.")
+    colour = np.zeros(n_grains + 1, np.int32)
+    colour[1:] = np.random.default_rng(int(seed)).integers(1, int(k) + 1, size=n_grains)
+    return colour
+
+
 def segment_grains(
-    image: VoxelImage, *, k: int = 8, min_distance: int = 3, h: float | None = None, phase: str = "SE"
+    image: VoxelImage,
+    *,
+    k: int = 8,
+    min_distance: int = 3,
+    h: float | None = None,
+    phase: str = "SE",
+    seed: int | None = None,
 ) -> GrainSegmentation:
     """Watershed the ``phase`` (default SE) of ``image`` into grains and give them K IDs.
 
     ``k``: number of grain IDs (seed 002: 8). ``min_distance`` (voxels) / ``h`` (voxels): marker
-    choice, see :func:`watershed_grains`.
+    choice, see :func:`watershed_grains`. ``seed``: None colours the grain graph (touching
+    grains differ where K allows); an integer draws the IDs at random (:func:`random_ids`).
     """
     se = image.mask(phase)
     if not se.any():
         raise InputError(f"the image has no {phase} voxels to segment into grains.")
     grains, n = watershed_grains(se, min_distance=min_distance, h=h)
     pairs, faces = grain_adjacency(grains)
-    colour = colour_grains(n, pairs, faces, k)
+    colour = colour_grains(n, pairs, faces, k) if seed is None else random_ids(n, k, seed)
     ids = colour[grains].astype(np.int32)
     stats = analysis.particle_sizes(image, phase, particle_ids=grains)
     return GrainSegmentation(grains, ids, n, int(k), pairs, faces, colour, stats)
