@@ -535,7 +535,9 @@ def error_estimate(d, d_prev):
         return np.full_like(d, np.inf)
     theta = np.divide(d, d_prev, out=np.full_like(d, np.inf), where=d_prev > 0)
     contracting = theta < 1.0
-    return np.where(contracting, theta / np.where(contracting, 1.0 - theta, 1.0) * d, np.inf)
+    estimate = np.full_like(d, np.inf)  # not contracting (theta >= 1, or no previous update)
+    estimate[contracting] = theta[contracting] / (1.0 - theta[contracting]) * d[contracting]
+    return estimate
 
 
 def keep_inside(x_new, x_old, fraction: float = 0.9):
