@@ -2,17 +2,20 @@
 
 A checkpoint is one folder in the run's output folder::
 
-    checkpoint/step-00000120/state.json   # format, case fingerprint, the run's scalars (JSON)
-    checkpoint/step-00000120/fields.bp    # u and u_old of CellForms (adios4dolfinx, ADIOS2 BP4)
+    checkpoint/step-00000120/state.json       # format, case fingerprint, the run's scalars (JSON)
+    checkpoint/step-00000120/cells-0000.npy   # per writing rank: voxel index, u, u_old per cell
 
 ``state.json`` holds what :meth:`CellSimulation.checkpoint_state` returns: time [s], charge
 [C/m^2], applied current [A/m^2], the Newton predictor's last step [s], the operation index and
 its start time [s], the step controller (:class:`fem_assb.solvers.time_stepping.SegmentState`)
-and the whole History; floats are written by ``repr`` and read back bit for bit. The fields are
-written with ``adios4dolfinx.write_function_on_input_mesh``: by the mesh's *input* cell order,
-which :func:`fem_assb.meshing.voxel_mesh.build_voxel_mesh` makes from the case alone (the
-active voxels in C order), so ``read_function`` fills them into the mesh rebuilt from the case,
-on any number of ranks, with no mesh stored in the checkpoint.
+and the whole History; floats are written by ``repr`` and read back bit for bit. The fields: each
+rank writes its owned cells as one numpy file of records (global voxel index ``vmesh.voxel_index``,
+int64; ``u`` and ``u_old`` = (phi [V], x [-]), float64). The mesh is rebuilt from the case (the
+fingerprint guarantees the same case, hence the same voxels); each reading rank takes the records
+of its cells, owned and ghost, by voxel index, on any number of ranks. Not adios4dolfinx (which
+works here, by the input cell order): it computes the mesh's entity permutations, so DOLFINx
+builds the edges, ~390 B per cell kept for the rest of the run, the memory the cell forms avoid
+(docs/studies.md, "Checkpoint and restart").
 
 Atomic: every rank writes into ``checkpoint/.tmp-step-N/``; after a barrier rank 0 writes
 ``state.json`` there and renames the folder to ``step-N`` (a new name: one atomic rename), and
@@ -151,16 +154,53 @@ def _value_data(value, T: float, c_ref: float):
 # --- writing ------------------------------------------------------------------------------------
 
 
-def require_adios4dolfinx():
-    """The adios4dolfinx module, or an InputError saying how to get it."""
-    try:
-        import adios4dolfinx
-    except ImportError:
+#: One record per cell: global voxel index, u = (phi [V], x [-]) and u_old.
+CELL_RECORD = np.dtype([("voxel", "<i8"), ("u", "<f8", (2,)), ("u_old", "<f8", (2,))])
+
+
+def _cell_dofs(forms):
+    """(voxel index, dof of the blocked DG0 space) of every local cell, owned first."""
+    return forms.vmesh.voxel_index, forms.V.dofmap.list[:, 0]
+
+
+def _write_cells(path: Path, forms) -> None:
+    """This rank's owned cells as CELL_RECORDs in ``path`` (.npy)."""
+    voxel, dofs = _cell_dofs(forms)
+    nown = forms.vmesh.num_owned_cells
+    rec = np.empty(nown, dtype=CELL_RECORD)
+    rec["voxel"] = voxel[:nown]
+    rec["u"] = forms.u.x.array.reshape(-1, 2)[dofs[:nown]]
+    rec["u_old"] = forms.u_old.x.array.reshape(-1, 2)[dofs[:nown]]
+    np.save(path, rec)
+
+
+def _read_cells(folder: Path, parts: int, forms) -> None:
+    """Fill u and u_old of every local cell (owned and ghost) from the parts' records."""
+    voxel, dofs = _cell_dofs(forms)
+    order = np.argsort(voxel)
+    mine = voxel[order]
+    u, u_old = forms.u.x.array.reshape(-1, 2), forms.u_old.x.array.reshape(-1, 2)
+    found = np.zeros(voxel.size, dtype=bool)
+    for k in range(parts):
+        rec = np.load(folder / _part_name(k), mmap_mode="r")
+        pos = np.minimum(np.searchsorted(mine, rec["voxel"]), max(mine.size - 1, 0))
+        hit = np.flatnonzero(mine[pos] == rec["voxel"]) if mine.size else np.zeros(0, dtype=np.intp)
+        cells = order[pos[hit]]
+        u[dofs[cells]] = rec["u"][hit]
+        u_old[dofs[cells]] = rec["u_old"][hit]
+        found[cells] = True
+    missing = forms.vmesh.mesh.comm.allreduce(int(voxel.size - np.count_nonzero(found)))
+    if missing:
         raise InputError(
-            "outputs.checkpoint_interval: checkpoints need adios4dolfinx (Debian package "
-            "python3-adios4dolfinx, in docker/packages.txt), which is not installed here."
-        ) from None
-    return adios4dolfinx
+            f"--resume: the checkpoint {folder} has no values for {missing} cells of the mesh built "
+            "from the case; it was not written for this mesh."
+        )
+    forms.u.x.scatter_forward()
+    forms.u_old.x.scatter_forward()
+
+
+def _part_name(rank: int) -> str:
+    return f"cells-{rank:04d}.npy"
 
 
 def write_checkpoint(out, sim, fingerprint: dict, extra: dict | None = None) -> Path:
@@ -168,12 +208,6 @@ def write_checkpoint(out, sim, fingerprint: dict, extra: dict | None = None) -> 
     ``out/checkpoint/step-N`` atomically (collective); returns that folder."""
     from fem_assb.parallel import on_rank0
 
-    adios4dolfinx = require_adios4dolfinx()
-    from adios4dolfinx.adios2_helpers import resolve_adios_scope
-
-    import adios2
-
-    mode = resolve_adios_scope(adios2).Mode
     comm = sim.comm
     root = Path(out) / FOLDER
     name = f"step-{sim.history.steps:08d}"
@@ -195,12 +229,15 @@ def write_checkpoint(out, sim, fingerprint: dict, extra: dict | None = None) -> 
         tmp.mkdir()
 
     on_rank0(prepare, comm=comm)
-    comm.barrier()
-    fields = tmp / "fields.bp"
-    f = sim.forms
-    adios4dolfinx.write_function_on_input_mesh(fields, f.u, mode=mode.Write, name="u")
-    adios4dolfinx.write_function_on_input_mesh(fields, f.u_old, mode=mode.Append, name="u_old")
-    comm.barrier()  # every rank's part of fields.bp is closed
+    error = None
+    try:
+        _write_cells(tmp / _part_name(comm.rank), sim.forms)
+    except OSError as exc:  # raised on every rank below
+        error = exc
+    errors = comm.allgather(error)  # also the barrier: every part is written
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
 
     def finish():
         if final.exists():  # this step's checkpoint is there already (Checkpoints does not ask)
@@ -284,13 +321,10 @@ def read_checkpoint(out, sim, fingerprint: dict) -> dict:
     InputError (on every rank) when there is none or it was written by a different case."""
     from fem_assb.parallel import on_rank0
 
-    adios4dolfinx = require_adios4dolfinx()
     comm = sim.comm
     found = on_rank0(find_checkpoint, out, fingerprint, comm=comm)
     path, state = comm.bcast(found, root=0) if comm.size > 1 else found
-    fields = path / "fields.bp"
-    adios4dolfinx.read_function(fields, sim.forms.u, name="u")
-    adios4dolfinx.read_function(fields, sim.forms.u_old, name="u_old")
+    _read_cells(path, int(state["ranks"]), sim.forms)
     sim.restore_checkpoint(state["sim"])
     return state
 
@@ -307,7 +341,6 @@ class Checkpoints:
     """
 
     def __init__(self, out, outputs, fingerprint: dict, comm, last_step: int | None = None):
-        require_adios4dolfinx()
         self.out, self.fingerprint, self.comm = Path(out), fingerprint, comm
         self.every = int(outputs.checkpoint_steps)
         self.wall = float(outputs.checkpoint_wall_time)
