@@ -260,9 +260,9 @@ def test_resume_after_sigint_equals_the_uninterrupted_run(tmp_path, reference, m
 @pytest.fixture
 def kept_checkpoint(tmp_path, monkeypatch):
     """A complete run whose last checkpoint is kept (its removal switched off): the folder."""
+    from fem_assb.case import load_case
     from fem_assb.studies import checkpoint as ck
     from fem_assb.studies.run import run_case
-    from fem_assb.case import load_case
 
     monkeypatch.setattr(ck.Checkpoints, "remove", lambda self: None)
     out = tmp_path / "out"
