@@ -413,3 +413,14 @@ def test_resume_with_the_iterative_solver_agrees_to_round_off(tmp_path, monkeypa
     res = fem_assb.Simulation(raw, output=tmp_path / "out").run(resume=True)
     assert res.complete and res.summary["time_steps"] == ref.summary["time_steps"]
     assert np.max(np.abs(res.history.voltage - ref.history.voltage)) <= 1e-10
+
+
+def test_a_checkpoint_with_a_part_missing_is_refused(kept_checkpoint):
+    from fem_assb.case import load_case
+    from fem_assb.studies import checkpoint as ck
+    from fem_assb.studies.run import run_case
+
+    path = ck.latest_checkpoint(kept_checkpoint)
+    (path / "cells-0000.npy").unlink()
+    with pytest.raises(InputError, match=r"cells-0000.npy cannot be read"):
+        run_case(load_case(kept_checkpoint.parent / "case.yaml"), kept_checkpoint, quiet=True, resume=True)

@@ -182,7 +182,12 @@ def _read_cells(folder: Path, parts: int, forms) -> None:
     u, u_old = forms.u.x.array.reshape(-1, 2), forms.u_old.x.array.reshape(-1, 2)
     found = np.zeros(voxel.size, dtype=bool)
     for k in range(parts):
-        rec = np.load(folder / _part_name(k), mmap_mode="r")
+        try:  # every rank reads every part: a part that fails, fails on all of them
+            rec = np.load(folder / _part_name(k), mmap_mode="r")
+            if rec.dtype != CELL_RECORD:
+                raise ValueError(f"records of {rec.dtype}, not {CELL_RECORD}")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--resume: {folder / _part_name(k)} cannot be read ({exc}).") from None
         pos = np.minimum(np.searchsorted(mine, rec["voxel"]), max(mine.size - 1, 0))
         hit = np.flatnonzero(mine[pos] == rec["voxel"]) if mine.size else np.zeros(0, dtype=np.intp)
         cells = order[pos[hit]]
