@@ -200,11 +200,14 @@ class Simulation:
         self.quiet = quiet
         self.comm = comm
 
-    def run(self) -> Result:
-        """Build, simulate and evaluate the case; files only when ``output`` was given."""
+    def run(self, resume: bool = False) -> Result:
+        """Build, simulate and evaluate the case; files only when ``output`` was given.
+
+        resume: continue the run in ``output`` from its last checkpoint (written with the case's
+        ``outputs.checkpoint_interval``; docs/studies.md, "Checkpoint and restart")."""
         from fem_assb.studies.run import simulate_case
 
-        res = simulate_case(self.case, self.output, quiet=self.quiet, comm=self.comm)
+        res = simulate_case(self.case, self.output, quiet=self.quiet, comm=self.comm, resume=resume)
         return Result(History.from_table(res.table), res.summary, res.output, res.complete)
 
 

@@ -469,6 +469,7 @@ KEYS: dict[str, object] = {
         {"outputs.fields": ["phi"], "outputs.field_interval": 1}, lambda out: _bp_size(out)
     ),
     "outputs.plots": Files({"outputs.plots": True}, lambda out: (out / "voltage.png").is_file()),
+    "outputs.checkpoint_interval": Files({"outputs.checkpoint_interval": 1}, lambda out: _checkpoints(out)),
 }
 
 #: perforated and layered pass the composite keywords on (to the composite, or to both layers):
@@ -690,6 +691,12 @@ def _bp_names(out: Path):
         for n in ("phi", "c", "x", "utilization", "material", "grain", "current")
         if re.search(rb"\b" + n.encode() + rb"\b", text)
     )
+
+
+def _checkpoints(out: Path):
+    """The checkpoints a run wrote (summary.json; the folder goes when the run completes) and
+    tests/test_checkpoint.py resumes from them."""
+    return json.loads((out / "summary.json").read_text()).get("checkpoints", {}).get("written", 0)
 
 
 def _bp_size(out: Path):

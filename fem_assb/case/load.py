@@ -913,7 +913,7 @@ def _count(value, name, minimum) -> int:
     return value
 
 
-OUTPUT_KEYS = ("folder", "fields", "field_interval", "plots")
+OUTPUT_KEYS = ("folder", "fields", "field_interval", "plots", "checkpoint_interval")
 
 
 def _outputs(spec, name) -> Outputs:
@@ -935,4 +935,27 @@ def _outputs(spec, name) -> Outputs:
     plots = spec.get("plots", True)
     if not isinstance(plots, bool):
         raise InputError(f"outputs.plots = {plots!r} must be true or false.")
-    return Outputs(folder=folder, fields=list(fields), field_interval=interval, plots=plots)
+    steps, wall = _checkpoint_interval(spec.get("checkpoint_interval", 0))
+    return Outputs(
+        folder=folder,
+        fields=list(fields),
+        field_interval=interval,
+        plots=plots,
+        checkpoint_steps=steps,
+        checkpoint_wall_time=wall,
+    )
+
+
+def _checkpoint_interval(value) -> tuple[int, float]:
+    """outputs.checkpoint_interval -> (accepted steps, wall-time seconds), one of them 0: an
+    integer (every N accepted steps, 0 = no checkpoints) or a time with its unit ("10 min")."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return _count(value or 0, "outputs.checkpoint_interval", minimum=0), 0.0
+    if isinstance(value, str):
+        seconds = to_si(value, "s", name="outputs.checkpoint_interval")
+        if seconds > 0:
+            return 0, seconds
+    raise InputError(
+        f"outputs.checkpoint_interval = {value!r} must be an integer number of accepted steps "
+        "(e.g. 50) or a wall time with its unit (e.g. '10 min')."
+    )

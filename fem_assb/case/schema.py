@@ -261,12 +261,16 @@ class Numerics:
 @dataclass
 class Outputs:
     """Where and what to write: folder, fields every ``field_interval`` accepted steps
-    (0 = only the last), which fields, PNG plots on/off."""
+    (0 = only the last), which fields, PNG plots on/off. Checkpoints (``checkpoint_interval``,
+    :mod:`fem_assb.studies.checkpoint`): every ``checkpoint_steps`` accepted steps or every
+    ``checkpoint_wall_time`` seconds of wall time (0 = none)."""
 
     folder: Path
     fields: list[str] = field(default_factory=lambda: ["phi", "x"])
     field_interval: int = 0
     plots: bool = True
+    checkpoint_steps: int = 0
+    checkpoint_wall_time: float = 0.0
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`fem-assb run CASE.yaml [-o DIR] [-q]`: galvanostatic discharge / charge / rest of a case."""
+"""`fem-assb run CASE.yaml [-o DIR] [-q] [--resume]`: galvanostatic discharge / charge / rest of a case."""
 
 from __future__ import annotations
 
@@ -25,15 +25,21 @@ def add_arguments(parser) -> None:
         "-o", "--output", default=None, help="output folder (default: outputs.folder of the case)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the killed or stopped run in the output folder from its last checkpoint "
+        "(outputs.checkpoint_interval); refused for a different case",
+    )
 
 
 def run(args) -> int:
     from fem_assb.case import load_case
 
-    return run_loaded(load_case(args.case), args.output, args.quiet)
+    return run_loaded(load_case(args.case), args.output, args.quiet, resume=args.resume)
 
 
-def run_loaded(case, output, quiet: bool) -> int:
+def run_loaded(case, output, quiet: bool, resume: bool = False) -> int:
     """Run a loaded case, print the main results; exit status 0, or 128 + signal number when a
     SIGINT / SIGTERM stopped it (the files then hold the run so far, summary "complete": false)."""
     import json
@@ -43,7 +49,7 @@ def run_loaded(case, output, quiet: bool) -> int:
     from fem_assb.parallel import print0
     from fem_assb.studies.run import run_case
 
-    summary = run_case(case, output, quiet=quiet)
+    summary = run_case(case, output, quiet=quiet, resume=resume)
     print0(json.dumps({k: summary[k] for k in PRINTED}, indent=2))
     if summary.get("complete", True):
         return 0

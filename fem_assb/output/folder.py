@@ -4,8 +4,9 @@
 that is a file, lies under a file or cannot be written is an :class:`InputError` at once (not an
 ADIOS2 abort or a lost run at the end). When the cell is built and the simulation about to
 start, :func:`clear_previous_run` removes a previous fem-assb run's files from the folder (one
-with its ``summary.json``, or a ``history.csv`` of an interrupted run), and only those: the names its summary lists plus :data:`RUN_FILES`, and the hidden temporaries of
-:data:`TEMPORARY_PREFIXES`. Any other file in the folder is left alone.
+with its ``summary.json``, or a ``history.csv`` of an interrupted run, or the ``checkpoint/`` of
+a killed one), and only those: the names its summary lists plus :data:`RUN_FILES`, and the
+hidden temporaries of :data:`TEMPORARY_PREFIXES`. Any other file in the folder is left alone.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ RUN_FILES = (
     "fields.xdmf",
     "fields.h5",
     "case.yaml",
+    "checkpoint",
 )
 #: Hidden temporaries of the field writer and of the atomic writer (``.<name>.<random><suffix>``).
 TEMPORARY_PREFIXES = (".fields.tmp.",) + tuple(f".{n}." for n in RUN_FILES if n != "fields.bp")
@@ -74,7 +76,7 @@ def previous_run_files(folder) -> list[Path]:
         return []
     names = {p.name for p in folder.iterdir() if p.name.startswith(TEMPORARY_PREFIXES)}
     listed = _listed_files(folder / "summary.json")
-    if listed is not None or _is_history(folder / "history.csv"):
+    if listed is not None or _is_history(folder / "history.csv") or _is_checkpoint(folder / "checkpoint"):
         names |= set(RUN_FILES) | (listed or set())
     return sorted(folder / n for n in names if _is_plain_name(n) and (folder / n).exists())
 
@@ -132,6 +134,14 @@ def _is_history(path: Path) -> bool:
         with open(path) as f:
             return f.readline().startswith(HISTORY_HEADER)
     except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _is_checkpoint(path: Path) -> bool:
+    """A run's checkpoint folder (a run killed before it wrote anything else leaves only it)."""
+    try:
+        return path.is_dir() and any(p.name.startswith(("step-", ".tmp-step-")) for p in path.iterdir())
+    except OSError:
         return False
 
 

@@ -17,6 +17,11 @@ over that step): at most ``grow`` times longer (only after an easy convergence, 
 crosses the cut-off, the crossing time is located by secant interpolation and the step is
 re-solved to land on it (|U - U_cut| < ``v_tol``, or the crossing bracketed within 1e-3 of the
 step on a vertical plunge).
+
+Resumable: the controller's state between two accepted steps is a :class:`SegmentState` (time,
+next step length, last voltage and voltage rate). ``run_segment(..., state=s)`` starts from ``s``
+and keeps it up to date before every ``on_step`` call, so a checkpoint written from ``on_step``
+(:mod:`fem_assb.studies.checkpoint`) continues with the same steps as the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -42,6 +47,22 @@ class StepControl:
 
 
 @dataclass
+class SegmentState:
+    """The step controller between two accepted steps: what :func:`run_segment` goes on from.
+
+    t [s]: time reached; dt [s]: length of the next step (before it is clipped to the segment's
+    end); u_prev [V]: voltage of the last accepted state; rate_prev [V/s]: |dU/dt| of the last
+    accepted step (None before the first); done: "cutoff" once the segment ended on its cut-off.
+    """
+
+    t: float
+    dt: float
+    u_prev: float
+    rate_prev: float | None = None
+    done: str | None = None
+
+
+@dataclass
 class StepRecord:
     t: float  # s, end of the step
     dt: float  # s
@@ -60,19 +81,27 @@ def run_segment(
     t0: float = 0.0,
     dt: float | None = None,
     on_step=None,
+    state: SegmentState | None = None,
 ):
     """Advance ``system`` for at most ``duration`` (s) or until the voltage crosses ``cutoff``.
 
     cutoff: None, or (U_cut [V], direction) with direction -1 (stop when U <= U_cut, discharge)
     or +1 (stop when U >= U_cut, charge). on_step(record) is called after every accepted step.
-    Returns (list of StepRecord, reason) with reason "cutoff", "duration".
+    t0 [s]: start of the segment (its end is t0 + duration); dt [s]: first step. state: a
+    :class:`SegmentState` to go on from (a resumed run; then t0 is still the segment's start),
+    updated in place before every on_step call. Returns (list of StepRecord, reason) with reason
+    "cutoff", "duration".
     """
     ctl = control or StepControl()
-    dt = min(dt or ctl.dt_initial, ctl.dt_max)
-    t, t_end = t0, t0 + duration
+    seg = state
+    if seg is None:
+        seg = SegmentState(t0, min(dt or ctl.dt_initial, ctl.dt_max), system.voltage())
+    if seg.done:
+        return [], seg.done
+    t_end = t0 + duration
     records = []
-    u_prev = system.voltage()
-    rate_prev = None  # |dU/dt| of the last accepted step (V/s)
+    t, dt, u_prev = seg.t, seg.dt, seg.u_prev
+    rate_prev = seg.rate_prev  # |dU/dt| of the last accepted step (V/s)
     while t < t_end * (1 - 1e-14) - 1e-12:
         dt = min(dt, t_end - t)
         state = system.save()
@@ -114,14 +143,13 @@ def run_segment(
             t += dt
             rec = StepRecord(t, dt, u_new, res.iterations, res.linear_iterations, rejected)
             records.append(rec)
+            seg.t, seg.u_prev, seg.done = t, u_new, "cutoff"
             if on_step:
                 on_step(rec)
             return records, "cutoff"
         t += dt
         rec = StepRecord(t, dt, u_new, res.iterations, res.linear_iterations, rejected)
         records.append(rec)
-        if on_step:
-            on_step(rec)
         # Next step: sized so the predicted change uses 0.8 of the limits, with the voltage rate
         # extrapolated by its growth over the last step (a plunge accelerates: sized on the last
         # rate alone every step of the end of discharge was first rejected, docs/discharge.md).
@@ -132,6 +160,9 @@ def run_segment(
         easy = res.iterations <= ctl.easy_iterations and rejected == 0
         factor = 0.8 / ratio_next if ratio_next > 0 else ctl.grow
         dt = min(dt * min(max(factor, ctl.shrink), ctl.grow if easy else 1.0), ctl.dt_max)
+        seg.t, seg.dt, seg.u_prev, seg.rate_prev = t, dt, u_prev, rate_prev
+        if on_step:  # after the next step is sized: a checkpoint here holds the whole controller
+            on_step(rec)
     return records, "duration"
 
 

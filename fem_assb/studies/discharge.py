@@ -13,7 +13,7 @@ Units: current densities in A/m^2 of the cell cross-section, voltages in V, time
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from mpi4py import MPI
@@ -25,7 +25,7 @@ from fem_assb.forms.interface import FARADAY
 from fem_assb.memory import release_free_heap
 from fem_assb.meshing import cell_tags as tags
 from fem_assb.solvers.newton import BlockNewton, NewtonResult, keep_inside
-from fem_assb.solvers.time_stepping import StepControl, run_segment
+from fem_assb.solvers.time_stepping import SegmentState, StepControl, run_segment
 
 #: The operation step (kind, current_density or c_rate, cutoff, duration; SI floats or strings
 #: with units): one type for the YAML loader, the API and the simulation.
@@ -125,6 +125,8 @@ class CellSimulation:
         self.newton.compact_sparsity(self.forms.generic_states())
         self._last = None  # (state before, dt in s) of the last accepted step, for _predict
         self.gb_residual = 0.0  # V, of the last converged solve (_check_grain_boundaries)
+        self._segment = None  # (operation index, its start time in s, SegmentState) of the run
+        self._resume = None  # the same, restored from a checkpoint (restore_checkpoint)
 
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
@@ -276,10 +278,53 @@ class CellSimulation:
         h.x_mean.append(self.mean_stoichiometry())
         h.step.append(k)
 
+    # -- checkpoints (fem_assb.studies.checkpoint) -------------------------------------------
+    def checkpoint_state(self) -> dict:
+        """The run's state besides the fields u and u_old, as JSON-able floats and lists: time
+        (s), charge (C/m^2), applied current (A/m^2), the predictor's last step (s), the operation
+        index, its start time (s), the step controller and the History. Call it between accepted
+        steps (from ``run``'s on_step or on_segment); u_old then holds the predictor's state."""
+        k, t_start, seg = self._segment
+        return {
+            "t": self.t,
+            "q": self.q,
+            "i_app": float(self.forms.i_app.value),
+            "last_dt": None if self._last is None else float(self._last[1]),
+            "operation": k,
+            "segment_start": t_start,
+            "segment": asdict(seg),
+            "history": asdict(self.history),
+        }
+
+    def restore_checkpoint(self, state: dict) -> None:
+        """Restore :meth:`checkpoint_state` (u and u_old already read into ``self.forms``); the
+        next :meth:`run` goes on from there (the operations before are skipped, the current one
+        continues without its initial potentials being solved again)."""
+        self.t, self.q = float(state["t"]), float(state["q"])
+        self.forms.i_app.value = float(state["i_app"])
+        self.history = History(**state["history"])
+        last = state["last_dt"]
+        self._last = None if last is None else (self.forms.u_old.x.array.copy(), float(last))
+        seg = SegmentState(**state["segment"])
+        self._resume = (int(state["operation"]), float(state["segment_start"]), seg)
+
     def run(self, operations, on_step=None, on_segment=None) -> History:
-        """Run the operation steps in order; returns the History (also kept as ``self.history``)."""
+        """Run the operation steps in order; returns the History (also kept as ``self.history``).
+
+        After :meth:`restore_checkpoint` the run goes on from the checkpoint's step."""
+        resume, self._resume = self._resume, None
         for k, op in enumerate(operations):
+            if resume is not None and k < resume[0]:
+                continue
             i_app = self.current_of(op)
+            cutoff = None if op.kind == "rest" else (op.cutoff, -1 if op.kind == "discharge" else +1)
+            duration = op.duration if op.duration else (20.0 * self.q_theo / abs(i_app) if i_app else 0.0)
+            if resume is not None and k == resume[0]:
+                self._segment = resume
+                if on_segment:
+                    on_segment(k, op)
+                self._run_segment(k, op, i_app, cutoff, duration, on_step)
+                continue
             if op.kind == "discharge" and op.cutoff >= self.ocv():
                 raise InputError(
                     f"the discharge cut-off {op.cutoff:.3f} V is at or above the open-circuit voltage "
@@ -298,33 +343,37 @@ class CellSimulation:
                     f"the initial potentials of step {k + 1} ({op.kind}) did not converge: {res.reason}"
                 )
             self._record(i_app, k)
+            dt0 = min(self.control.dt_initial, self.control.dt_max)
+            self._segment = (k, self.t, SegmentState(self.t, dt0, self.voltage()))
             if on_segment:
                 on_segment(k, op)
-            cutoff = None if op.kind == "rest" else (op.cutoff, -1 if op.kind == "discharge" else +1)
-            duration = op.duration if op.duration else (20.0 * self.q_theo / abs(i_app) if i_app else 0.0)
-
-            def accept(rec, i_app=i_app, k=k):
-                self._last = (self.forms.u_old.x.array.copy(), rec.dt)
-                self.q += i_app * rec.dt
-                self.t = rec.t
-                self.history.steps += 1
-                self._record(i_app, k)
-                release_free_heap()  # the step's temporaries (docs/discharge.md, "Memory")
-                if on_step:
-                    on_step(self, rec)
-
-            dt0 = min(self.control.dt_initial, self.control.dt_max)
-            _, reason = run_segment(
-                self,
-                duration=duration,
-                cutoff=cutoff,
-                control=self.control,
-                t0=self.t,
-                dt=dt0,
-                on_step=accept,
-            )
-            self.history.stop_reasons.append(reason)
+            self._run_segment(k, op, i_app, cutoff, duration, on_step)
         return self.history
+
+    def _run_segment(self, k, op, i_app, cutoff, duration, on_step):
+        """Operation step k from ``self._segment`` on (its start time and controller state)."""
+
+        def accept(rec):
+            self._last = (self.forms.u_old.x.array.copy(), rec.dt)
+            self.q += i_app * rec.dt
+            self.t = rec.t
+            self.history.steps += 1
+            self._record(i_app, k)
+            release_free_heap()  # the step's temporaries (docs/discharge.md, "Memory")
+            if on_step:
+                on_step(self, rec)
+
+        _, t_start, state = self._segment
+        _, reason = run_segment(
+            self,
+            duration=duration,
+            cutoff=cutoff,
+            control=self.control,
+            t0=t_start,
+            on_step=accept,
+            state=state,
+        )
+        self.history.stop_reasons.append(reason)
 
 
 #: Below this many cells ``linear_solver: auto`` takes the direct solver (MUMPS), above it the

@@ -87,21 +87,24 @@ class CaseResult:
     complete: bool = True
 
 
-def run_case(case, outdir=None, quiet: bool = False, comm=None) -> dict:
+def run_case(case, outdir=None, quiet: bool = False, comm=None, resume: bool = False) -> dict:
     """Simulate a loaded case and write its outputs into ``outdir`` (default the case's
     ``outputs.folder``); returns the summary dict (``summary["complete"]`` is False when a
     SIGINT/SIGTERM stopped it). Files: history.csv, summary.json, voltage.png,
-    utilization_profile.csv, utilization_histogram.csv, utilization.png, fields.bp, case.yaml."""
+    utilization_profile.csv, utilization_histogram.csv, utilization.png, fields.bp, case.yaml
+    (and checkpoint/ while the run is not complete). resume: go on from the folder's checkpoint."""
     out = Path(outdir) if outdir else Path(case.outputs.folder)
-    return simulate_case(case, out, quiet=quiet, comm=comm).summary
+    return simulate_case(case, out, quiet=quiet, comm=comm, resume=resume).summary
 
 
-def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResult:
+def simulate_case(case, outdir=None, quiet: bool = True, comm=None, resume: bool = False) -> CaseResult:
     """Build, simulate, compute the indicators and (with ``outdir``) write the files of a case.
 
     A SIGINT/SIGTERM ends the simulation early (``complete`` False). A solver or input error
     during the simulation (raised on every rank) still writes the results so far, with
     ``"complete": false`` and the ``"error"`` in summary.json, and is then raised.
+    resume: continue the run in ``outdir`` from its newest checkpoint
+    (:mod:`fem_assb.studies.checkpoint`; InputError when there is none or the case differs).
     """
     from fem_assb.errors import FemAssbError
     from fem_assb.interrupt import Stopped, StopSignals
@@ -110,19 +113,25 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResul
 
     comm = comm or MPI.COMM_WORLD
     progress = Progress(quiet)
+    if resume:
+        _check_resume(case, outdir, comm)  # before the build: no checkpoint, or another case
     with StopSignals(comm) as stop:
         built = build(case, comm, outdir, progress)
-        fields = None
+        fields = checkpoints = resumed = None
         try:
             if built.out is not None:
-                clear_previous_run(built.out, comm)  # now that the new run can start
+                checkpoints, resumed = _checkpoints(built, progress, resume)
+                if not resume:
+                    clear_previous_run(built.out, comm)  # now that the new run can start
                 fields = _Fields(built.sim, case.outputs.fields, built.out / "fields")
             stopped = None
             try:
-                simulate(built, progress, fields, stop)
+                simulate(built, progress, fields, stop, checkpoints)
             except Stopped as exc:
                 stopped = exc.signal_name
                 progress.message(f"{stopped}: stopping after {built.sim.history.steps} time steps")
+                if checkpoints is not None:
+                    checkpoints.write(built.sim)  # the run goes on from here with --resume
             except FemAssbError as exc:  # collective: every rank raised it
                 if fields is not None:
                     fields.abort()
@@ -131,7 +140,14 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResul
                     write(built, summary, tables, None)
                 raise
             fields_path = fields.finish(built.sim.t) if fields is not None else None
+            if checkpoints is not None and stopped is None:
+                checkpoints.remove()  # complete: nothing left to resume
             summary, tables = indicators(built, stopped)
+            if summary is not None and (checkpoints is not None or resumed is not None):
+                summary["checkpoints"] = {
+                    **(checkpoints.summary() if checkpoints is not None else {}),
+                    **({"resumed_from_step": resumed["steps"]} if resumed is not None else {}),
+                }
             if built.out is not None:
                 write(built, summary, tables, fields_path)
             summary = comm.bcast(summary, root=0)
@@ -142,6 +158,39 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResul
         finally:
             built.sim.newton.destroy()
     return CaseResult(summary, tables["history"], built.out, complete=stopped is None)
+
+
+def _check_resume(case, outdir, comm) -> None:
+    """Refuse a resume before anything is built: no output folder, no checkpoint there, or one
+    written by a case whose cell, materials, operation or numerics differ (InputError)."""
+    from fem_assb.errors import InputError
+    from fem_assb.parallel import on_rank0
+    from fem_assb.studies import checkpoint as ck
+
+    if outdir is None:
+        raise InputError("resume: give the output folder of the run to continue (-o DIR, output=DIR).")
+    sections = [s for s in ck.SECTIONS if s != "structure"]  # compared once the image is built
+    now = ck.case_fingerprint(case, sections=sections)
+    on_rank0(ck.find_checkpoint, Path(outdir), now, sections, comm=comm)
+
+
+def _checkpoints(built, progress, resume: bool):
+    """(Checkpoints or None, the state resumed from or None) of a run with an output folder: a
+    Checkpoints when the case asks for them or the run is resumed (it then writes at a stop and
+    removes the checkpoint when the run completes, whatever the interval)."""
+    outputs = built.case.outputs
+    if not (resume or outputs.checkpoint_steps or outputs.checkpoint_wall_time):
+        return None, None
+    from fem_assb.studies import checkpoint as ck
+
+    fingerprint = ck.case_fingerprint(built.case, image=built.image)
+    resumed = None
+    if resume:
+        resumed = ck.read_checkpoint(built.out, built.sim, fingerprint)
+        h = built.sim.history
+        progress.message(f"resuming from the checkpoint of step {h.steps} (t = {built.sim.t:.6g} s)")
+    last = built.sim.history.steps if resumed is not None else None
+    return ck.Checkpoints(built.out, outputs, fingerprint, built.comm, last_step=last), resumed
 
 
 # --- stage 1: build -----------------------------------------------------------------------------
@@ -218,8 +267,10 @@ def _auto_surface_iterations(case, image, ops):
 # --- stage 2: simulate --------------------------------------------------------------------------
 
 
-def simulate(built: Built, progress, fields, stop) -> None:
-    """Run the operation steps; fields every ``outputs.field_interval`` steps (and at t = 0).
+def simulate(built: Built, progress, fields, stop, checkpoints=None) -> None:
+    """Run the operation steps; fields every ``outputs.field_interval`` steps (and at the start:
+    t = 0, or the checkpoint's time of a resumed run); ``checkpoints``
+    (:class:`fem_assb.studies.checkpoint.Checkpoints` or None) asked after every accepted step.
 
     Asks ``stop`` (a :class:`fem_assb.interrupt.StopSignals`) once per segment and per accepted
     step, collectively, and raises :class:`fem_assb.interrupt.Stopped` on every rank together.
@@ -230,7 +281,7 @@ def simulate(built: Built, progress, fields, stop) -> None:
     sim, ops = built.sim, built.ops
     interval = built.case.outputs.field_interval
     if fields is not None:
-        fields.write(0.0)
+        fields.write(sim.t)
 
     def check_stop(*_):
         if stop is not None and stop.requested():
@@ -248,6 +299,8 @@ def simulate(built: Built, progress, fields, stop) -> None:
         )
         if fields is not None and interval and h.steps % interval == 0:
             fields.write(s.t)
+        if checkpoints is not None:
+            checkpoints.after_step(s)
         check_stop()
 
     try:
@@ -404,6 +457,11 @@ def _gather_cam(sim, info):
 # --- stage 4: write -----------------------------------------------------------------------------
 
 
+#: history.csv's number format: 12 significant digits, 1e-11 V at 4 V (a resumed run is checked
+#: against the uninterrupted one to 1e-10 V in this file, tests/test_checkpoint.py).
+HISTORY_FORMAT = "%.12g"
+
+
 def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -> None:
     """Write the tables, plots, case copy and (last) summary.json on rank 0, each atomically;
     ``summary["files"]`` is set to the files written."""
@@ -426,6 +484,7 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
             "mean_stoichiometry": tab["x_mean"],
             "step": tab["step"],
         },
+        fmt=HISTORY_FORMAT,
     )
     files["history"] = "history.csv"
     write_csv(out / "utilization_profile.csv", tables["profile"])
@@ -434,6 +493,8 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
     files["utilization_histogram"] = "utilization_histogram.csv"
     if fields_path is not None:
         files["fields"] = fields_path.name
+    if (out / "checkpoint").is_dir():  # a run that is not complete keeps its checkpoint
+        files["checkpoint"] = "checkpoint"
     if case.outputs.plots:
         q_mah = np.abs(tab["charge"]) / cap.C_PER_M2_PER_MAH_PER_CM2
         plots.voltage_curve(out / "voltage.png", q_mah, tab["voltage"], title=case.name)
