@@ -511,9 +511,10 @@ def _utilization_3d(built: Built, cam_voxels, summary: dict, files: dict) -> Non
     util = np.full(image.shape, np.nan)
     flat, x = cam_voxels
     util.flat[flat] = utilization.utilization(x, built.sim.x0)
+    grey = "; grey: not simulated" if np.isnan(util[image.mask("CAM")]).any() else ""
     title = (
         f"{built.case.name}: CAM utilization at t = {built.sim.t:.4g} s "
-        f"(mean {summary['mean_utilization']:.3f}; grey: not simulated)"
+        f"(mean {summary['mean_utilization']:.3f}{grey})"
     )
     try:
         render.utilization_picture(image, util, built.out / "utilization_3d.png", title)
