@@ -118,15 +118,40 @@ def _save(plotter, path) -> None:
     plotter.close()
 
 
-def _voxel_grid(pv, shape, h: float, origin=(0.0, 0.0, 0.0)):
-    """An ImageData of ``shape`` voxels of edge ``h`` [m], drawn in um."""
-    grid = pv.ImageData(dimensions=np.asarray(shape) + 1, spacing=(h * 1e6,) * 3, origin=origin)
-    return grid
+def _voxel_surface(pv, mask: np.ndarray, values: np.ndarray, h: float):
+    """The visible faces of the voxels in ``mask`` (those not shared with another voxel of
+    ``mask``) as PolyData in um, each face carrying its voxel's ``values`` (cell array "value").
 
-
-def _cells(grid, values: np.ndarray, name: str) -> None:
-    """Attach a (nx, ny, nz) voxel array as cell data (VTK orders x fastest)."""
-    grid.cell_data[name] = np.ascontiguousarray(values).ravel(order="F")
+    Built face by face in numpy: memory grows with the surface, not with the voxel count (a
+    threshold of the whole image to hexahedra would hold every voxel).
+    """
+    s = h * 1e6
+    corners, vals = [], []
+    square = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], dtype=float)
+    for a in range(3):
+        b, c = [ax for ax in range(3) if ax != a]
+        for side in (0, 1):
+            neighbour = np.zeros_like(mask)
+            src, dst = [slice(None)] * 3, [slice(None)] * 3
+            src[a], dst[a] = (slice(1, None), slice(0, -1)) if side else (slice(0, -1), slice(1, None))
+            neighbour[tuple(dst)] = mask[tuple(src)]
+            idx = np.argwhere(mask & ~neighbour)
+            if not idx.size:
+                continue
+            q = np.repeat(idx[:, None, :].astype(float), 4, axis=1)
+            q[:, :, a] += side
+            q[:, :, b] += square[:, 0]
+            q[:, :, c] += square[:, 1]
+            corners.append(q)
+            vals.append(values[idx[:, 0], idx[:, 1], idx[:, 2]])
+    if not corners:
+        return None
+    points = np.concatenate(corners).reshape(-1, 3) * s
+    n = points.shape[0] // 4
+    faces = np.hstack([np.full((n, 1), 4), np.arange(4 * n).reshape(n, 4)]).ravel()
+    surf = pv.PolyData(points.astype(np.float32), faces)
+    surf.cell_data["value"] = np.concatenate(vals).astype(float)
+    return surf
 
 
 def _surface(cells):
@@ -194,19 +219,16 @@ def structure_picture(image, path, title: str = "") -> Path:
     """A 3D picture of a VoxelImage (phases coloured, pores void, separator side marked) [PNG]."""
     pv = _pyvista()
     codes, present = _phase_codes(image)
-    grid = _voxel_grid(pv, image.shape, image.voxel_size)
-    _cells(grid, codes.astype(float), "phase")
     pore = present.index("PORE") if "PORE" in present else -1
-    _cells(grid, (codes != pore).astype(float), "solid")
     size = np.array(image.shape) * image.voxel_size * 1e6
     p = _plotter(pv, title)
-    if (codes != pore).any():
+    surf = _voxel_surface(pv, codes != pore, codes, image.voxel_size)
+    if surf is not None:
         from matplotlib.colors import ListedColormap
 
-        surf = _surface(grid.threshold((0.5, 1.5), scalars="solid", preference="cell"))
         p.add_mesh(
             surf,
-            scalars="phase",
+            scalars="value",
             cmap=ListedColormap([PHASE_COLOURS[k] for k in present]),
             clim=(-0.5, len(present) - 0.5),
             show_scalar_bar=False,
@@ -232,22 +254,19 @@ def utilization_picture(image, utilization: np.ndarray, path, title: str = "") -
     pv = _pyvista()
     cam = image.mask("CAM")
     values = np.where(cam, np.asarray(utilization, dtype=float), np.nan)
-    grid = _voxel_grid(pv, image.shape, image.voxel_size)
-    _cells(grid, values, "utilization")
-    _cells(grid, cam.astype(float), "cam")
     size = np.array(image.shape) * image.voxel_size * 1e6
     p = _plotter(pv, title)
-    if cam.any():
-        surf = _surface(grid.threshold((0.5, 1.5), scalars="cam", preference="cell"))
+    surf = _voxel_surface(pv, cam, values, image.voxel_size)
+    if surf is not None:
         p.add_mesh(
             surf,
-            scalars="utilization",
+            scalars="value",
             cmap="viridis",
             clim=(0.0, 1.0),
             nan_color=NAN_COLOUR,
             preference="cell",
-            **_SHADING,
             scalar_bar_args={"title": "utilization", **_BAR},
+            **_SHADING,
         )
     _mark_separator(pv, p, size)
     p.show_bounds(xtitle="x (um)", ytitle="y (um)", ztitle="z (um)", color="black", font_size=10)
