@@ -62,9 +62,11 @@ _BACKEND: str | None = None
 
 
 def offscreen_backend() -> str:
-    """Prepare off-screen rendering once per process; returns how ("x11", "egl", "osmesa").
+    """Prepare off-screen rendering once per process; returns the window asked for ("egl",
+    "osmesa", or "x11": VTK's own choice, an X window off-screen).
 
-    With a ``DISPLAY`` VTK's own choice is kept (its X window, off-screen). Without one,
+    With a ``DISPLAY`` VTK's own choice is kept (a DISPLAY without X server: VTK warns "bad X
+    server connection" and falls back to EGL, measured). Without one,
     ``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow`` is set (unless the user set the variable)
     before the first render window is made: VTK then renders through EGL, and Mesa's EGL
     (Debian libegl-mesa0, with libgl1-mesa-dri's llvmpipe) needs no X server, GPU or /dev/dri.
