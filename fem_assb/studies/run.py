@@ -247,7 +247,7 @@ def simulate(built: Built, progress, fields, stop) -> None:
             fraction=_segment_fraction(s, ops[h.step[-1]], rec.voltage),
             label=ops[h.step[-1]].kind,
         )
-        if fields is not None and (interval and h.steps % interval == 0 or fields.due(s.t)):
+        if fields is not None and (fields.due(s.t) or interval and h.steps % interval == 0):
             fields.write(s.t)
         check_stop()
 
