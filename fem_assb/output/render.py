@@ -48,8 +48,6 @@ FIELD_TITLES = {
     "current": "i (A/m^2)",
 }
 _BAR = {"color": "black", "vertical": True, "position_x": 0.84, "position_y": 0.1, "height": 0.6}
-#: Fields defined in the CAM only (NaN elsewhere): drawn on the CAM cells.
-CAM_FIELDS = ("c", "x", "utilization")
 
 
 class RenderError(FemAssbError):
