@@ -470,6 +470,10 @@ KEYS: dict[str, object] = {
     ),
     "outputs.plots": Files({"outputs.plots": True}, lambda out: (out / "voltage.png").is_file()),
     "outputs.checkpoint_interval": Files({"outputs.checkpoint_interval": 1}, lambda out: _checkpoints(out)),
+    "outputs.render": Files(
+        {"outputs.fields": ["x"], "outputs.render": {"times": ["end"], "fields": ["x"]}},
+        lambda out: sorted(p.name for p in out.glob("render_*.png")),
+    ),
 }
 
 #: perforated and layered pass the composite keywords on (to the composite, or to both layers):

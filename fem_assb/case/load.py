@@ -30,6 +30,7 @@ from fem_assb.case.schema import (
     Numerics,
     Operation,
     Outputs,
+    Render,
     Step,
     Structure,
     Sweep,
@@ -913,7 +914,7 @@ def _count(value, name, minimum) -> int:
     return value
 
 
-OUTPUT_KEYS = ("folder", "fields", "field_interval", "plots", "checkpoint_interval")
+OUTPUT_KEYS = ("folder", "fields", "field_interval", "render", "plots", "checkpoint_interval")
 
 
 def _outputs(spec, name) -> Outputs:
@@ -940,6 +941,7 @@ def _outputs(spec, name) -> Outputs:
         folder=folder,
         fields=list(fields),
         field_interval=interval,
+        render=_render(spec.get("render"), fields),
         plots=plots,
         checkpoint_steps=steps,
         checkpoint_wall_time=wall,
@@ -959,3 +961,39 @@ def _checkpoint_interval(value) -> tuple[int, float]:
         f"outputs.checkpoint_interval = {value!r} must be an integer number of accepted steps "
         "(e.g. 50) or a wall time with its unit (e.g. '10 min')."
     )
+
+
+RENDER_KEYS = ("times", "fields")
+
+
+def _render(spec, fields) -> Render | None:
+    """``outputs.render``: {times: [a time with its unit, or 'end'], fields: [among outputs.fields]}."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise InputError("outputs.render must be a mapping, e.g. {times: [10 min, end], fields: [x]}.")
+    check_keys(spec, RENDER_KEYS, "outputs.render")
+    times = spec.get("times", ["end"])
+    times = times if isinstance(times, list) else [times]
+    if not times:
+        raise InputError("outputs.render.times is empty; give times with units, or 'end'.")
+    out_times = []
+    for t in times:
+        if t == "end":
+            out_times.append(None)
+            continue
+        value = to_si(t, "s", name="outputs.render.times")
+        if not value >= 0:
+            raise InputError(f"outputs.render.times: {t!r} must be a time >= 0 (or 'end').")
+        out_times.append(value)
+    names = spec.get("fields", ["x"])
+    names = names if isinstance(names, list) else [names]
+    for f in names:
+        if f not in fields:
+            raise InputError(
+                f"outputs.render.fields: {f!r} is not written (outputs.fields is "
+                f"[{', '.join(fields)}]); add it to outputs.fields{did_you_mean(f, fields)}."
+            )
+    if not names:
+        raise InputError("outputs.render.fields is empty; name fields of outputs.fields, e.g. [x].")
+    return Render(times=out_times, fields=list(names))

@@ -259,6 +259,15 @@ class Numerics:
 
 
 @dataclass
+class Render:
+    """``outputs.render``: pictures of ``fields`` (among ``outputs.fields``) at ``times`` [s]
+    (None = the end of the run), read back from the run's fields.bp."""
+
+    times: list
+    fields: list[str]
+
+
+@dataclass
 class Outputs:
     """Where and what to write: folder, fields every ``field_interval`` accepted steps
     (0 = only the last), which fields, PNG plots on/off. Checkpoints (``checkpoint_interval``,
@@ -268,6 +277,7 @@ class Outputs:
     folder: Path
     fields: list[str] = field(default_factory=lambda: ["phi", "x"])
     field_interval: int = 0
+    render: Render | None = None  # field pictures at chosen times (docs/studies.md, Pictures)
     plots: bool = True
     checkpoint_steps: int = 0
     checkpoint_wall_time: float = 0.0

@@ -85,6 +85,9 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--png", metavar="OUT.png", help="plot fraction profiles along x and a mid-plane slice"
     )
+    parser.add_argument(
+        "--render", metavar="OUT.png", help="3D picture: phases coloured, the separator side (x = 0) marked"
+    )
 
 
 def format_table(s: dict) -> str:
@@ -139,6 +142,8 @@ def run(args) -> int:
         check_file_target(args.json, "--json")
     if args.png:
         check_file_target(args.png, "--png", ext=".png")
+    if args.render:
+        check_file_target(args.render, "--render", ext=".png")
     image = load_image(args, args.image)
     ids = None
     if args.cam_particles:
@@ -160,6 +165,10 @@ def run(args) -> int:
             write_json(args.json, {"image": str(args.image), **s})
         if args.png:
             structure_overview(image, s, args.png)
+        if args.render:
+            from fem_assb.output.render import structure_picture
+
+            structure_picture(image, args.render, title=str(args.image))
 
     on_rank0(write)
     return 0

@@ -61,6 +61,9 @@ def _add_common(p, kind: str) -> None:
     )
     p.add_argument("--no-png", action="store_true", help="do not write the PNG")
     p.add_argument(
+        "--render", metavar="OUT.png", help="3D picture: phases coloured, the separator side (x = 0) marked"
+    )
+    p.add_argument(
         "--json", metavar="OUT.json", help="write the target settings and the analysis of the result"
     )
     p.set_defaults(kind=kind)
@@ -176,6 +179,8 @@ def run(args) -> int:
         check_file_target(png, "--png", ".png")
     if args.json:
         check_file_target(args.json, "--json")
+    if args.render:
+        check_file_target(args.render, "--render", ".png")
     on_rank0(_generate, args, spec)  # built and written once, on rank 0; an error stops every rank
     return 0
 
@@ -203,6 +208,10 @@ def _generate(args, spec) -> None:
         png = Path(args.png) if args.png else Path(args.output).with_suffix(".png")
         structure_overview(image, s, png)
         files.append(png)
+    if args.render:
+        from fem_assb.output.render import structure_picture
+
+        files.append(structure_picture(image, args.render, title=f"{spec['kind']} {image.shape}"))
     if args.json:
         write_json(args.json, {"generator": spec, "seconds": elapsed, **s})
         files.append(Path(args.json))

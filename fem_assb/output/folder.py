@@ -28,6 +28,7 @@ RUN_FILES = (
     "utilization_profile.csv",
     "utilization_histogram.csv",
     "utilization.png",
+    "utilization_3d.png",
     "fields.bp",
     "fields.xdmf",
     "fields.h5",

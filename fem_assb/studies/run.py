@@ -91,8 +91,9 @@ def run_case(case, outdir=None, quiet: bool = False, comm=None, resume: bool = F
     """Simulate a loaded case and write its outputs into ``outdir`` (default the case's
     ``outputs.folder``); returns the summary dict (``summary["complete"]`` is False when a
     SIGINT/SIGTERM stopped it). Files: history.csv, summary.json, voltage.png,
-    utilization_profile.csv, utilization_histogram.csv, utilization.png, fields.bp, case.yaml
-    (and checkpoint/ while the run is not complete). resume: go on from the folder's checkpoint."""
+    utilization_profile.csv, utilization_histogram.csv, utilization.png, utilization_3d.png,
+    fields.bp (render_<field>_<k>.png with outputs.render), case.yaml (and checkpoint/ while
+    the run is not complete). resume: go on from the folder's checkpoint."""
     out = Path(outdir) if outdir else Path(case.outputs.folder)
     return simulate_case(case, out, quiet=quiet, comm=comm, resume=resume).summary
 
@@ -123,7 +124,7 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None, resume: bool
                 checkpoints, resumed = _checkpoints(built, progress, resume)
                 if not resume:
                     clear_previous_run(built.out, comm)  # now that the new run can start
-                fields = _Fields(built.sim, case.outputs.fields, built.out / "fields")
+                fields = _Fields(built.sim, case.outputs.fields, built.out / "fields", case.outputs.render)
             stopped = None
             try:
                 simulate(built, progress, fields, stop, checkpoints)
@@ -297,7 +298,7 @@ def simulate(built: Built, progress, fields, stop, checkpoints=None) -> None:
             fraction=_segment_fraction(s, ops[h.step[-1]], rec.voltage),
             label=ops[h.step[-1]].kind,
         )
-        if fields is not None and interval and h.steps % interval == 0:
+        if fields is not None and (fields.due(s.t) or interval and h.steps % interval == 0):
             fields.write(s.t)
         if checkpoints is not None:
             checkpoints.after_step(s)
@@ -364,6 +365,8 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
     q_dis, e_dis = _first_discharge(ops, tab)
     ix, xs = _gather_cam(sim, built.info)
     tables = {"history": tab}
+    plots = built.case.outputs.plots  # utilization_3d.png needs every CAM voxel's state
+    tables["cam_voxels"] = _cam_voxels(sim, built.info, built.image.shape) if plots else None
     if built.comm.rank != 0:
         return None, tables
     util = utilization.utilization(xs, sim.x0)
@@ -505,6 +508,9 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
             out / "utilization.png", prof["x_um"], prof["mean_utilization"], hist["fraction"], edges
         )
         files["utilization_plot"] = "utilization.png"
+        _utilization_3d(built, tables["cam_voxels"], summary, files)
+    if case.outputs.render is not None and fields_path is not None:
+        _field_renders(built, fields_path, summary, files)
     if _write_case_copy(case, out / "case.yaml"):
         files["case"] = "case.yaml"
     summary["files"] = files
@@ -528,19 +534,88 @@ def _write_case_copy(case, path: Path) -> bool:
     return True
 
 
+# --- 3D pictures (docs/studies.md, Pictures) ---------------------------------------------------
+
+
+def _cam_voxels(sim, info, shape):
+    """(flat C-order index in the cathode image of ``shape``, stoichiometry) of every CAM cell,
+    on rank 0 (None elsewhere; collective)."""
+    vm = sim.forms.vmesh
+    nown = vm.num_owned_cells
+    cells = sim.forms.Q.dofmap.list[:nown, 0]
+    cam = vm.material[:nown] == tags.CAM
+    i, j, k = np.unravel_index(vm.voxel_index[:nown][cam], vm.grid_shape)
+    flat = np.ravel_multi_index((i - info.cathode_slice[0], j, k), shape)
+    x = sim.forms.u.x.array.reshape(-1, 2)[cells[cam], 1]
+    parts = sim.comm.gather((flat, x), root=0)
+    if sim.comm.rank != 0:
+        return None
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _picture_failed(summary: dict, name: str, exc: Exception) -> None:
+    """A 3D picture that could not be made: said on stderr and in summary["render_errors"]; the
+    run's other files are still written."""
+    import sys
+
+    text = f"{name}: {exc}"
+    summary.setdefault("render_errors", []).append(text)
+    print(f"fem-assb: warning: picture not written, {text}", file=sys.stderr, flush=True)
+
+
+def _utilization_3d(built: Built, cam_voxels, summary: dict, files: dict) -> None:
+    """utilization_3d.png: the CAM voxels coloured by their utilization at the end of the run."""
+    from fem_assb.indicators import utilization
+    from fem_assb.output import render
+
+    image = built.image
+    util = np.full(image.shape, np.nan)
+    flat, x = cam_voxels
+    util.flat[flat] = utilization.utilization(x, built.sim.x0)
+    grey = "; grey: not simulated" if np.isnan(util[image.mask("CAM")]).any() else ""
+    title = (
+        f"{built.case.name}: CAM utilization at t = {built.sim.t:.4g} s "
+        f"(mean {summary['mean_utilization']:.3f}{grey})"
+    )
+    try:
+        render.utilization_picture(image, util, built.out / "utilization_3d.png", title)
+    except Exception as exc:  # a picture never costs the run its other files
+        _picture_failed(summary, "utilization_3d.png", exc)
+        return
+    files["utilization_3d"] = "utilization_3d.png"
+
+
+def _field_renders(built: Built, fields_path: Path, summary: dict, files: dict) -> None:
+    """``outputs.render``: the fields at the chosen times, read back from fields.bp through
+    VTK's VTX reader (render_<field>_<k>.png; summary["render"] lists asked and shown times)."""
+    from fem_assb.output import render
+
+    spec = built.case.outputs.render
+    try:
+        records = render.field_pictures(fields_path, spec.fields, spec.times, built.out, built.case.name)
+    except Exception as exc:
+        _picture_failed(summary, fields_path.name, exc)
+        return
+    summary["render"] = records
+    for r in records:
+        files[Path(r["file"]).stem] = r["file"]
+
+
 # --- field output -------------------------------------------------------------------------------
 
 
 class _Fields:
     """DG0 output fields (phi, c, x, utilization, material, grain, current) and their writer."""
 
-    def __init__(self, sim, names, path):
+    def __init__(self, sim, names, path, render=None):
         from dolfinx import fem
 
         from fem_assb.output.fields import FieldWriter
 
         f = sim.forms
         self.sim, self.names = sim, list(names)
+        # outputs.render's times [s] still to come (t = 0 and the end are written anyway)
+        self.pending = sorted(t for t in (render.times if render else []) if t is not None and t > 0)
         self.funcs = {n: fem.Function(f.Q, name=n) for n in self.names}
         cells = f.Q.dofmap.list[:, 0]
         if "material" in self.funcs:
@@ -548,6 +623,13 @@ class _Fields:
         if "grain" in self.funcs:
             self.funcs["grain"].x.array[cells] = f.vmesh.grain
         self.writer = FieldWriter(sim.comm, path, list(self.funcs.values())) if self.funcs else None
+
+    def due(self, t: float) -> bool:
+        """True when an ``outputs.render`` time lies at or before t [s] and is not yet written
+        (the same on every rank: t is)."""
+        due = bool(self.pending) and self.pending[0] <= t
+        self.pending = [p for p in self.pending if p > t]
+        return due
 
     def write(self, t: float) -> None:
         """Write the fields at time t [s] (collective)."""
