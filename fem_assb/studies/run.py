@@ -20,6 +20,7 @@ Collective: every rank of ``comm`` calls these functions in the same order.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,15 +94,20 @@ def run_case(case, outdir=None, quiet: bool = False, comm=None) -> dict:
     SIGINT/SIGTERM stopped it). Files: history.csv, summary.json, voltage.png,
     utilization_profile.csv, utilization_histogram.csv, utilization.png, fields.bp, case.yaml."""
     out = Path(outdir) if outdir else Path(case.outputs.folder)
+    if case.operation.sweep is not None:  # every point in a subfolder, then sweep.csv
+        from fem_assb.studies.sweep import run_sweep
+
+        return run_sweep(case, out, quiet=quiet, comm=comm).summary
     return simulate_case(case, out, quiet=quiet, comm=comm).summary
 
 
-def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResult:
+def simulate_case(case, outdir=None, quiet: bool = True, comm=None, stop=None) -> CaseResult:
     """Build, simulate, compute the indicators and (with ``outdir``) write the files of a case.
 
     A SIGINT/SIGTERM ends the simulation early (``complete`` False). A solver or input error
     during the simulation (raised on every rank) still writes the results so far, with
-    ``"complete": false`` and the ``"error"`` in summary.json, and is then raised.
+    ``"complete": false`` and the ``"error"`` in summary.json, and is then raised. ``stop``: a
+    :class:`~fem_assb.interrupt.StopSignals` already entered (a sweep's), else one is made here.
     """
     from fem_assb.errors import FemAssbError
     from fem_assb.interrupt import Stopped, StopSignals
@@ -109,8 +115,12 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None) -> CaseResul
     from fem_assb.output.progress import Progress
 
     comm = comm or MPI.COMM_WORLD
-    progress = Progress(quiet)
-    with StopSignals(comm) as stop:
+    if case.operation.sweep is not None:
+        from fem_assb.errors import InputError
+
+        raise InputError(f"case {case.name} is a sweep: run it with fem_assb.Sweep (fem-assb run does).")
+    progress = Progress(quiet, comm=comm)
+    with StopSignals(comm) if stop is None else contextlib.nullcontext(stop) as stop:
         built = build(case, comm, outdir, progress)
         fields = None
         try:
@@ -426,22 +436,24 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
             "mean_stoichiometry": tab["x_mean"],
             "step": tab["step"],
         },
+        comm=built.comm,
     )
     files["history"] = "history.csv"
-    write_csv(out / "utilization_profile.csv", tables["profile"])
+    write_csv(out / "utilization_profile.csv", tables["profile"], comm=built.comm)
     files["utilization_profile"] = "utilization_profile.csv"
-    write_csv(out / "utilization_histogram.csv", tables["histogram"])
+    write_csv(out / "utilization_histogram.csv", tables["histogram"], comm=built.comm)
     files["utilization_histogram"] = "utilization_histogram.csv"
     if fields_path is not None:
         files["fields"] = fields_path.name
     if case.outputs.plots:
         q_mah = np.abs(tab["charge"]) / cap.C_PER_M2_PER_MAH_PER_CM2
-        plots.voltage_curve(out / "voltage.png", q_mah, tab["voltage"], title=case.name)
+        plots.voltage_curve(out / "voltage.png", q_mah, tab["voltage"], title=case.name, comm=built.comm)
         files["voltage_plot"] = "voltage.png"
         prof, hist = tables["profile"], tables["histogram"]
         edges = np.append(hist["utilization_low"], hist["utilization_high"][-1:])
         plots.utilization_plots(
-            out / "utilization.png", prof["x_um"], prof["mean_utilization"], hist["fraction"], edges
+            out / "utilization.png", prof["x_um"], prof["mean_utilization"], hist["fraction"], edges,
+            comm=built.comm,
         )
         files["utilization_plot"] = "utilization.png"
     if _write_case_copy(case, out / "case.yaml"):
