@@ -274,7 +274,9 @@ class Sweep:
     def __init__(self, case, output=None, quiet: bool = True, comm=None):
         self.case = load_case(case)
         if self.case.operation.sweep is None:
-            raise InputError(f"case {self.case.name} has no operation.sweep; run it with fem_assb.Simulation.")
+            raise InputError(
+                f"case {self.case.name} has no operation.sweep; run it with fem_assb.Simulation."
+            )
         self.output = Path(output) if output is not None else None
         self.quiet = quiet
         self.comm = comm

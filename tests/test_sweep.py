@@ -42,7 +42,12 @@ BASE = {
     "operation": {
         "temperature": "25 degC",
         "steps": [
-            {"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.0 V", "duration": "20 s"}
+            {
+                "kind": "discharge",
+                "current_density": "5 mA/cm^2",
+                "cutoff_voltage": "3.0 V",
+                "duration": "20 s",
+            }
         ],
     },
     "numerics": {"dt_initial": "5 s", "dt_max": "10 s", "linear_solver": "direct"},
@@ -75,7 +80,11 @@ def test_a_sweep_equals_separate_runs(tmp_path):
     res = fem_assb.Sweep(raw, output=tmp_path / "s").run()
     assert res.complete and [r["status"] for r in res.rows] == ["ok"] * 3
     names = [r["folder"] for r in res.rows]
-    assert names == ["000_current_density=2mA_cm2", "001_current_density=5mA_cm2", "002_current_density=80A_m2"]
+    assert names == [
+        "000_current_density=2mA_cm2",
+        "001_current_density=5mA_cm2",
+        "002_current_density=80A_m2",
+    ]
     rows = _rows(tmp_path / "s" / "sweep.csv")
     assert [r[CD] for r in rows] == RATES
     assert [float(r[CD + "_SI"]) for r in rows] == pytest.approx([20.0, 50.0, 80.0])
@@ -87,7 +96,8 @@ def test_a_sweep_equals_separate_runs(tmp_path):
         assert np.array_equal(point.history.voltage, alone.history.voltage)
         on_disk = json.loads((tmp_path / "s" / row["folder"] / "summary.json").read_text())
         assert on_disk["capacity_mAh_cm2"] == row["capacity_mAh_cm2"]
-        assert float(rows[row["point"]]["capacity_mAh_cm2"]) == pytest.approx(row["capacity_mAh_cm2"], rel=1e-9)
+        written = float(rows[row["point"]]["capacity_mAh_cm2"])
+        assert written == pytest.approx(row["capacity_mAh_cm2"], rel=1e-9)
     # a bounded discharge that does not reach the cut-off delivers j t (MODEL: galvanostatic)
     j_mA = np.array([2.0, 5.0, 8.0])
     assert res.column("capacity_mAh_cm2") == pytest.approx(j_mA * 20.0 / 3600.0, rel=1e-9)
@@ -169,8 +179,8 @@ def test_concurrent_sweep_equals_the_serial_sweep(shared_tmp_path):
     res = fem_assb.Sweep(raw, output=out).run()
     serial = None
     if comm.rank == 0:
-        serial = fem_assb.Sweep(_with(raw, operation__sweep={"parameter": CD, "values": values}), comm=MPI.COMM_SELF)
-        serial = serial.run()
+        one = _with(raw, operation__sweep={"parameter": CD, "values": values})
+        serial = fem_assb.Sweep(one, comm=MPI.COMM_SELF).run()
     serial_rows = comm.bcast(serial.rows if serial else None, root=0)
     keys = ("capacity_mAh_cm2", "energy_density_Wh_kg", "final_voltage_V", "mean_utilization")
     for a, b in zip(res.rows, serial_rows, strict=True):
@@ -193,7 +203,7 @@ def test_concurrent_sweep_equals_the_serial_sweep(shared_tmp_path):
 @pytest.mark.parametrize(
     "sweep,message",
     [
-        ({"parameter": "operation.steps.0.current_densty", "values": RATES}, "did you mean 'current_density'"),
+        ({"parameter": CD.replace("density", "densty"), "values": RATES}, "did you mean 'current_density'"),
         ({"parameter": "operaton.temperature", "values": [300]}, "did you mean 'operation'"),
         ({"parameter": "operation.steps.3.current_density", "values": RATES}, "not an index of the list"),
         ({"parameter": CD, "values": ["1 mA/cm^2", "1 V"]}, r"current_density = '1 V'\).*inconsistent units"),
@@ -203,7 +213,12 @@ def test_concurrent_sweep_equals_the_serial_sweep(shared_tmp_path):
         ({"grid": [{"parameter": CD, "values": RATES}]}, "two or more"),
         ({"grid": [{"parameter": CD, "values": RATES}], "parameter": CD}, "either parameter and values"),
         (
-            {"grid": [{"parameter": "operation.steps.0", "values": [{}]}, {"parameter": CD, "values": RATES}]},
+            {
+                "grid": [
+                    {"parameter": "operation.steps.0", "values": [{}]},
+                    {"parameter": CD, "values": RATES},
+                ]
+            },
             "overlap",
         ),
     ],

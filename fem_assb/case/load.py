@@ -742,7 +742,9 @@ def _sweep(spec) -> Sweep:
     for i, p in enumerate(params):
         for q in params[i + 1 :]:
             if p == q or q.startswith(p + ".") or p.startswith(q + "."):
-                raise InputError(f"operation.sweep.grid sweeps {p!r} and {q!r}, which overlap; sweep each value once.")
+                raise InputError(
+                    f"operation.sweep.grid sweeps {p!r} and {q!r}, which overlap; sweep each value once."
+                )
     return Sweep(
         params,
         [v for _, v in axes],

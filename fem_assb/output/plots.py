@@ -118,7 +118,8 @@ def sweep_map(path, capacity, energy, ticks_a, ticks_b, label_a: str, label_b: s
     import matplotlib
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, data, name in ((axes[0], capacity, "capacity (mAh/cm$^2$)"), (axes[1], energy, "energy density (Wh/kg)")):
+    panels = ((axes[0], capacity, "capacity (mAh/cm$^2$)"), (axes[1], energy, "energy density (Wh/kg)"))
+    for ax, data, name in panels:
         data = np.asarray(data, dtype=float)
         cmap = matplotlib.colormaps["viridis"].copy()
         cmap.set_bad("0.8")
@@ -128,7 +129,8 @@ def sweep_map(path, capacity, energy, ticks_a, ticks_b, label_a: str, label_b: s
         ax.set_xlabel(label_b)
         ax.set_ylabel(label_a)
         for (i, j), v in np.ndenumerate(data):
-            ax.text(j, i, "failed" if np.isnan(v) else f"{v:.3g}", ha="center", va="center", fontsize=7, color="w")
+            text = "failed" if np.isnan(v) else f"{v:.3g}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w")
         fig.colorbar(im, ax=ax, label=name)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()

@@ -103,7 +103,8 @@ def expand(case) -> list[PlannedPoint]:
     n = len(sweep.points)
     out = []
     for p in sweep.points:
-        label = ", ".join(f"{_short(k)} = {_text(v)}" for k, v in zip(sweep.parameters, p.values, strict=True))
+        pairs = zip(sweep.parameters, p.values, strict=True)
+        label = ", ".join(f"{_short(k)} = {_text(v)}" for k, v in pairs)
         folder = point_folder(p.index, n, sweep.parameters, p.values)
         out.append(PlannedPoint(p, folder, label, replace(p.case, name=f"{case.name} [{label}]")))
     return out
@@ -180,7 +181,8 @@ def run_points(planned, comm, group: int, n_groups: int, outdir, quiet: bool, st
         if stopped_by is None and stop.requested():  # collective over the group
             stopped_by = stop.requested_name
         if stopped_by is not None:
-            runs.append(PointRun(p.index, "not run", f"not run: the sweep was stopped by {stopped_by}", group=group))
+            why = f"not run: the sweep was stopped by {stopped_by}"
+            runs.append(PointRun(p.index, "not run", why, group=group))
             continue
         say(f"sweep point {p.index + 1}/{n} ({p.label}){_on(comm, n_groups, group)}: running")
         t0 = time.perf_counter()
@@ -188,7 +190,8 @@ def run_points(planned, comm, group: int, n_groups: int, outdir, quiet: bool, st
         try:
             res = simulate_case(p.case, out, quiet=quiet, comm=comm, stop=stop)
         except FemAssbError as exc:  # raised on every rank of the group
-            run = PointRun(p.index, "failed", _one_line(exc), wall_time_s=time.perf_counter() - t0, group=group)
+            wall = time.perf_counter() - t0
+            run = PointRun(p.index, "failed", _one_line(exc), wall_time_s=wall, group=group)
         else:
             status = "ok" if res.complete else "stopped"
             error = ""
@@ -420,7 +423,7 @@ def format_table(result: SweepResult) -> str:
     lines = []
     for r in result.rows:
         cells = [str(r["point"]), *(r[p] for p in sweep_params), r["status"]]
-        cells += [_num(r["capacity_mAh_cm2"]), _num(r["normalized_capacity"]), _num(r["energy_density_Wh_kg"])]
+        cells += [_num(r[k]) for k in ("capacity_mAh_cm2", "normalized_capacity", "energy_density_Wh_kg")]
         cells.append(_num(r["wall_time_s"], ".1f"))
         lines.append(cells)
     widths = [max(len(c) for c in col) for col in zip(head, *lines, strict=True)]
