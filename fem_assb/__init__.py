@@ -9,7 +9,8 @@ and imports neither MPI nor DOLFINx)::
     result.summary["capacity_mAh_cm2"], result.history.voltage
     fem_assb.effective_conductivity(image, phase="SE", axis="x").relative_conductivity
 
-``load_case``, ``Simulation``, ``Step``, ``effective_conductivity``, ``get_system``; units as
+``load_case``, ``Simulation``, ``Sweep`` (a case with ``operation.sweep``), ``Step``,
+``effective_conductivity``, ``get_system``; units as
 strings ("1 mA/cm^2") or SI floats (:func:`fem_assb.units.to_si`).
 
 Data path (one sub-package per layer, dependencies point downwards):
@@ -19,7 +20,17 @@ structure -> meshing -> forms -> solvers -> studies -> indicators -> output.
 __version__ = "0.1.0"
 
 #: The public names, defined in fem_assb.api.
-__all__ = ["load_case", "Simulation", "Step", "Result", "History", "effective_conductivity", "get_system"]
+__all__ = [
+    "load_case",
+    "Simulation",
+    "Step",
+    "Result",
+    "History",
+    "Sweep",
+    "SweepResult",
+    "effective_conductivity",
+    "get_system",
+]
 
 
 def __getattr__(name):

@@ -5,6 +5,8 @@
     case = fem_assb.load_case("cases/demo.yaml")         # or a dict in the YAML layout
     result = fem_assb.Simulation(case).run()             # no files unless output= is given
     result.history.voltage, result.summary["capacity_mAh_cm2"]
+    sweep = fem_assb.Sweep("cases/seed004_nmc622_blps.yaml").run()  # a case with operation.sweep
+    sweep.column("capacity_mAh_cm2"), sweep.rows                    # the rows of sweep.csv
 
     res = fem_assb.effective_conductivity(image, phase="SE", axis="x", voxel_size="0.5 um")
     res.relative_conductivity, res.tortuosity_factor
@@ -30,7 +32,17 @@ import numpy as np
 from fem_assb.case.schema import Step
 from fem_assb.errors import InputError
 
-__all__ = ["History", "Result", "Simulation", "Step", "effective_conductivity", "get_system", "load_case"]
+__all__ = [
+    "History",
+    "Result",
+    "Simulation",
+    "Step",
+    "Sweep",
+    "SweepResult",
+    "effective_conductivity",
+    "get_system",
+    "load_case",
+]
 
 
 # --- cases --------------------------------------------------------------------------------------
@@ -63,7 +75,21 @@ def load_case(case):
     resolved = resolve_case(copy.deepcopy(raw), base_dir=Path.cwd(), default_name="case")
     resolved.structure = InMemoryStructure(built)
     resolved.raw = case  # not a YAML document any more: no case.yaml copy is written
+    if resolved.operation.sweep is not None:
+        _in_memory_sweep(resolved, case)
     return resolved
+
+
+def _in_memory_sweep(resolved, case: dict) -> None:
+    """Every point of a sweep over a case with an in-memory image gets that image."""
+    sweep = resolved.operation.sweep
+    if any(p.split(".")[0] == "structure" for p in sweep.parameters):
+        raise InputError(
+            "operation.sweep: a sweep over structure keys needs the structure as a file or a generator "
+            "in the case, not an in-memory image."
+        )
+    for point in sweep.points:
+        point.case.structure, point.case.raw = resolved.structure, case
 
 
 @dataclass
@@ -194,6 +220,11 @@ class Simulation:
             operation = {**(case.get("operation") or {}), "steps": [_step_dict(s) for s in _steps(steps)]}
             case = {**case, "operation": operation}
         self.case = load_case(case)
+        if self.case.operation.sweep is not None:
+            raise InputError(
+                f"case {self.case.name} has an operation.sweep: run it with fem_assb.Sweep(case).run() "
+                "(one simulation per point), or remove the sweep."
+            )
         if steps is not None and not isinstance(case, dict):
             self.case = _with_steps(self.case, steps)
         self.output = Path(output) if output is not None else None
@@ -209,6 +240,63 @@ class Simulation:
 
         res = simulate_case(self.case, self.output, quiet=self.quiet, comm=self.comm, resume=resume)
         return Result(History.from_table(res.table), res.summary, res.output, res.complete)
+
+
+@dataclass
+class SweepResult:
+    """What :meth:`Sweep.run` returns (identical on every rank).
+
+    rows: one dict per point, the columns of sweep.csv (``point``, ``folder``, each swept
+    parameter as written and as ``<parameter>_SI``, capacity_mAh_cm2, normalized_capacity,
+    gravimetric_capacity_mAh_g, energy_density_Wh_kg, mean_utilization, final_voltage_V,
+    wall_time_s, status: ok / failed / stopped / not run, error); results: per point a
+    :class:`Result` (None for a point that failed or did not run); output: the sweep folder or
+    None; complete: False when SIGINT/SIGTERM stopped the sweep.
+    """
+
+    rows: list[dict]
+    results: list[Result | None]
+    output: Path | None = None
+    complete: bool = True
+
+    def column(self, name: str) -> np.ndarray:
+        """One column of the rows as an array (``result.column("capacity_mAh_cm2")``)."""
+        return np.array([row[name] for row in self.rows])
+
+
+class Sweep:
+    """The parameter sweep of a case with ``operation.sweep`` (docs/studies.md, "Sweeps"): each
+    point a simulation, in its own subfolder of ``output`` (None: no files), then sweep.csv and
+    the plots. ``comm``: the communicator whose ranks share the points (``concurrent: K`` splits
+    it into K groups). Arguments as :class:`Simulation`.
+
+        result = fem_assb.Sweep("cases/seed000_nmc811_lpscl.yaml", output="results/rates").run()
+        result.column("capacity_mAh_cm2"), result.results[0].history.voltage
+    """
+
+    def __init__(self, case, output=None, quiet: bool = True, comm=None):
+        self.case = load_case(case)
+        if self.case.operation.sweep is None:
+            raise InputError(
+                f"case {self.case.name} has no operation.sweep; run it with fem_assb.Simulation."
+            )
+        self.output = Path(output) if output is not None else None
+        self.quiet = quiet
+        self.comm = comm
+
+    def run(self) -> SweepResult:
+        """Run every point (collective over ``comm``)."""
+        from fem_assb.studies.sweep import run_sweep
+
+        res = run_sweep(self.case, self.output, quiet=self.quiet, comm=self.comm)
+        results = []
+        for p, r in zip(res.planned, res.runs, strict=True):
+            if r.summary is None or r.table is None:
+                results.append(None)
+                continue
+            out = res.output / p.folder if res.output is not None else None
+            results.append(Result(History.from_table(r.table), r.summary, out, r.status == "ok"))
+        return SweepResult(res.rows, results, res.output, res.complete)
 
 
 def _with_steps(case, steps):

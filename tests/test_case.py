@@ -172,13 +172,15 @@ def _raw(**changes):
     return raw
 
 
-def test_a_sweep_is_rejected_at_load_and_expands_for_issue_19():
+def test_a_sweep_resolves_every_point_at_load():
     sweep = {
         "parameter": "operation.steps.0.current_density",
         "values": ["1 mA/cm^2", "2 mA/cm^2", "40 A/m^2"],
     }
-    with pytest.raises(NotSupportedError, match=r"operation\.sweep: .*roadmap issue #19, studies"):
-        _case(operation__sweep=sweep)
+    loaded = _case(operation__sweep=sweep).operation.sweep
+    assert [p.case.operation.steps[0].current_density for p in loaded.points] == pytest.approx([10, 20, 40])
+    assert [p.values_si[0] for p in loaded.points] == pytest.approx([10, 20, 40])
+    assert all(p.case.operation.sweep is None for p in loaded.points)
     subs = expand_sweep(_raw(operation__sweep=sweep))
     assert [s.operation.steps[0].current_density for _, s in subs] == pytest.approx([10.0, 20.0, 40.0])
     assert [v for v, _ in subs] == sweep["values"]

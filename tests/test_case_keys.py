@@ -121,6 +121,7 @@ class Resolved:
 class Files:
     changes: dict
     check: object
+    base: dict = field(default_factory=dict)  # changes applied to BASE for both runs
 
 
 @dataclass
@@ -138,6 +139,22 @@ class Solver:
 M = "materials."
 V = ("final_voltage_V",)
 STEPS = ("time_steps", "simulated_time_s", "rejected_steps", "newton_iterations")
+
+
+#: a two-point sweep of the tiny cell (its step lasts 20 s: 10 s and 20 s deliver different charges)
+SWEEP = {"parameter": "operation.steps.0.duration", "values": ["10 s", "20 s"]}
+SWEEP_BASE = {"operation.sweep": SWEEP}
+
+
+def _sweep_table(out: Path):
+    """(header, capacities) of a sweep's sweep.csv, None without one."""
+    import csv
+
+    path = out / "sweep.csv"
+    if not path.is_file():
+        return None
+    rows = list(csv.DictReader(path.open()))
+    return tuple(rows[0]), tuple(r["capacity_mAh_cm2"] for r in rows)
 
 
 def _gen(**kw):
@@ -432,8 +449,21 @@ KEYS: dict[str, object] = {
     ),
     # operation
     "operation.temperature": Sim({"operation.temperature": "60 degC"}),
-    "operation.sweep": Rejected(
-        {"operation.sweep": {"parameter": "operation.steps.0.current_density", "values": ["1 mA/cm^2"]}}, 19
+    "operation.sweep": Files({"operation.sweep": SWEEP}, lambda out: _sweep_table(out)),
+    "sweep.parameter": Files(
+        {"operation.sweep.parameter": "numerics.dt_max"}, lambda out: _sweep_table(out), base=SWEEP_BASE
+    ),
+    "sweep.values": Files(
+        {"operation.sweep.values": ["10 s", "15 s"]}, lambda out: _sweep_table(out), base=SWEEP_BASE
+    ),
+    "sweep.grid": Files(
+        {"operation.sweep": {"grid": [SWEEP, {"parameter": "operation.temperature", "values": ["25 degC"]}]}},
+        lambda out: _sweep_table(out),
+        base=SWEEP_BASE,
+    ),
+    "sweep.concurrent": Solver(
+        "the number of rank groups: tests/test_sweep.py runs concurrent 2 under mpirun -n 2 (the same "
+        "rows as the serial sweep, sweep.json ranks_per_point 1) and sees the error on 1 rank"
     ),
     "step.kind": Sim(_step(kind="charge", cutoff_voltage="4.5 V")),
     "step.current_density": Sim(_step(current_density="2 mA/cm^2")),
@@ -534,6 +564,7 @@ def accepted_keys() -> set[str]:
     keys |= {f"constant.{k}" for k in spec.CONSTANT_KEYS}
     keys |= {f"arrhenius.{k}" for k in spec.ARRHENIUS_KEYS}
     keys |= {f"operation.{k}" for k in L.OPERATION_KEYS if k != "steps"}
+    keys |= {f"sweep.{k}" for k in L.SWEEP_KEYS}
     keys |= {f"step.{k}" for k in L.STEP_KEYS}
     keys |= {f"numerics.{k}" for k in L.NUMERICS_KEYS if k != "newton"}
     keys |= {f"newton.{k}" for k in L.NEWTON_KEYS}
@@ -771,7 +802,7 @@ def test_key_changes_the_resolved_case(key, workdir):
 def test_key_changes_the_files(key, workdir, tmp_path):
     check = KEYS[key]
     changes = _prepare(check.changes, workdir)
-    base = apply(BASE, {"outputs.folder": str(tmp_path / "base")})
+    base = apply(BASE, {"outputs.folder": str(tmp_path / "base"), **check.base})
     changed = apply(base, changes)
     outs = []
     for n, raw in enumerate((base, changed)):

@@ -102,13 +102,8 @@ def resolve_case(
     _check_effective(system, overrides, image, cell, op_raw, structure.segment)
     numerics = _numerics(_section(raw, "numerics"))
     outputs = _outputs(_section(raw, "outputs"), name)
-    if "sweep" in op_raw:
-        raise _not_supported(
-            "operation.sweep",
-            "a parameter sweep",
-            19,
-            "write one case per value and run each (fem-assb run)",
-        )
+    if "sweep" in op_raw:  # every point resolved now: a bad value fails before anything runs
+        operation.sweep = _resolve_sweep(raw, base_dir, name)
     return Case(
         name=name,
         description=str(raw.get("description", "")),
@@ -748,29 +743,75 @@ def _check_cutoffs(steps, system) -> None:
 
 
 SWEEP_ROOTS = ("structure", "cell", "materials", "operation", "numerics")
+SWEEP_KEYS = ("parameter", "values", "grid", "concurrent")
+SWEEP_AXIS_KEYS = ("parameter", "values")
+_SWEEP_FORM = (
+    "operation.sweep must be {parameter: PATH, values: [...]} or {grid: [{parameter: PATH, "
+    "values: [...]}, {parameter: PATH, values: [...]}]}, with an optional concurrent: K"
+)
 
 
 def _sweep(spec) -> Sweep:
+    """The parsed ``operation.sweep`` (parameters and values; the points are not resolved)."""
     if not isinstance(spec, dict):
-        raise InputError("operation.sweep must be {parameter: PATH, values: [...]}.")
-    check_keys(spec, {"parameter", "values"}, "operation.sweep")
+        raise InputError(_SWEEP_FORM + ".")
+    check_keys(spec, SWEEP_KEYS, "operation.sweep")
+    concurrent = _count(spec.get("concurrent", 1), "operation.sweep.concurrent", minimum=1)
+    if "grid" in spec:
+        both = [k for k in SWEEP_AXIS_KEYS if k in spec]
+        if both:
+            raise InputError(
+                f"operation.sweep has both grid and {' and '.join(both)}; give either parameter and "
+                "values (one parameter) or grid (every combination of several)."
+            )
+        grid = spec["grid"]
+        if not isinstance(grid, list) or len(grid) < 2:
+            raise InputError(
+                "operation.sweep.grid must be a list of two or more {parameter: PATH, values: [...]} "
+                "(for one parameter write parameter and values directly)."
+            )
+        axes = [_sweep_axis(a, f"operation.sweep.grid[{k}]") for k, a in enumerate(grid)]
+    else:
+        axes = [_sweep_axis(spec, "operation.sweep")]
+    params = [p for p, _ in axes]
+    for i, p in enumerate(params):
+        for q in params[i + 1 :]:
+            if p == q or q.startswith(p + ".") or p.startswith(q + "."):
+                raise InputError(
+                    f"operation.sweep.grid sweeps {p!r} and {q!r}, which overlap; sweep each value once."
+                )
+    return Sweep(
+        params,
+        [v for _, v in axes],
+        [[_si_or_none(x) for x in v] for _, v in axes],
+        grid="grid" in spec,
+        concurrent=concurrent,
+    )
+
+
+def _sweep_axis(spec, where: str) -> tuple[str, list]:
+    """(parameter, values) of one swept parameter."""
+    if not isinstance(spec, dict):
+        raise InputError(_SWEEP_FORM + f"; {where} is not a mapping.")
+    if where != "operation.sweep":
+        check_keys(spec, SWEEP_AXIS_KEYS, where)
     if "parameter" not in spec or "values" not in spec:
         raise InputError(
-            "operation.sweep needs 'parameter' (e.g. operation.steps.0.current_density) and 'values'."
+            f"{where} needs 'parameter' (e.g. operation.steps.0.current_density) and 'values'."
         )
     param = str(spec["parameter"])
     root = param.split(".")[0]
     if root not in SWEEP_ROOTS:
         raise InputError(
-            f"operation.sweep.parameter {param!r} must start with one of {', '.join(SWEEP_ROOTS)}"
+            f"{where}.parameter {param!r} must start with one of {', '.join(SWEEP_ROOTS)}"
             f"{did_you_mean(root, SWEEP_ROOTS)}."
         )
     if param.startswith("operation.sweep"):
         raise InputError("operation.sweep cannot sweep itself.")
     values = spec["values"]
     if not isinstance(values, list) or not values:
-        raise InputError("operation.sweep.values must be a non-empty list.")
-    return Sweep(param, list(values), [_si_or_none(v) for v in values])
+        raise InputError(f"{where}.values must be a non-empty list.")
+    return param, list(values)
 
 
 def _si_or_none(value):
@@ -809,29 +850,44 @@ def _set_path(raw: dict, path: str, value) -> None:
         raise InputError(f"sweep parameter {path!r} does not name a value.")
 
 
+def _resolve_sweep(raw: dict, base_dir: Path | None, name: str) -> Sweep:
+    """The case's ``operation.sweep`` with every point resolved (:class:`SweepPoint`): the case
+    dict without the sweep and with the point's values put in at their paths, validated as a
+    case file. A value that fails raises the loader's error, prefixed with the point."""
+    import itertools
+
+    from fem_assb.case.schema import SweepPoint
+
+    op = raw.get("operation") or {}
+    sweep = _sweep(op["sweep"])
+    combos = itertools.product(*(range(len(v)) for v in sweep.values))
+    for index, ks in enumerate(combos):
+        values = tuple(sweep.values[a][k] for a, k in enumerate(ks))
+        sub = copy.deepcopy(raw)
+        sub["operation"] = {k: v for k, v in op.items() if k != "sweep"}
+        for param, value in zip(sweep.parameters, values, strict=True):
+            _set_path(sub, param, copy.deepcopy(value))
+        try:
+            case = resolve_case(sub, base_dir=base_dir, path=None, default_name=name)
+        except InputError as err:
+            where = ", ".join(f"{p} = {v!r}" for p, v in zip(sweep.parameters, values, strict=True))
+            raise type(err)(f"operation.sweep ({where}): {err}") from None
+        si = tuple(sweep.values_si[a][k] for a, k in enumerate(ks))
+        sweep.points.append(SweepPoint(index, values, si, case))
+    return sweep
+
+
 def expand_sweep(
     raw: dict, base_dir: Path | None = None, path: Path | None = None
 ) -> list[tuple[object, Case]]:
-    """(value, resolved case) for every value of the ``operation.sweep`` of the case dict ``raw``.
-
-    Sweeps are not run yet (roadmap issue #19: :func:`resolve_case` rejects a case with a sweep);
-    this resolves and validates each value's case, for the study that will run them.
-    """
+    """(value, resolved case) for every point of the ``operation.sweep`` of the case dict ``raw``
+    (value: the value as written; for a grid the tuple of the values). Resolving a case with a
+    sweep (:func:`resolve_case`) does the same and keeps the points in ``operation.sweep``."""
     op = raw.get("operation") or {}
     if "sweep" not in op:
         raise InputError("the case has no operation.sweep.")
-    sweep = _sweep(op["sweep"])
-    out = []
-    for value in sweep.values:
-        sub = copy.deepcopy(raw)
-        sub["operation"] = {k: v for k, v in op.items() if k != "sweep"}
-        _set_path(sub, sweep.parameter, value)
-        try:
-            case = resolve_case(sub, base_dir=base_dir, path=path)
-        except InputError as err:
-            raise InputError(f"operation.sweep ({sweep.parameter} = {value!r}): {err}") from None
-        out.append((value, case))
-    return out
+    sweep = _resolve_sweep(raw, base_dir, str(raw.get("name", "case")))
+    return [(p.values if sweep.grid else p.values[0], p.case) for p in sweep.points]
 
 
 # --- numerics and outputs -------------------------------------------------------------------------

@@ -210,21 +210,44 @@ def _si(value, unit: str, name: str, default_unit: str | None = None) -> float |
 
 
 @dataclass
-class Sweep:
-    """A parameter sweep (parsed by :func:`fem_assb.case.load.expand_sweep`; running sweeps is
-    roadmap issue #19): ``parameter`` is a dotted path into the case file (e.g.
-    ``operation.steps.0.current_density`` or ``materials.electrolyte.kappa``), ``values`` the
-    values as written; ``values_si`` the same in SI where they are plain quantities."""
+class SweepPoint:
+    """One point of a sweep: ``values`` as written (one per swept parameter), ``values_si`` the
+    same in SI where they are plain quantities (else None), ``case`` the resolved case of the
+    point (the case file with those values put in, without the sweep)."""
 
-    parameter: str
-    values: list
-    values_si: list[float | None] = field(default_factory=list)
+    index: int
+    values: tuple
+    values_si: tuple
+    case: object = field(repr=False)
+
+
+@dataclass
+class Sweep:
+    """A parameter sweep (``operation.sweep``; run by :mod:`fem_assb.studies.sweep`).
+
+    ``parameters``: dotted paths into the case file (e.g. ``operation.steps.0.current_density``,
+    ``structure.generator.d_cam``), one for ``{parameter, values}``, several for a ``grid`` (every
+    combination, the last parameter varying fastest); ``values`` the values of each parameter as
+    written, ``values_si`` the same in SI where they are plain quantities (else None);
+    ``concurrent`` the number of points run at once on sub-communicators; ``points`` every
+    point's resolved case (:class:`SweepPoint`)."""
+
+    parameters: list[str]
+    values: list[list]
+    values_si: list[list] = field(default_factory=list)
+    grid: bool = False
+    concurrent: int = 1
+    points: list[SweepPoint] = field(default_factory=list, repr=False)
+
+    @property
+    def parameter(self) -> str:
+        """The swept parameter(s), joined with ' x ' for a grid."""
+        return " x ".join(self.parameters)
 
 
 @dataclass
 class Operation:
-    """Steps and temperature [K]. ``sweep`` is always None: a case with a sweep is rejected at
-    load time (roadmap issue #19)."""
+    """Steps and temperature [K]; ``sweep``: the parameter sweep of the case, or None."""
 
     steps: list[Step]
     temperature: float

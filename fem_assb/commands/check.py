@@ -72,7 +72,13 @@ def describe(case) -> str:
             parts.append(f"duration {format_value(s.duration)} s")
         out.append(f"  step {k}: " + ", ".join(parts))
     if op.sweep is not None:
-        out.append(f"  sweep {op.sweep.parameter}: {op.sweep.values} (SI: {op.sweep.values_si})")
+        sw = op.sweep
+        for param, values, si in zip(sw.parameters, sw.values, sw.values_si, strict=True):
+            out.append(f"  sweep {param}: {values} (SI: {si})")
+        out.append(
+            f"  sweep: {len(sw.points)} point(s){' (grid)' if sw.grid else ''}, {sw.concurrent} at once; "
+            "check builds the case as written, each point's cell is built when it runs"
+        )
     units = {"dt_initial": " s", "dt_min": " s", "dt_max": " s", "max_voltage_step": " V", "phi_tol": " V"}
     num = asdict(case.numerics)
     newton = num.pop("newton")

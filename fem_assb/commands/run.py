@@ -46,9 +46,17 @@ def run_loaded(case, output, quiet: bool, resume: bool = False) -> int:
     import signal
     import sys
 
+    from fem_assb.errors import NotSupportedError
     from fem_assb.parallel import print0
     from fem_assb.studies.run import run_case
 
+    if case.operation.sweep is not None:  # every point in its subfolder (studies/sweep.py)
+        if resume:
+            raise NotSupportedError(
+                "--resume of a sweep is not supported yet (roadmap issue #19, studies); run the "
+                "points that did not finish as separate cases with --resume."
+            )
+        return run_sweep_loaded(case, output, quiet)
     summary = run_case(case, output, quiet=quiet, resume=resume)
     print0(json.dumps({k: summary[k] for k in PRINTED}, indent=2))
     if summary.get("complete", True):
@@ -60,3 +68,27 @@ def run_loaded(case, output, quiet: bool, resume: bool = False) -> int:
         file=sys.stderr,
     )
     return 128 + int(getattr(signal, name, signal.SIGINT))
+
+
+def run_sweep_loaded(case, output, quiet: bool) -> int:
+    """Run a case with ``operation.sweep``, print one row per point; exit status 0 when the sweep
+    ran through (failed points are reported in their rows and on stderr), 1 when every point
+    failed, 128 + signal number when a SIGINT / SIGTERM stopped it (sweep.csv holds the rows)."""
+    import signal
+    import sys
+    from pathlib import Path
+
+    from fem_assb.parallel import print0
+    from fem_assb.studies.sweep import format_table, run_sweep
+
+    res = run_sweep(case, Path(output) if output else Path(case.outputs.folder), quiet=quiet)
+    print0(format_table(res))
+    s = res.summary
+    where = f"{res.output / 'sweep.csv'}"
+    if not res.complete:
+        name = s.get("stopped_by") or "SIGINT"
+        print0(f"fem-assb run: sweep stopped by {name}: the rows so far are in {where}.", file=sys.stderr)
+        return 128 + int(getattr(signal, name, signal.SIGINT))
+    if s["failed"]:
+        print0(f"fem-assb run: {s['failed']} of {s['points']} points failed; see {where}.", file=sys.stderr)
+    return 1 if s["failed"] == s["points"] else 0

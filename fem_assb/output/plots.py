@@ -17,14 +17,19 @@ def _figure():
     return plt
 
 
+def _rank(comm) -> int:
+    return comm.rank if comm is not None else rank()
+
+
 def _save(fig, path):
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
 
 
-def voltage_curve(path, capacity_mah_cm2, voltage, title: str = "") -> None:
-    """Cell voltage (V) over delivered capacity (mAh/cm^2)."""
-    if rank() != 0:
+def voltage_curve(path, capacity_mah_cm2, voltage, title: str = "", comm=None) -> None:
+    """Cell voltage (V) over delivered capacity (mAh/cm^2), on rank 0 of ``comm`` (default
+    COMM_WORLD)."""
+    if _rank(comm) != 0:
         return
     plt = _figure()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -38,9 +43,10 @@ def voltage_curve(path, capacity_mah_cm2, voltage, title: str = "") -> None:
     plt.close(fig)
 
 
-def utilization_plots(path, x_um, profile, hist_frac, hist_edges) -> None:
-    """Mean utilization along x and the per-voxel histogram ([002] Fig. 5a)."""
-    if rank() != 0:
+def utilization_plots(path, x_um, profile, hist_frac, hist_edges, comm=None) -> None:
+    """Mean utilization along x and the per-voxel histogram ([002] Fig. 5a), on rank 0 of
+    ``comm`` (default COMM_WORLD)."""
+    if _rank(comm) != 0:
         return
     plt = _figure()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
@@ -53,6 +59,80 @@ def utilization_plots(path, x_um, profile, hist_frac, hist_edges) -> None:
     b.bar(centres, 100 * np.asarray(hist_frac), width=np.diff(hist_edges), edgecolor="k", lw=0.3)
     b.set_xlabel("CAM utilization (-)")
     b.set_ylabel("voxels (%)")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def sweep_curves(path, curves, title: str = "") -> None:
+    """The discharge curves of a sweep in one plot: ``curves`` = [(label, capacity [mAh/cm^2],
+    voltage [V])], one per point (the caller writes on one rank)."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, max(len(curves), 1)))
+    for (label, q, v), c in zip(curves, colours, strict=False):
+        ax.plot(q, v, "-", lw=1.5, color=c, label=label)
+    ax.set_xlabel("capacity (mAh/cm$^2$)")
+    ax.set_ylabel("cell voltage (V)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    if curves:
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def sweep_indicators(path, x, series, xlabel: str, xticks=None, title: str = "") -> None:
+    """Capacity (mAh/cm^2) and energy density (Wh/kg) against a swept value, side by side.
+
+    x: positions of the values; series: [(label, capacity, energy density)] each over x (NaN, a
+    failed point, is left out; one series per value of a grid's further parameters, label ""
+    for a one-parameter sweep); xticks: tick labels at x for values that are not numbers (the
+    caller writes on one rank)."""
+    plt = _figure()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    for label, cap, energy in series:
+        a.plot(x, cap, "-o", ms=4, label=label or None)
+        b.plot(x, energy, "-o", ms=4, label=label or None)
+    for ax, ylabel in ((a, "capacity (mAh/cm$^2$)"), (b, "energy density (Wh/kg)")):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if xticks is not None:
+            ax.set_xticks(x, xticks, rotation=30, ha="right", fontsize=7)
+    if any(label for label, _, _ in series):
+        a.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def sweep_map(path, capacity, energy, ticks_a, ticks_b, label_a: str, label_b: str, title: str = "") -> None:
+    """Capacity (mAh/cm^2) and energy density (Wh/kg) as colour maps over a grid of two swept
+    parameters: ``capacity``, ``energy`` of shape (len(ticks_a), len(ticks_b)); parameter a on
+    the vertical axis, b on the horizontal, one cell per value (NaN: a failed point, grey). Each
+    cell is annotated with its number (the caller writes on one rank)."""
+    plt = _figure()
+    import matplotlib
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    panels = ((axes[0], capacity, "capacity (mAh/cm$^2$)"), (axes[1], energy, "energy density (Wh/kg)"))
+    for ax, data, name in panels:
+        data = np.asarray(data, dtype=float)
+        cmap = matplotlib.colormaps["viridis"].copy()
+        cmap.set_bad("0.8")
+        im = ax.imshow(np.ma.masked_invalid(data), origin="lower", cmap=cmap, aspect="auto")
+        ax.set_xticks(range(len(ticks_b)), ticks_b, rotation=30, ha="right", fontsize=7)
+        ax.set_yticks(range(len(ticks_a)), ticks_a, fontsize=7)
+        ax.set_xlabel(label_b)
+        ax.set_ylabel(label_a)
+        for (i, j), v in np.ndenumerate(data):
+            text = "failed" if np.isnan(v) else f"{v:.3g}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w")
+        fig.colorbar(im, ax=ax, label=name)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

@@ -10,10 +10,11 @@ from fem_assb.parallel import rank
 
 
 class Progress:
-    """Progress line; ``quiet`` (or FEM_ASSB_QUIET=1) switches it off; only rank 0 prints."""
+    """Progress line; ``quiet`` (or FEM_ASSB_QUIET=1) switches it off; only rank 0 (of ``comm``,
+    default COMM_WORLD) prints."""
 
-    def __init__(self, quiet: bool = False, stream=None):
-        self.on = not (quiet or env_quiet()) and rank() == 0
+    def __init__(self, quiet: bool = False, stream=None, comm=None):
+        self.on = not (quiet or env_quiet()) and (comm.rank if comm is not None else rank()) == 0
         self.stream = stream or sys.stderr
         self.t0 = time.perf_counter()
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()

@@ -20,6 +20,7 @@ Collective: every rank of ``comm`` calls these functions in the same order.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,10 +96,23 @@ def run_case(case, outdir=None, quiet: bool = False, comm=None, resume: bool = F
     fields.bp (render_<field>_<k>.png with outputs.render), case.yaml (and checkpoint/ while
     the run is not complete). resume: go on from the folder's checkpoint."""
     out = Path(outdir) if outdir else Path(case.outputs.folder)
+    if case.operation.sweep is not None:  # every point in a subfolder, then sweep.csv
+        from fem_assb.studies.sweep import run_sweep
+
+        if resume:
+            from fem_assb.errors import NotSupportedError
+
+            raise NotSupportedError(
+                "resume of a sweep is not supported yet (roadmap issue #19, studies); resume its "
+                "unfinished points as separate cases."
+            )
+        return run_sweep(case, out, quiet=quiet, comm=comm).summary
     return simulate_case(case, out, quiet=quiet, comm=comm, resume=resume).summary
 
 
-def simulate_case(case, outdir=None, quiet: bool = True, comm=None, resume: bool = False) -> CaseResult:
+def simulate_case(
+    case, outdir=None, quiet: bool = True, comm=None, resume: bool = False, stop=None
+) -> CaseResult:
     """Build, simulate, compute the indicators and (with ``outdir``) write the files of a case.
 
     A SIGINT/SIGTERM ends the simulation early (``complete`` False). A solver or input error
@@ -106,6 +120,8 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None, resume: bool
     ``"complete": false`` and the ``"error"`` in summary.json, and is then raised.
     resume: continue the run in ``outdir`` from its newest checkpoint
     (:mod:`fem_assb.studies.checkpoint`; InputError when there is none or the case differs).
+    ``stop``: a :class:`~fem_assb.interrupt.StopSignals` already entered (a sweep's), else one is
+    made here.
     """
     from fem_assb.errors import FemAssbError
     from fem_assb.interrupt import Stopped, StopSignals
@@ -113,10 +129,14 @@ def simulate_case(case, outdir=None, quiet: bool = True, comm=None, resume: bool
     from fem_assb.output.progress import Progress
 
     comm = comm or MPI.COMM_WORLD
-    progress = Progress(quiet)
+    if case.operation.sweep is not None:
+        from fem_assb.errors import InputError
+
+        raise InputError(f"case {case.name} is a sweep: run it with fem_assb.Sweep (fem-assb run does).")
+    progress = Progress(quiet, comm=comm)
     if resume:
         _check_resume(case, outdir, comm)  # before the build: no checkpoint, or another case
-    with StopSignals(comm) as stop:
+    with StopSignals(comm) if stop is None else contextlib.nullcontext(stop) as stop:
         built = build(case, comm, outdir, progress)
         fields = checkpoints = resumed = None
         try:
@@ -488,11 +508,12 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
             "step": tab["step"],
         },
         fmt=HISTORY_FORMAT,
+        comm=built.comm,
     )
     files["history"] = "history.csv"
-    write_csv(out / "utilization_profile.csv", tables["profile"])
+    write_csv(out / "utilization_profile.csv", tables["profile"], comm=built.comm)
     files["utilization_profile"] = "utilization_profile.csv"
-    write_csv(out / "utilization_histogram.csv", tables["histogram"])
+    write_csv(out / "utilization_histogram.csv", tables["histogram"], comm=built.comm)
     files["utilization_histogram"] = "utilization_histogram.csv"
     if fields_path is not None:
         files["fields"] = fields_path.name
@@ -500,12 +521,13 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
         files["checkpoint"] = "checkpoint"
     if case.outputs.plots:
         q_mah = np.abs(tab["charge"]) / cap.C_PER_M2_PER_MAH_PER_CM2
-        plots.voltage_curve(out / "voltage.png", q_mah, tab["voltage"], title=case.name)
+        plots.voltage_curve(out / "voltage.png", q_mah, tab["voltage"], title=case.name, comm=built.comm)
         files["voltage_plot"] = "voltage.png"
         prof, hist = tables["profile"], tables["histogram"]
         edges = np.append(hist["utilization_low"], hist["utilization_high"][-1:])
         plots.utilization_plots(
-            out / "utilization.png", prof["x_um"], prof["mean_utilization"], hist["fraction"], edges
+            out / "utilization.png", prof["x_um"], prof["mean_utilization"], hist["fraction"], edges,
+            comm=built.comm,
         )
         files["utilization_plot"] = "utilization.png"
         _utilization_3d(built, tables["cam_voxels"], summary, files)
