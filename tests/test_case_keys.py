@@ -329,7 +329,7 @@ KEYS: dict[str, object] = {
     # the tiny cell at 5 mA/cm^2): each key changes the voltage
     "film.l_cam": Sim({M + "film.l_cam": "200 nm"}, base=FILM),
     "film.sigma_cam": Sim({M + "film.sigma_cam": "1e-4 S/cm"}, base=FILM),
-    "film.D_cam": Sim({M + "film.D_cam": "1e-11 cm^2/s"}, base=FILM),
+    "film.D_cam": Sim({M + "film.D_cam": "3e-11 cm^2/s"}, base=FILM),
     "film.l_se": Sim({M + "film.l_se": "20 nm"}, base=FILM),
     "film.kappa_se": Sim({M + "film.kappa_se": "1e-7 S/cm"}, base=FILM),
     "double_layer.cathode": Rejected({M + "double_layer.cathode": "1e-6 F/cm^2"}, 16),
