@@ -53,7 +53,8 @@ class CellForms:
     and :meth:`_measures`; then one method per physical block, each returning its residual term
     (:meth:`_bulk_transport`, :meth:`_cam_electrolyte`, :meth:`_metal_electrolyte`,
     :meth:`_grain_boundaries`, :meth:`_collectors`), summed in that order into ``F``; then
-    :meth:`_outputs`. A new block (a film, a liquid) is one more method in :attr:`BLOCKS`.
+    :meth:`_outputs`. A new block (a liquid) is one more method in :attr:`BLOCKS`; the resistive
+    film is a variant of :meth:`_cam_electrolyte`, taken where ``film`` is set.
     """
 
     #: The physical blocks of the residual, in the order their terms are summed.
