@@ -265,3 +265,25 @@ def test_film_that_saturates_during_discharge_ends_at_the_cutoff():
     assert tab["t"][-1] < 0.8 * free["t_end"]
     assert abs(tab["t"][-1] / ref["t_end"] - 1) < 0.01
     assert np.max(res) <= FILM_TOLERANCE
+
+
+def test_an_unconverged_film_law_fails_the_solve(monkeypatch):
+    """The residual check acts: with the film law cut to one Newton step (and no logit steps) the
+    residual it leaves is measured and the solve is refused with FILM_NOT_CONVERGED; with its
+    own steps it is below FILM_TOLERANCE at the same state."""
+    import functools
+
+    import fem_assb.forms.electrochemistry as ec
+    import fem_assb.forms.interface as fi
+
+    s = _system(FILM)
+    good = CellSimulation(planar_mesh(MPI.COMM_WORLD, n_cam=8), s, T)
+    assert good.quasi_static(0.3).converged
+    assert 0.0 <= good.film_residual <= FILM_TOLERANCE
+    monkeypatch.setattr(fi, "LOGIT_ITERATIONS", 0)
+    monkeypatch.setattr(ec, "film_current", functools.partial(fi.film_current, iterations=1))
+    bad = CellSimulation(planar_mesh(MPI.COMM_WORLD, n_cam=8), s, T)
+    bad.forms.u.x.array[:] = good.forms.u.x.array  # the converged state of the full law
+    assert bad.forms.film_residual_max() > 1e3 * FILM_TOLERANCE
+    with pytest.raises(SolverError, match="FILM_NOT_CONVERGED: the resistive-film law left a residual"):
+        bad.run([Operation("discharge", current_density=0.3, cutoff=3.0)])
