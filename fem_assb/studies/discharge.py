@@ -130,6 +130,7 @@ class CellSimulation:
         self.forms.initial_state(float(np.asarray(cam.U0(self.x0, self.T, np))))
         self.newton.compact_sparsity(self.forms.generic_states())
         self._last = None  # (state before, dt in s) of the last accepted step, for _predict
+        self.film_residual = 0.0  # V: the film law's residual bound after the last solve (step)
 
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
