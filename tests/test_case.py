@@ -68,7 +68,6 @@ NOT_SUPPORTED = {
     "seed001_nmc811_lipf6.yaml": 17,
     "seed002_lco_llzo.yaml": 16,
     "seed002_nmc811_llzo.yaml": 16,
-    "seed003_lco_llzo_ht2_film.yaml": 16,
 }
 
 

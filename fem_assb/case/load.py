@@ -203,7 +203,8 @@ def _check_overrides_supported(overrides: dict) -> None:
 
 def _check_materials_supported(system, overrides: dict) -> None:
     """Reject, with the roadmap issue, material inputs whose physics is not built yet (preset or
-    override): liquid electrolytes, CBD and porous separators (#17); a resistive film (#16)."""
+    override): liquid electrolytes, CBD and porous separators (#17). A resistive film is checked
+    by :func:`_check_film`."""
     ely = system.electrolyte
     if ely.kind == "liquid":
         key = (
@@ -244,21 +245,29 @@ def _check_materials_supported(system, overrides: dict) -> None:
 
 
 def _check_film(system, film_override: dict) -> None:
+    """The resistive film (MODEL §3, [003] Eqs. 4-11) acts where l_cam > 0 or l_se > 0. Rejected:
+    film keys that have no effect (sigma_cam or D_cam with l_cam = 0, kappa_se with l_se = 0:
+    InputError), and a film with a transfer coefficient other than 0.5 (the film law inverts the
+    kinetics exactly only for alpha = 0.5, the value of every seed; NotSupportedError #16)."""
     film = system.film
     if film is None:
         return
-    where = "materials.film" if film_override else f"materials.preset ({system.name}): film"
-    extra = sorted(set(film_override) - {"l_cam", "l_se"})
-    if film.l_cam > 0 or film.l_se > 0 or extra:
+    idle = [k for k, l_key in (("sigma_cam", "l_cam"), ("D_cam", "l_cam"), ("kappa_se", "l_se"))
+            if k in film_override and not getattr(film, l_key) > 0]
+    if idle:
+        raise InputError(
+            f"materials.film.{idle[0]} has no effect: the film's "
+            f"{'CAM' if idle[0] != 'kappa_se' else 'SE'}-side layer has zero thickness "
+            f"(film.{'l_cam' if idle[0] != 'kappa_se' else 'l_se'} = 0); give it a thickness or remove "
+            f"{idle[0]}."
+        )
+    if (film.l_cam > 0 or film.l_se > 0) and float(system.cam.alpha) != 0.5:
+        where = "materials.film" if film_override else f"materials.preset ({system.name}): film"
         raise _not_supported(
             where,
-            f"a resistive interface film (l_cam = {film.l_cam * 1e9:.4g} nm, l_se = {film.l_se * 1e9:.4g} nm "
-            "on every CAM | SE face)"
-            if film.l_cam > 0 or film.l_se > 0
-            else f"a resistive interface film ({', '.join(extra)})",
+            f"a resistive film with cam.alpha = {system.cam.alpha:g} (its law is solved for alpha = 0.5)",
             16,
-            "use the preset without the film (e.g. LCO_LLZO_HT2 for LCO_LLZO_HT2_film), or write "
-            "materials: {film: null}",
+            "use cam.alpha = 0.5 with the film, or write materials: {film: null}",
         )
 
 

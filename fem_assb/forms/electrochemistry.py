@@ -19,7 +19,7 @@ import ufl
 from dolfinx import fem
 
 from fem_assb.forms.facet_permutations import without_facet_permutations
-from fem_assb.forms.interface import FARADAY, intercalation_current, metal_current
+from fem_assb.forms.interface import FARADAY, film_current, intercalation_current, metal_current
 from fem_assb.forms.transport import (
     GB_ITERATIONS,
     boundary_flux,
@@ -43,7 +43,10 @@ class CellForms:
 
     system: materials system (``cam``, ``electrolyte``, ``anode``, ``grain_boundary``);
     T: temperature (K); surface_iterations: Newton steps of the half-cell surface correction
-    (0 = cell-centre values in the Butler-Volmer law).
+    (0 = cell-centre values in the Butler-Volmer law); film_law: None (default) uses the
+    resistive-film law at CAM | SE (:func:`~fem_assb.forms.interface.film_current`) where the
+    system has a film of nonzero thickness, True forces it (a zero film: the film-free cell
+    through the film's solve, for the tests), False never uses it.
     Attributes: ``u``, ``u_old`` (Functions), ``dt`` (s) and ``i_app`` (A/m^2) Constants,
     ``F`` (residual), ``J`` (Jacobian) and the scalar forms ``voltage``, ``interface_current``,
     ``lithium`` (mol in the CAM), ``cam_volume`` (m^3), ``area`` (m^2 of the collector face).
@@ -52,7 +55,8 @@ class CellForms:
     and :meth:`_measures`; then one method per physical block, each returning its residual term
     (:meth:`_bulk_transport`, :meth:`_cam_electrolyte`, :meth:`_metal_electrolyte`,
     :meth:`_grain_boundaries`, :meth:`_collectors`), summed in that order into ``F``; then
-    :meth:`_outputs`. A new block (a film, a liquid) is one more method in :attr:`BLOCKS`.
+    :meth:`_outputs`. A new block (a liquid) is one more method in :attr:`BLOCKS`; the resistive
+    film is a variant of :meth:`_cam_electrolyte`, taken where ``film`` is set.
     """
 
     #: The physical blocks of the residual, in the order their terms are summed.
@@ -60,9 +64,13 @@ class CellForms:
     #: Local Newton steps of the grain-boundary law (transport Eq. 4), checked after each solve.
     gb_iterations = GB_ITERATIONS
 
-    def __init__(self, vmesh, system, T: float, surface_iterations: int = 3):
+    def __init__(self, vmesh, system, T: float, surface_iterations: int = 3, film_law: bool | None = None):
         self.vmesh, self.system, self.T = vmesh, system, float(T)
         self.surface_iterations = surface_iterations
+        self.film = active_film(system) if film_law is None else (system.film if film_law else None)
+        if film_law and system.film is None:
+            raise ValueError("film_law=True needs a system with a film section")
+        self.film_residual = None  # UFL residual (V) of the film law, when it is used
         cam = system.cam
         self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
         self._spaces()
@@ -179,20 +187,28 @@ class CellForms:
 
     def _cam_electrolyte(self):
         """CAM | SE intercalation (MODEL §3) on the CAM_SE facets, oriented by the CAM indicator;
-        sets ``i_cam`` (A/m^2, anodic positive) for the outputs."""
+        sets ``i_cam`` (A/m^2, anodic positive) for the outputs. With a resistive film
+        (``self.film``) the film law of [003] (:func:`~fem_assb.forms.interface.film_current`,
+        the half-cell surface correction folded into its concentration drop) instead of the
+        plain one, and ``film_residual`` (V), checked after every solve."""
         phi, H, n = self.phi, self.H, self.n
         s_p, s_m = self.chi_cam("+"), self.chi_cam("-")
         h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
-        self.i_cam = i_cam = intercalation_current(
-            self.solid(phi) - self.electrolyte(phi),
-            self.c_max * self.solid(self.x),
-            self.c_e,
-            h_s,
-            self.system.cam,
-            self.T,
-            ufl,
-            self.surface_iterations,
-        )
+        eta0 = self.solid(phi) - self.electrolyte(phi)
+        c_cell = self.c_max * self.solid(self.x)
+        if self.film is not None:
+            a_surf = 0.0
+            if self.surface_iterations > 0:  # c_surf = c_cell - i h_s / (2 F D_s(x_cell))
+                x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
+                a_surf = h_s / (2.0 * FARADAY * self.system.cam.D(x_cell, self.T, ufl))
+            i_cam, self.film_residual = film_current(
+                eta0, c_cell, self.c_e, a_surf, self.system.cam, self.film, self.T, ufl
+            )
+        else:
+            i_cam = intercalation_current(
+                eta0, c_cell, self.c_e, h_s, self.system.cam, self.T, ufl, self.surface_iterations
+            )
+        self.i_cam = i_cam
         F = i_cam * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         F += i_cam / FARADAY * self.solid(self.vc) * self.dS(tags.CAM_SE)
         phi_old = self.u_old[0]
@@ -288,6 +304,13 @@ class CellForms:
         w = ufl.TestFunction(self.Q)
         self.cell_current_form = _form(self.i_cam * self.solid(w) * dS(tags.CAM_SE), comm)
         self.cell_area_form = _form(self.solid(w) * dS(tags.CAM_SE), comm)
+        self.film_check_form = None
+        if self.film_residual is not None:
+            # per CAM cell: the sum over its film facets of |r| (a facet integral of |r| / area)
+            H = self.H
+            area = self.solid(H[0] * H[1] * H[2] / normal_extent(self.n, H))
+            check = abs(self.film_residual) / area * self.solid(w) * dS(tags.CAM_SE)
+            self.film_check_form = _form(check, comm)
 
     # -- state helpers -------------------------------------------------------------------
     def has_material(self, codes) -> np.ndarray:
@@ -373,12 +396,37 @@ class CellForms:
         out.x.array[:] = np.where(area > 0, cur / np.where(area > 0, area, 1.0), 0.0)
         return out
 
+    def film_residual_max(self) -> float:
+        """An upper bound (V) of the largest |residual| of the film law over the CAM | SE facets:
+        the largest sum over one CAM cell's facets (0 without the film; inf if not finite)."""
+        if self.film_check_form is None:
+            return 0.0
+        from dolfinx.fem.petsc import assemble_vector
+        from mpi4py import MPI
+        from petsc4py import PETSc
+
+        b = assemble_vector(self.film_check_form)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        arr = b.array_r
+        loc = float(np.max(arr)) if arr.size else 0.0
+        b.destroy()
+        loc = loc if np.isfinite(loc) and np.all(np.isfinite(arr)) else np.inf
+        return self.vmesh.mesh.comm.allreduce(loc, op=MPI.MAX)
+
     def cam_stoichiometry(self) -> np.ndarray:
         """x of the owned CAM cells (numpy)."""
         nown = self.vmesh.num_owned_cells
         cells = self.Q.dofmap.list[:nown, 0]
         mask = self.vmesh.material[:nown] == tags.CAM
         return self.u.x.array.reshape(-1, 2)[cells[mask], 1]
+
+
+def active_film(system):
+    """The system's resistive film if it acts (a film section with l_cam > 0 or l_se > 0), else None."""
+    film = getattr(system, "film", None)
+    if film is None or not (float(film.l_cam) > 0 or float(film.l_se) > 0):
+        return None
+    return film
 
 
 def _has_tag(vmesh, tag) -> bool:

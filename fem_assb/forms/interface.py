@@ -7,6 +7,9 @@
 - :func:`intercalation_current`: CAM | electrolyte current density with the half-cell correction
   of the CAM surface concentration (DESIGN §3a), c_surf = c_s - i * (h_s / 2) / (F D_s), solved
   by a few Newton iterations written into the UFL expression (the law is implicit in i).
+- :func:`film_current`: the same interface through a resistive film ([003] Eqs. 4-10, MODEL §3),
+  implicit in i, solved by safeguarded Newton steps written into the expression; it also returns
+  the residual of the implicit law, which the simulation checks after every solve.
 - :func:`metal_current`: Li metal | electrolyte, Butler-Volmer with the anode's i0, alpha, U0.
 - :func:`butler_volmer_overpotential`, :func:`metal_overpotential`,
   :func:`overpotential_estimate`: the inverse laws (numpy) for the solver's initial guess.
@@ -20,7 +23,7 @@ import ufl
 
 from fem_assb.constants import FARADAY, GAS_CONSTANT  # noqa: F401  (re-exported for studies)
 from fem_assb.materials import mathns
-from fem_assb.materials.kinetics import exchange_current_density
+from fem_assb.materials.kinetics import SATURATION_WIDTH, exchange_current_density
 
 
 def butler_volmer(eta, i0, alpha, f, m=ufl):
@@ -94,6 +97,169 @@ def intercalation_current(eta0, c_cell, c_e, h_s, cam, T, m=ufl, surface_iterati
         g = c_max - v * v - c_cell + a * current_s(v)
         s = ufl.min_value(ufl.max_value(v - g / ufl.diff(g, v), 0.0), ufl.sqrt(c_max))
     return current_s(s)
+
+
+#: Newton steps of the resistive-film law (:func:`film_current`); measured to leave residuals
+#: below 1e-12 V on the Fig. 4a grid and at film saturation (tests/test_film.py).
+FILM_ITERATIONS = 8
+#: Newton steps after those in the logit of the film surface (:func:`film_current`).
+LOGIT_ITERATIONS = 8
+#: Bound of the logit of the film surface, |ln((c_max - c_RF) / c_RF)| (film_current).
+Q_MAX = 200.0
+#: Largest |residual| (V) of the film law accepted at a converged Newton iterate
+#: (:meth:`fem_assb.studies.discharge.CellSimulation.step`): the implicit law holds to 1e-9 V
+#: of overpotential, the cell Newton's phi tolerance.
+FILM_TOLERANCE = 1e-9
+
+
+def _asinh(z, m):
+    """asinh(z) for numpy or UFL (UFL has none): ln(|z| + sqrt(z^2 + 1)) with the sign of z (no
+    cancellation), ln(2 |z|) beyond |z| = 1e8 (no overflow of z^2; the difference is < 1e-16)."""
+    if m.name == "numpy":
+        return np.arcsinh(z)
+    az = abs(z)
+    zc = ufl.min_value(az, 1e8)
+    mag = ufl.conditional(ufl.gt(az, 1e8), ufl.ln(2.0 * az), ufl.ln(zc + ufl.sqrt(zc * zc + 1.0)))
+    return ufl.conditional(ufl.ge(z, 0.0), mag, -mag)
+
+
+def _exp(q, m):
+    return np.exp(q) if m.name == "numpy" else ufl.exp(q)
+
+
+def film_current(eta0, c_cell, c_e, a_surf, cam, film, T, m=ufl, iterations: int = FILM_ITERATIONS):
+    """CAM | SE current density i (A/m^2, anodic positive) through a resistive film, and the
+    residual (V) of its implicit law: (i, r). MODEL §3, [003] Eqs. 4-10 (Eq. 11: ``film.D_at``).
+
+    The law, as read from [003] (alpha = 0.5, the only value the film supports):
+
+        i       = i0(c_RF) [exp(alpha f eta_RF) - exp(-(1 - alpha) f eta_RF)]      (Eq. 8)
+        eta_RF  = phi_s - phi_e - U0(c_RF) - i R_RF                               (Eq. 9)
+        R_RF    = l_cam / sigma_cam + l_se / kappa_se          (Ohm m^2, Eqs. 6, 7, 10)
+        c_RF    = c_s - i l_cam / (F D_cam(T))        (mol/m^3, Eq. 4 with Eq. 5: N = i / F)
+
+    Eq. 4 is printed c_RF = c_CAM - N c_CAM / D, dimensionally wrong; the text says the drop
+    depends on the film's thickness and diffusivity, so l_cam stands for the second c_CAM
+    (MODEL §3). Signs: on discharge i < 0 (Li enters the CAM), so c_RF > c_s: the film's outer
+    surface is richer in Li than the CAM under it, as [003] Fig. 5a shows; U0 and i0 are taken
+    at c_RF. c_s is the CAM surface concentration: c_cell - i a_surf with the half-cell
+    correction (a_surf = h_s / (2 F D_s), mol/m^3 per A/m^2; 0 for cell-centre values), so
+    c_RF = c_cell - i a with a = a_surf + l_cam / (F D_cam).
+
+    Solved as follows. With alpha = 0.5 the kinetics invert exactly, eta_RF = (2/f) asinh(i /
+    (2 i0)), and the law is the overpotential balance (V)
+
+        r = eta0 - U0(c_RF) - i R_RF - (2/f) asinh(i / (2 i0(c_RF))) = 0,   c_RF = c_cell - a i,
+
+    which falls monotonically in i from +inf (c_RF -> c_max: the film's surface saturated, i0 -> 0)
+    to -inf (c_RF -> 0). Phase 1: ``iterations`` Newton steps in i from i = 0 (the first one is
+    the linearized law; r is convex towards the root from i = 0 for the kinetics, so the steps
+    approach it from that side), each kept inside 0 < c_RF < c_max by a fraction-to-the-boundary
+    rule (at most 0.9 of the way to a bound). Phase 2 (a > 0: a CAM-side film or the surface
+    correction): LOGIT_ITERATIONS Newton steps in the logit of the film surface, q = ln((c_max -
+    c_RF) / c_RF), with i = (c_cell - c_RF(q)) / a and the vacancy and occupancy factors of i0
+    computed from q: r is nearly linear in q near saturation, and a surface within 1e-15 c_max of
+    c_max, where the voltage reaches the cut-off when the film saturates, is resolved, which a
+    difference of concentrations in i cannot do. With a = 0, c_RF = c_cell and phase 1 alone
+    solves it. The residual r at the result is returned with i: the caller checks it (|r| <=
+    FILM_TOLERANCE), never assumes convergence (measured: below 1e-12 V over the grid of
+    tests/test_film.py).
+
+    eta0 = phi_s - phi_e (V); c_cell, c_e (mol/m^3); a_surf (mol m^-3 per A m^-2, float or UFL);
+    cam: U0(x, T, m), c_max, i00, alpha; film: the materials' Film section (l_cam, sigma_cam,
+    D_cam, l_se, kappa_se; D_cam at T by its Arrhenius law, ``D_at``); T (K); m: ufl or numpy
+    (numpy: finite-difference Newton derivatives, for the 0D tables and tests).
+    """
+    m = mathns.of(m)
+    if float(cam.alpha) != 0.5:
+        raise ValueError(f"the resistive-film law needs alpha = 0.5 (got {cam.alpha})")
+    f = FARADAY / (GAS_CONSTANT * T)
+    c_max = float(cam.c_max)
+    R_rf = float(film.resistance())
+    a_film = float(film.l_cam) / (FARADAY * float(film.D_at(T)))  # mol/m^3 per A/m^2
+    a = a_surf + a_film
+    logit = a_film > 0 or not (isinstance(a_surf, (int, float)) and a_surf == 0)
+    eps2 = (SATURATION_WIDTH * c_max) ** 2
+
+    def U0_of(y):
+        return cam.U0(m.clip(y, 1e-9, 1.0 - 1e-9), T, m)
+
+    def balance(i, y, w_frac):
+        """r (V) at current i with the film surface at c_RF = y c_max = c_max - w_frac c_max."""
+        w = w_frac * c_max
+        vac = w * (w * w + eps2) ** -0.25  # the vacancy factor of materials.kinetics
+        occ = m.sqrt(m.max_value(y * c_max, 0.0))
+        i0 = exchange_current_density(cam.i00, 0.5, c_e, y * c_max, c_max, m, vacancy=vac, occupancy=occ)
+        i0 = m.max_value(i0, 1e-300)  # a surface rounded onto c_max: no division by 0
+        return eta0 - U0_of(y) - R_rf * i - (2.0 / f) * _asinh(i / (2.0 * i0), m)
+
+    def of_q(q):  # (i, r) at the logit q of the film surface
+        y, w_frac = 1.0 / (1.0 + _exp(q, m)), 1.0 / (1.0 + _exp(-q, m))
+        i = (c_cell - c_max * y) / a
+        return i, balance(i, y, w_frac)
+
+    def of_i(i):  # (i, r) with c_RF = c_cell (a = 0)
+        y = c_cell / c_max
+        return i, balance(i, y, 1.0 - y)
+
+    def of_i_film(i):  # (i, r) with c_RF = c_cell - a i
+        c = c_cell - a * i
+        return i, balance(i, c / c_max, (c_max - c) / c_max)
+
+    def newton(u, solve):
+        """(r(u), Newton point u - r / r'(u)); UFL: exact derivative, numpy: central difference."""
+        if m.name == "numpy":
+            d = 1e-7 * (np.abs(u) + 1e-6)
+            r = solve(u)[1]
+            dr = (solve(u + d)[1] - solve(u - d)[1]) / (2.0 * d)
+        else:
+            u = ufl.variable(u)
+            r = solve(u)[1]
+            dr = ufl.diff(r, u)
+        return r, dr, u - r / dr
+
+    # start: the law linearized at i = 0 in its kinetics and resistance, E / (R_ct + R_RF)
+    x_cell = m.clip(c_cell / c_max, 1e-9, 1.0 - 1e-9)
+    i0_cell = exchange_current_density(cam.i00, 0.5, c_e, c_cell, c_max, m)
+    i_start = (eta0 - U0_of(x_cell)) / (R_rf + 1.0 / (f * i0_cell))
+    if not logit:  # c_RF = c_cell: r(i) is the kinetics and the resistance alone
+        i = i_start
+        for _ in range(iterations):
+            i = newton(i, of_i)[2]
+        return of_i(i)
+
+    tiny = 1e-300 * c_max
+
+    def q_of(i):
+        c = c_cell - a * i
+        return m.clip(m.log(m.max_value(c_max - c, tiny) / m.max_value(c, tiny)), -Q_MAX, Q_MAX)
+
+    def bracket(q, r, lo, hi):  # r falls with q: r > 0 puts the root above q
+        pos = m.where_gt(r, 0.0, 1.0, 0.0)
+        return pos * m.max_value(lo, q) + (1.0 - pos) * lo, pos * hi + (1.0 - pos) * m.min_value(hi, q)
+
+    # phase 1, in i from the linearized law, each step kept inside
+    # 0 < c_RF < c_max by a fraction-to-the-boundary rule; every iterate narrows a bracket in q
+    i_lo, i_hi = -(c_max - c_cell) / a, c_cell / a
+    q_lo, q_hi = -Q_MAX, Q_MAX
+    i = m.clip(i_start, 0.9 * i_lo, 0.9 * i_hi)
+    for _ in range(iterations):
+        r, _, new = newton(i, of_i_film)
+        q_lo, q_hi = bracket(q_of(i), r, q_lo, q_hi)
+        i = m.clip(new, i + 0.9 * (i_lo - i), i + 0.9 * (i_hi - i))
+    # phase 2, in the logit q of the film surface: safeguarded Newton (a Newton point outside the
+    # bracket, or a non-falling r, takes the bracket's midpoint); it resolves a surface within
+    # 1e-15 c_max of saturation, which i cannot
+    q = m.clip(q_of(i), q_lo, q_hi)
+    for _ in range(LOGIT_ITERATIONS):
+        r, dr, new = newton(q, of_q)
+        q_lo, q_hi = bracket(q, r, q_lo, q_hi)
+        inside = (  # q_lo <= new <= q_hi and r' < 0
+            m.where_gt(q_lo, new, 0.0, 1.0) * m.where_gt(new, q_hi, 0.0, 1.0) * m.where_gt(-dr, 0.0, 1.0, 0.0)
+        )
+        new_safe = inside * new + (1.0 - inside) * 0.5 * (q_lo + q_hi)
+        q = new_safe
+    return of_q(q)
 
 
 def metal_current(eta0, anode, T, m=ufl):

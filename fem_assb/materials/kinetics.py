@@ -20,7 +20,17 @@ CONCENTRATION_FLOOR = 1e-9
 
 
 def exchange_current_density(
-    i00, alpha, c_e, c_s, c_max, m=None, *, vacancy=None, eps=CONCENTRATION_FLOOR, width=SATURATION_WIDTH
+    i00,
+    alpha,
+    c_e,
+    c_s,
+    c_max,
+    m=None,
+    *,
+    vacancy=None,
+    occupancy=None,
+    eps=CONCENTRATION_FLOOR,
+    width=SATURATION_WIDTH,
 ):
     """i0 [A/m^2] from i00 [A m^2.5 mol^-1.5], alpha [-], c_e, c_s, c_max [mol/m^3] (MODEL §3).
 
@@ -33,7 +43,8 @@ def exchange_current_density(
     instead of taking more). A floor on w instead let full cells keep lithiating at large
     overpotentials and Newton stalled at x = 1 (32^3 cathode at the end of discharge,
     docs/discharge.md). ``vacancy``: the factor (c_max - c_s)^(1 - alpha) when the caller has it
-    in another form (the surface iteration of intercalation_current).
+    in another form (the surface iteration of intercalation_current); ``occupancy``: the factor
+    c_s^alpha likewise, unclipped (the resistive-film law, whose variable resolves c_s -> 0).
     """
     m = mathns.of(m, like=c_s)
     cs = m.clip(c_s, eps * c_max, c_max)
@@ -41,4 +52,6 @@ def exchange_current_density(
     if vacancy is None:
         w = c_max - c_s
         vacancy = w * (w * w + (width * c_max) ** 2) ** (-alpha / 2.0)
-    return i00 * ce**alpha * cs**alpha * vacancy
+    if occupancy is None:
+        occupancy = cs**alpha
+    return i00 * ce**alpha * occupancy * vacancy

@@ -66,6 +66,16 @@ class History:
 QUASI_STATIC_MAX_IT = 59
 
 
+def _unless_residual(res: NewtonResult, residual: float, tolerance: float, reason: str) -> NewtonResult:
+    """``res`` when a local (per-facet) law's residual (V) after a converged solve is within
+    ``tolerance`` (V, and finite), else the same solve as a failure with ``reason``: the step is
+    then cut and retried (the interface laws solved inside the forms are checked, never assumed
+    converged)."""
+    if residual <= tolerance:  # False for NaN
+        return res
+    return NewtonResult(False, res.iterations, res.linear_iterations, reason)
+
+
 class CellSimulation:
     """Cell forms + block Newton + adaptive implicit Euler on a VoxelMesh.
 
@@ -74,7 +84,10 @@ class CellSimulation:
     "iterative"; control: StepControl; tol_phi (V), tol_x (-): Newton tolerances;
     petsc_options: PETSc options of the Newton solver (a mapping, names without the solver's
     prefix ``fem_assb_newton_``, :class:`fem_assb.solvers.newton.BlockNewton`); report: callable
-    taking a message for the user (options PETSc did not use; default: rank 0 prints to stderr).
+    taking a message for the user (options PETSc did not use; default: rank 0 prints to stderr);
+    film_law: see :class:`~fem_assb.forms.electrochemistry.CellForms` (None: the resistive film
+    where the system has one). With the film, a solve counts as converged only if the film law
+    holds too (:meth:`step`).
     """
 
     def __init__(
@@ -90,10 +103,13 @@ class CellSimulation:
         tol_x: float = 1e-10,
         petsc_options=None,
         report=None,
+        film_law: bool | None = None,
     ):
         self.system = system
         self.T = float(T if T is not None else getattr(system, "temperature", 298.15))
-        self.forms = CellForms(vmesh, system, self.T, surface_iterations=surface_iterations)
+        self.forms = CellForms(
+            vmesh, system, self.T, surface_iterations=surface_iterations, film_law=film_law
+        )
         self.newton = BlockNewton(
             self.forms.F,
             self.forms.J,
@@ -127,6 +143,7 @@ class CellSimulation:
         self.gb_residual = 0.0  # V, of the last converged solve (_check_grain_boundaries)
         self._segment = None  # (operation index, its start time in s, SegmentState) of the run
         self._resume = None  # the same, restored from a checkpoint (restore_checkpoint)
+        self.film_residual = 0.0  # V: the film law's residual bound after the last solve (step)
 
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
@@ -144,7 +161,7 @@ class CellSimulation:
         self.forms.u_old.x.array[:] = self.forms.u.x.array
         self.forms.dt.value = dt
         self._predict(dt)
-        res = self._check_grain_boundaries(self.newton.solve())
+        res = self._check_film(self._check_grain_boundaries(self.newton.solve()))
         self.history.newton += res.iterations
         self.history.linear += res.linear_iterations
         if not res.converged:
@@ -158,20 +175,46 @@ class CellSimulation:
 
         if not res.converged:
             return res
-        r = self.forms.grain_boundary_residual()
-        self.gb_residual = r
-        if r <= GB_TOLERANCE:
-            return res
-        return NewtonResult(
-            False,
-            res.iterations,
-            res.linear_iterations,
-            f"the grain-boundary law is not converged: residual {r:.3g} V > {GB_TOLERANCE:g} V after "
-            f"{self.forms.gb_iterations} local Newton steps",
+        self.gb_residual = self.forms.grain_boundary_residual()
+        return _unless_residual(
+            res,
+            self.gb_residual,
+            GB_TOLERANCE,
+            f"the grain-boundary law is not converged: residual {self.gb_residual:.3g} V > "
+            f"{GB_TOLERANCE:g} V after {self.forms.gb_iterations} local Newton steps",
         )
 
     def voltage(self) -> float:
         return self.forms.cell_voltage()
+
+    def _check_film(self, res: NewtonResult) -> NewtonResult:
+        """A converged solve with the resistive film counts only if the film's implicit law holds
+        on every CAM | SE facet to FILM_TOLERANCE (V): its Newton steps in the forms are a fixed
+        number, so the residual they leave is measured, never assumed small."""
+        if not res.converged or self.forms.film is None:
+            return res
+        from fem_assb.forms.interface import FILM_ITERATIONS, FILM_TOLERANCE
+
+        self.film_residual = self.forms.film_residual_max()
+        return _unless_residual(
+            res,
+            self.film_residual,
+            FILM_TOLERANCE,
+            f"FILM_NOT_CONVERGED: the resistive-film law left a residual of {self.film_residual:.3g} V "
+            f"(> {FILM_TOLERANCE:g} V) after its {FILM_ITERATIONS} Newton steps on some CAM | SE facet",
+        )
+
+    def film_limit(self) -> float:
+        """The largest discharge current density (A/m^2 of the cell cross-section) the resistive
+        film can pass at the initial state: every CAM | SE facet at the current that saturates the
+        film's outer surface, (c_max - c0) F D_cam / l_cam (MODEL §3, [003] Eq. 4); inf without a
+        film diffusion resistance. An upper bound: the CAM's own diffusion lowers it further."""
+        film = self.forms.film
+        if film is None or not float(film.l_cam) > 0:
+            return float("inf")
+        cam = self.system.cam
+        i_facet = (float(cam.c_max) - float(cam.c0)) * FARADAY * float(film.D_at(self.T)) / float(film.l_cam)
+        return i_facet * self.forms.active_area / self.area
 
     def _predict(self, dt: float):
         """Newton's start for a step of dt (s): linear extrapolation of the last accepted step.
@@ -228,7 +271,10 @@ class CellSimulation:
         from fem_assb.forms.interface import overpotential_estimate
 
         x, f = self.mean_stoichiometry(), self.forms
-        return overpotential_estimate(i_app, self.system, x, f.c_e, f.active_area, self.area, self.T)
+        eta_li, eta_c = overpotential_estimate(i_app, self.system, x, f.c_e, f.active_area, self.area, self.T)
+        if f.film is not None:  # the film's ohmic drop at the mean interface current (MODEL §3)
+            eta_c += -i_app * self.area / f.active_area * float(f.film.resistance())
+        return eta_li, eta_c
 
     def _shift_guess(self, i_old: float, i_new: float):
         if i_old == i_new:
@@ -334,6 +380,17 @@ class CellSimulation:
                 raise InputError(
                     f"the charge cut-off {op.cutoff:.3f} V is at or below the open-circuit voltage "
                     f"{self.ocv():.3f} V: the charge would end at once. Raise the cut-off."
+                )
+            if op.kind == "discharge" and self.t == 0.0 and i_app > self.film_limit():
+                from fem_assb.errors import SolverError
+
+                lim = self.film_limit()
+                raise SolverError(
+                    f"the resistive film passes at most {lim / 10.0:.4g} mA/cm^2 of cell area on discharge "
+                    f"(its surface saturates: film.D_cam = {self.forms.film.D_at(self.T) * 1e4:.3g} cm^2/s, "
+                    f"l_cam = {self.forms.film.l_cam * 1e9:.4g} nm, {self.forms.active_area / self.area:.3g} "
+                    f"cm^2 of CAM | SE interface per cm^2), below the applied {i_app / 10.0:.4g} mA/cm^2: "
+                    "the discharge ends at once. Lower the current or raise film.D_cam."
                 )
             res = self.quasi_static(i_app)
             if not res.converged:

@@ -421,11 +421,18 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
         "temperature_K": sim.T,
         "linear_solver": built.linear_solver,
         "surface_iterations": built.surface_iterations,
+        "film_resistance_ohm_cm2": _film_resistance(sim),
     }
     assert abs(summary["theoretical_capacity_mAh_cm2"] - cap.mah_per_cm2(sim.q_theo)) <= 1e-9 * abs(
         summary["theoretical_capacity_mAh_cm2"]
     ), "C_theo of the indicators and of the simulation differ"
     return summary, tables
+
+
+def _film_resistance(sim):
+    """R_RF of the resistive film in Ohm cm^2 (MODEL §3), None without a film."""
+    film = sim.forms.film
+    return None if film is None else float(film.resistance()) * 1e4
 
 
 def _first_discharge(ops, tab) -> tuple[float, float]:

@@ -14,6 +14,16 @@ the first two cells and the flux. The voltage is algebraic (MODEL §3, §4):
         - I int dx / sigma(x) - I L_cc / sigma_cc
 
 with eta_Li from BV(i = +I, i0_Li) and eta_c from BV(i = -I, i0(c_e, c_s)).
+
+With a resistive film (``film``: R_RF in Ohm m^2 and l_cam / D_cam in m^2 s / m^2 ... see
+discharge_1d) the interface law is [003] Eqs. 4-10 written here on its own: the film's outer
+surface holds c_RF = c_s + I l_cam / (F D_cam) (the interface current is -I), and the potential
+step phi_s - phi_e across the interface is found by brentq on the forward law
+
+    BV(phi_s - phi_e - U0(c_RF) + I R_RF, i0(c_e, c_RF)) = -I,
+
+so the voltage gains U0(x_RF) + eta_RF - I R_RF in place of U0(x_s) + eta_c; the discharge ends
+(U = -inf) when c_RF reaches c_max.
 """
 
 from __future__ import annotations
@@ -51,10 +61,13 @@ def discharge_1d(
     sigma_cc=1e5,
     n=600,
     t_max=None,
+    film=None,
 ):
     """Discharge at current density I (A/m^2) to U_cut (V). Returns dict t (s), U (V), x_mean.
 
     cam: object with U0(x, T, m), D(x, T, m), sigma(x, T, m), c_max, c0, i00 (SI), alpha.
+    film: None, or a mapping with R (film resistance, Ohm m^2) and a_film = l_cam / (F D_cam)
+    (mol/m^3 per A/m^2).
     """
     f = F / (R * T)
     h = L_cam / n
@@ -86,7 +99,22 @@ def discharge_1d(
         i0 = cam.i00 * c_e**cam.alpha * max(cs, 0.0) ** cam.alpha * max(cmax - cs, 0.0) ** (1 - cam.alpha)
         if i0 <= 0:
             return -np.inf
-        eta_c = bv_overpotential(-I, i0, cam.alpha, f) if I != 0 else 0.0
+        if film is None:
+            eta_c = bv_overpotential(-I, i0, cam.alpha, f) if I != 0 else 0.0
+        else:
+            c_rf = cs + I * film["a_film"]
+            if not 0.0 < c_rf < cmax:
+                return -np.inf
+            xs = c_rf / cmax
+            i0 = cam.i00 * c_e**cam.alpha * c_rf**cam.alpha * (cmax - c_rf) ** (1 - cam.alpha)
+            u0 = cam.U0(xs, T, np)
+
+            def g(dphi):
+                e = dphi - u0 + I * film["R"]
+                return i0 * (np.exp(cam.alpha * f * e) - np.exp(-(1 - cam.alpha) * f * e)) + I
+
+            dphi = brentq(g, u0 - I * film["R"] - 3.0, u0 - I * film["R"] + 3.0, xtol=1e-14, rtol=1e-14)
+            eta_c = dphi - u0  # U0(x_s) below is replaced by U0(x_RF): xs is x_RF here
         eta_li = bv_overpotential(I, i0_li, 0.5, f) if I != 0 else 0.0
         r_cam = np.sum(h / cam.sigma(np.clip(c / cmax, 1e-9, 1 - 1e-9), T, np))
         return (
