@@ -284,11 +284,13 @@ class Sweep:
         self.quiet = quiet
         self.comm = comm
 
-    def run(self) -> SweepResult:
-        """Run every point (collective over ``comm``)."""
+    def run(self, resume: bool = False) -> SweepResult:
+        """Run every point (collective over ``comm``). resume: go on with the sweep in ``output``
+        point by point (complete points read back, points with a checkpoint resumed, the others
+        run; InputError when the sweep there was written by another sweep case)."""
         from fem_assb.studies.sweep import run_sweep
 
-        res = run_sweep(self.case, self.output, quiet=self.quiet, comm=self.comm)
+        res = run_sweep(self.case, self.output, quiet=self.quiet, comm=self.comm, resume=resume)
         results = []
         for p, r in zip(res.planned, res.runs, strict=True):
             if r.summary is None or r.table is None:

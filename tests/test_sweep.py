@@ -305,3 +305,140 @@ def test_sigterm_stops_the_sweep_with_the_rows_so_far(tmp_path):
     assert point["complete"] is False and point["stopped_by"] == "SIGTERM"
     assert json.loads((out / "sweep.json").read_text())["complete"] is False
     assert "sweep stopped by SIGTERM" in stderr
+
+
+RESUME_CASE = """
+name: resumesweep
+structure:
+  image: {image}
+  voxel_size: 0.5 um
+  labels: {{0: PORE, 1: CAM, 2: SE}}
+cell:
+  separator: {{material: SE, thickness: 5 um}}
+materials:
+  preset: NMC811_Li6PS5Cl
+operation:
+  temperature: 25 degC
+  steps:
+    - {{kind: discharge, current_density: 0.5 mA/cm^2, cutoff_voltage: 3.0 V, duration: 4 s}}
+  sweep: {{parameter: operation.steps.0.duration, values: {values}}}
+numerics:
+  linear_solver: direct
+  dt_initial: 1 s
+  dt_max: 1 s
+outputs:
+  fields: []
+  plots: false
+  checkpoint_interval: 2
+"""
+RESUME_VALUES = "[4 s, 200 s, 6 s]"
+
+
+def _resume_case(tmp_path: Path, values: str = RESUME_VALUES) -> Path:
+    lab = np.full((4, 2, 2), 2, dtype=np.int32)
+    lab[:, 0, 0] = 1
+    np.save(tmp_path / "cell.npy", lab)
+    case = tmp_path / f"resume{abs(hash(values)) % 1000}.yaml"
+    case.write_text(RESUME_CASE.format(image=tmp_path / "cell.npy", values=values))
+    return case
+
+
+def _kill_during_point_2(case: Path, out: Path) -> None:
+    """Start the sweep, SIGKILL it once point 2 wrote a checkpoint (point 1 is complete then)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fem_assb", "run", str(case), "-o", str(out), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while not list(out.glob("001_*/checkpoint/step-*/state.json")):
+            assert proc.poll() is None, "the sweep ended before point 2 wrote a checkpoint"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+
+
+def test_a_killed_sweep_resumes_point_by_point(tmp_path, capsys):
+    """SIGKILL during point 2 (after its first checkpoints): --resume keeps point 1 (not run
+    again: its summary.json untouched), resumes point 2 from its checkpoint and runs point 3;
+    sweep.csv then has the numbers of the uninterrupted sweep, capacities identical."""
+    from fem_assb.cli import main
+
+    case = _resume_case(tmp_path)
+    whole = fem_assb.Sweep(case, output=tmp_path / "whole").run()
+    assert whole.complete
+    out = tmp_path / "out"
+    _kill_during_point_2(case, out)
+    assert not (out / "sweep.csv").exists() and (out / "sweep.json").is_file()  # the start's
+    first = out / whole.rows[0]["folder"] / "summary.json"
+    assert json.loads(first.read_text())["complete"] is True
+    mtime, text = first.stat().st_mtime_ns, first.read_text()
+    assert not (out / whole.rows[2]["folder"] / "summary.json").exists()
+    assert main(["run", str(case), "-o", str(out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "1 point(s) complete, 1 from a checkpoint, 1 from the start" in err
+    assert first.stat().st_mtime_ns == mtime and first.read_text() == text  # not run again
+    rows = _rows(out / "sweep.csv")
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    keys = ("capacity_mAh_cm2", "normalized_capacity", "energy_density_Wh_kg", "final_voltage_V")
+    for row, ref in zip(rows, _rows(tmp_path / "whole" / "sweep.csv"), strict=True):
+        assert {k: row[k] for k in keys} == {k: ref[k] for k in keys}  # as written, identical
+    for row, ref in zip(json.loads((out / "sweep.json").read_text())["rows"], whole.rows, strict=True):
+        for k in (*keys, "mean_utilization", "gravimetric_capacity_mAh_g"):
+            assert row[k] == ref[k], (row["folder"], k)  # in full precision
+    second = json.loads((out / whole.rows[1]["folder"] / "summary.json").read_text())
+    assert second["checkpoints"]["resumed_from_step"] >= 2
+    for k in ("capacity_mAh_cm2", "final_voltage_V", "time_steps"):
+        assert second[k] == whole.results[1].summary[k], k  # bit for bit
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["complete"] and summary["resumed"] == {"done": 1, "resume": 1, "run": 1}
+    # the API on the complete sweep: every point read back, the same rows
+    again = fem_assb.Sweep(case, output=out).run(resume=True)
+    assert again.column("capacity_mAh_cm2").tolist() == whole.column("capacity_mAh_cm2").tolist()
+    assert again.results[1].history.voltage.size == whole.results[1].history.voltage.size
+    assert first.stat().st_mtime_ns == mtime
+
+
+def test_resume_of_a_changed_sweep_is_refused(tmp_path):
+    case = _resume_case(tmp_path, "[4 s, 6 s]")
+    out = tmp_path / "out"
+    fem_assb.Sweep(case, output=out).run()
+    before = (out / "sweep.csv").read_text()
+    changed = _resume_case(tmp_path, "[4 s, 6 s, 8 s]")  # another point list
+    with pytest.raises(InputError, match="written by a different sweep case: its points are 2"):
+        fem_assb.Sweep(changed, output=out).run(resume=True)
+    text = case.read_text().replace("0.5 mA/cm^2", "0.6 mA/cm^2")  # the same points, another case
+    other = tmp_path / "other.yaml"
+    other.write_text(text)
+    with pytest.raises(InputError, match=r"different sweep case: point 0 .*operation differs"):
+        fem_assb.Sweep(other, output=out).run(resume=True)
+    with pytest.raises(InputError, match="no sweep in"):
+        fem_assb.Sweep(case, output=tmp_path / "empty").run(resume=True)
+    assert (out / "sweep.csv").read_text() == before  # nothing touched
+
+
+def test_a_rerun_removes_only_the_old_sweeps_point_folders(tmp_path):
+    """A sweep run again (without --resume) into a folder with an earlier, larger sweep removes
+    that sweep's point folders (only those listed in its sweep.json, only fem-assb's files)."""
+    out = tmp_path / "out"
+    fem_assb.Sweep(_resume_case(tmp_path, "[4 s, 6 s, 8 s]"), output=out).run()
+    old = [r["folder"] for r in _rows(out / "sweep.csv")]
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.txt").write_text("keep")
+    (out / "999_mine").mkdir()
+    (out / "999_mine" / "summary.json").write_text("{}")  # not listed: never touched
+    (out / old[2] / "my_plot.png").write_text("keep")  # a user's file in an old point folder
+    res = fem_assb.Sweep(_resume_case(tmp_path, "[5 s, 7 s]"), output=out).run()
+    now = [r["folder"] for r in res.rows]
+    assert now == ["000_duration=5s", "001_duration=7s"] and not set(now) & set(old)
+    assert not (out / old[0]).exists() and not (out / old[1]).exists()
+    assert sorted(p.name for p in (out / old[2]).iterdir()) == ["my_plot.png"]
+    assert (out / "notes" / "mine.txt").read_text() == "keep"
+    assert (out / "999_mine" / "summary.json").read_text() == "{}"
+    for name in now:
+        assert json.loads((out / name / "summary.json").read_text())["complete"] is True

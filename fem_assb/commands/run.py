@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
         "--resume",
         action="store_true",
         help="continue the killed or stopped run in the output folder from its last checkpoint "
-        "(outputs.checkpoint_interval); refused for a different case",
+        "(outputs.checkpoint_interval); a sweep goes on point by point (complete points are kept, "
+        "points with a checkpoint resumed, the others run); refused for a different case",
     )
 
 
@@ -46,17 +47,11 @@ def run_loaded(case, output, quiet: bool, resume: bool = False) -> int:
     import signal
     import sys
 
-    from fem_assb.errors import NotSupportedError
     from fem_assb.parallel import print0
     from fem_assb.studies.run import run_case
 
     if case.operation.sweep is not None:  # every point in its subfolder (studies/sweep.py)
-        if resume:
-            raise NotSupportedError(
-                "--resume of a sweep is not supported yet (roadmap issue #19, studies); run the "
-                "points that did not finish as separate cases with --resume."
-            )
-        return run_sweep_loaded(case, output, quiet)
+        return run_sweep_loaded(case, output, quiet, resume=resume)
     summary = run_case(case, output, quiet=quiet, resume=resume)
     print0(json.dumps({k: summary[k] for k in PRINTED}, indent=2))
     if summary.get("complete", True):
@@ -70,10 +65,11 @@ def run_loaded(case, output, quiet: bool, resume: bool = False) -> int:
     return 128 + int(getattr(signal, name, signal.SIGINT))
 
 
-def run_sweep_loaded(case, output, quiet: bool) -> int:
+def run_sweep_loaded(case, output, quiet: bool, resume: bool = False) -> int:
     """Run a case with ``operation.sweep``, print one row per point; exit status 0 when the sweep
     ran through (failed points are reported in their rows and on stderr), 1 when every point
-    failed, 128 + signal number when a SIGINT / SIGTERM stopped it (sweep.csv holds the rows)."""
+    failed, 128 + signal number when a SIGINT / SIGTERM stopped it (sweep.csv holds the rows).
+    resume: go on with the sweep in the folder point by point (complete points are kept)."""
     import signal
     import sys
     from pathlib import Path
@@ -81,7 +77,7 @@ def run_sweep_loaded(case, output, quiet: bool) -> int:
     from fem_assb.parallel import print0
     from fem_assb.studies.sweep import format_table, run_sweep
 
-    res = run_sweep(case, Path(output) if output else Path(case.outputs.folder), quiet=quiet)
+    res = run_sweep(case, Path(output) if output else Path(case.outputs.folder), quiet=quiet, resume=resume)
     print0(format_table(res))
     s = res.summary
     where = f"{res.output / 'sweep.csv'}"

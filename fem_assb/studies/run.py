@@ -94,19 +94,13 @@ def run_case(case, outdir=None, quiet: bool = False, comm=None, resume: bool = F
     SIGINT/SIGTERM stopped it). Files: history.csv, summary.json, voltage.png,
     utilization_profile.csv, utilization_histogram.csv, utilization.png, utilization_3d.png,
     fields.bp (render_<field>_<k>.png with outputs.render), case.yaml (and checkpoint/ while
-    the run is not complete). resume: go on from the folder's checkpoint."""
+    the run is not complete). resume: go on from the folder's checkpoint (a sweep: point by point,
+:func:`fem_assb.studies.sweep.run_sweep`)."""
     out = Path(outdir) if outdir else Path(case.outputs.folder)
     if case.operation.sweep is not None:  # every point in a subfolder, then sweep.csv
         from fem_assb.studies.sweep import run_sweep
 
-        if resume:
-            from fem_assb.errors import NotSupportedError
-
-            raise NotSupportedError(
-                "resume of a sweep is not supported yet (roadmap issue #19, studies); resume its "
-                "unfinished points as separate cases."
-            )
-        return run_sweep(case, out, quiet=quiet, comm=comm).summary
+        return run_sweep(case, out, quiet=quiet, comm=comm, resume=resume).summary
     return simulate_case(case, out, quiet=quiet, comm=comm, resume=resume).summary
 
 

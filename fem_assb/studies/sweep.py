@@ -167,10 +167,15 @@ def split(comm, concurrent: int):
     return comm.Split(color=group, key=comm.rank), group, concurrent
 
 
-def run_points(planned, comm, group: int, n_groups: int, outdir, quiet: bool, stop, say) -> list[PointRun]:
+def run_points(
+    planned, comm, group: int, n_groups: int, outdir, quiet: bool, stop, say, modes=None
+) -> list[PointRun]:
     """Run the points ``i`` with ``i % n_groups == group`` on ``comm`` (collective over it), in
     ``outdir / folder`` (no files when ``outdir`` is None). ``stop``: the group's entered
-    :class:`~fem_assb.interrupt.StopSignals`; ``say(text)``: a message line (group rank 0)."""
+    :class:`~fem_assb.interrupt.StopSignals`; ``say(text)``: a message line (group rank 0).
+    ``modes`` (a resumed sweep, :func:`resume_plan`): per point "done" (its complete run is read
+    back from its folder, not run), "resume" (go on from its checkpoint) or "run" (from the
+    start); None: every point "run"."""
     from fem_assb.errors import FemAssbError
     from fem_assb.studies.run import simulate_case
 
@@ -184,11 +189,18 @@ def run_points(planned, comm, group: int, n_groups: int, outdir, quiet: bool, st
             why = f"not run: the sweep was stopped by {stopped_by}"
             runs.append(PointRun(p.index, "not run", why, group=group))
             continue
-        say(f"sweep point {p.index + 1}/{n} ({p.label}){_on(comm, n_groups, group)}: running")
-        t0 = time.perf_counter()
+        mode = modes[p.index] if modes is not None else "run"
         out = Path(outdir) / p.folder if outdir is not None else None
+        if mode == "done":
+            run = read_point(out, p.index, group)
+            runs.append(run)
+            say(f"sweep point {p.index + 1}/{n} ({p.label}): complete already, {_outcome(run)}")
+            continue
+        what = "resuming from its checkpoint" if mode == "resume" else "running"
+        say(f"sweep point {p.index + 1}/{n} ({p.label}){_on(comm, n_groups, group)}: {what}")
+        t0 = time.perf_counter()
         try:
-            res = simulate_case(p.case, out, quiet=quiet, comm=comm, stop=stop)
+            res = simulate_case(p.case, out, quiet=quiet, comm=comm, stop=stop, resume=mode == "resume")
         except FemAssbError as exc:  # raised on every rank of the group
             wall = time.perf_counter() - t0
             run = PointRun(p.index, "failed", _one_line(exc), wall_time_s=wall, group=group)
@@ -228,6 +240,172 @@ def _outcome(run: PointRun) -> str:
         f"{run.status}, {s.get('capacity_mAh_cm2', float('nan')):.5g} mAh/cm2, "
         f"{s.get('energy_density_Wh_kg', float('nan')):.5g} Wh/kg, {run.wall_time_s:.1f} s"
     )
+
+
+# --- resume (docs/studies.md, "Sweeps", resume) ---------------------------------------------------
+
+
+def point_fingerprints(planned) -> list[dict]:
+    """Per point the fingerprint of its case (:func:`fem_assb.studies.checkpoint.case_fingerprint`
+    of cell, materials, operation, numerics; the structure by its section as written, without
+    building the image: a structure file is named by its path)."""
+    from fem_assb.studies import checkpoint as ck
+
+    sections = [s for s in ck.SECTIONS if s != "structure"]
+    out = []
+    for p in planned:
+        fp = ck.case_fingerprint(p.case, sections=sections)
+        fp["structure"] = ck._digest(_structure_data(p.case.structure))
+        out.append(fp)
+    return out
+
+
+def _structure_data(structure) -> dict:
+    from dataclasses import fields
+
+    return {f.name: getattr(structure, f.name) for f in fields(structure)}
+
+
+def _read_json(path: Path):
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def resume_plan(out: Path, planned, fingerprints: list[dict]) -> list[str]:
+    """Per point "done" / "resume" / "run" for a resumed sweep in ``out`` (one rank, numpy only):
+    the sweep.json there (written when a sweep starts, and again at its end) must list the same
+    points with the same case fingerprints, else InputError (the sweep case changed). A point is
+    "done" when its folder holds a summary.json that says ``"complete": true``, "resume" when it
+    holds a checkpoint, else "run"."""
+    from fem_assb.errors import InputError
+    from fem_assb.studies import checkpoint as ck
+
+    old = _read_json(out / "sweep.json")
+    if old is None:
+        raise InputError(
+            f"--resume: no sweep in {out} (no sweep.json): there is nothing to resume; run without "
+            "--resume to start the sweep."
+        )
+    old_points = old.get("point_cases")
+    if not isinstance(old_points, list):
+        raise InputError(
+            f"--resume: {out / 'sweep.json'} does not record its points' cases (written by an older "
+            "fem-assb): run without --resume to start the sweep again."
+        )
+    folders = [p.folder for p in planned]
+    old_folders = [e.get("folder") for e in old_points if isinstance(e, dict)]
+    if old_folders != folders:
+        raise InputError(
+            f"--resume: the sweep in {out} was written by a different sweep case: its points are "
+            f"{len(old_folders)} ({', '.join(map(str, old_folders[:3]))}{', ...' if len(old_folders) > 3 else ''}), "
+            f"this sweep's {len(folders)} ({', '.join(folders[:3])}{', ...' if len(folders) > 3 else ''}). "
+            "Resume with the case that wrote it, or run without --resume to start again (its "
+            "point folders are then replaced)."
+        )
+    for p, entry, now in zip(planned, old_points, fingerprints, strict=True):
+        differ = ck.differing_sections(entry.get("fingerprint") or {}, now)
+        if differ:
+            raise InputError(
+                f"--resume: the sweep in {out} was written by a different sweep case: point "
+                f"{p.index} ({p.label}): {', '.join(differ)} "
+                f"{'differs' if len(differ) == 1 else 'differ'}. Resume with the case that wrote it, "
+                "or run without --resume to start again (its point folders are then replaced)."
+            )
+    modes = []
+    for p in planned:
+        summary = _read_json(out / p.folder / "summary.json")
+        if summary is not None and summary.get("complete") is True:
+            modes.append("done")
+        elif ck.latest_checkpoint(out / p.folder) is not None:
+            modes.append("resume")
+        else:
+            modes.append("run")
+    return modes
+
+
+def read_point(out: Path, index: int, group: int) -> PointRun:
+    """The :class:`PointRun` of a complete point read back from its folder (summary.json and
+    history.csv; its wall time is the summary's, that of the run that computed it)."""
+    from fem_assb.indicators.capacity import C_PER_M2_PER_MAH_PER_CM2
+
+    summary = _read_json(out / "summary.json")
+    data = np.genfromtxt(out / "history.csv", delimiter=",", names=True, ndmin=1)
+    table = {
+        "t": np.asarray(data["time_s"], dtype=float),
+        "voltage": np.asarray(data["voltage_V"], dtype=float),
+        "current": np.asarray(data["current_A_m2"], dtype=float),
+        "charge": np.asarray(data["capacity_mAh_cm2"], dtype=float) * C_PER_M2_PER_MAH_PER_CM2,
+        "x_mean": np.asarray(data["mean_stoichiometry"], dtype=float),
+        "step": np.asarray(data["step"], dtype=int),
+    }
+    wall = float(summary.get("wall_time_s", float("nan")))
+    return PointRun(index, "ok", "", summary=summary, table=table, wall_time_s=wall, group=group)
+
+
+def remove_previous_sweep(out: Path) -> list[Path]:
+    """Remove the point folders of an earlier sweep in ``out`` (one rank): only the folders its
+    sweep.json lists, and in them only a fem-assb run's files
+    (:func:`fem_assb.output.folder.remove_previous_run`); a folder left empty is removed, one
+    holding other files stays. Returns the folders removed."""
+    from fem_assb.output.folder import _is_plain_name, remove_previous_run
+
+    old = _read_json(out / "sweep.json")
+    if old is None:
+        return []
+    listed = [e.get("folder") for e in old.get("point_cases") or [] if isinstance(e, dict)]
+    listed += [r.get("folder") for r in old.get("rows") or [] if isinstance(r, dict)]
+    removed = []
+    for name in dict.fromkeys(f for f in listed if isinstance(f, str) and _is_plain_name(f)):
+        folder = out / name
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        remove_previous_run(folder)
+        try:
+            folder.rmdir()
+        except OSError:  # the user's files are in it
+            continue
+        removed.append(folder)
+    return removed
+
+
+def _start(out: Path, case, planned, fingerprints, resume: bool, say) -> list[str] | None:
+    """Rank 0 before the points run: the resume plan (or, without resume, the earlier sweep's
+    point folders removed), then sweep.json as at the start of a sweep (its points and their
+    case fingerprints, ``"complete": false``), so a sweep killed at any moment can be resumed.
+    Returns the modes (None without resume)."""
+    from fem_assb.output.atomic import write_json
+
+    modes = None
+    if resume:
+        modes = resume_plan(out, planned, fingerprints)
+        say(
+            f"resuming the sweep in {out}: {modes.count('done')} point(s) complete, "
+            f"{modes.count('resume')} from a checkpoint, {modes.count('run')} from the start"
+        )
+    else:
+        remove_previous_sweep(out)
+    sweep = case.operation.sweep
+    write_json(
+        out / "sweep.json",
+        {
+            "case": case.name,
+            "parameters": list(sweep.parameters),
+            "values": [[_text(v) for v in vs] for vs in sweep.values],
+            "grid": sweep.grid,
+            "points": len(planned),
+            "complete": False,
+            "running": True,
+            "point_cases": _point_cases(planned, fingerprints),
+        },
+    )
+    return modes
+
+
+def _point_cases(planned, fingerprints) -> list[dict]:
+    return [{"folder": p.folder, "fingerprint": fp} for p, fp in zip(planned, fingerprints, strict=True)]
 
 
 # --- stage 3: collect ---------------------------------------------------------------------------
@@ -343,11 +521,13 @@ def axis_of(parameter: str, values) -> tuple[np.ndarray, str, list[str] | None]:
 # --- the driver ---------------------------------------------------------------------------------
 
 
-def run_sweep(case, outdir=None, quiet: bool = False, comm=None) -> SweepResult:
+def run_sweep(case, outdir=None, quiet: bool = False, comm=None, resume: bool = False) -> SweepResult:
     """Run every point of the sweep of ``case`` (a loaded case with ``operation.sweep``) and,
     with ``outdir``, write each point into its subfolder and the sweep's files (module docstring).
-    Collective over ``comm`` (default COMM_WORLD); returns the same :class:`SweepResult` on every
-    rank."""
+    resume: go on with the sweep in ``outdir`` (:func:`resume_plan`: complete points are read
+    back, points with a checkpoint resumed, the others run); without it the point folders of an
+    earlier sweep there are removed first (:func:`remove_previous_sweep`). Collective over
+    ``comm`` (default COMM_WORLD); returns the same :class:`SweepResult` on every rank."""
     from mpi4py import MPI
 
     from fem_assb.errors import InputError
@@ -362,6 +542,8 @@ def run_sweep(case, outdir=None, quiet: bool = False, comm=None) -> SweepResult:
         raise InputError(f"case {case.name} has no operation.sweep; run it with fem_assb.Simulation.")
     t0 = time.perf_counter()
     planned = expand(case)
+    if resume and outdir is None:
+        raise InputError("resume: give the output folder of the sweep to continue (-o DIR, output=DIR).")
     sub, group, n_groups = split(world, sweep.concurrent)  # a clean error before any file
     out = prepare_output_folder(outdir, world) if outdir is not None else None
     leader = sub.rank == 0
@@ -371,11 +553,24 @@ def run_sweep(case, outdir=None, quiet: bool = False, comm=None) -> SweepResult:
         if talk:
             print(text, file=sys.stderr, flush=True)
 
+    modes = None
     if out is not None:
+        started = None
+        if world.rank == 0:
+            try:
+                fingerprints = point_fingerprints(planned)
+                started = _start(out, case, planned, fingerprints, resume, say if talk else lambda t: None)
+            except InputError as exc:
+                started = exc
+        if world.size > 1:
+            started = world.bcast(started, root=0)
+        if isinstance(started, InputError):
+            raise started  # on every rank, before any point runs
+        modes = started
         clear_previous_run(out, world)  # a single run's files in the sweep folder
     with StopSignals(sub) as stop:
         # concurrent points would interleave their progress lines: only the point lines then
-        runs = run_points(planned, sub, group, n_groups, out, quiet or n_groups > 1, stop, say)
+        runs = run_points(planned, sub, group, n_groups, out, quiet or n_groups > 1, stop, say, modes)
     if sub is not world:
         sub.Free()  # not on an error: that may be on some ranks only (cli.main then aborts)
     gathered = collect(world, leader, runs)
@@ -385,6 +580,10 @@ def run_sweep(case, outdir=None, quiet: bool = False, comm=None) -> SweepResult:
         summary = _summary(case, sweep, gathered, rows, world.size, n_groups, time.perf_counter() - t0)
         if out is None:
             summary["files"] = {}
+        else:
+            summary["point_cases"] = _point_cases(planned, fingerprints)
+            if modes is not None:
+                summary["resumed"] = {m: modes.count(m) for m in ("done", "resume", "run")}
     if out is not None:
         on_rank0(write, out, case, planned, gathered, rows, summary, comm=world)
     rows, gathered, summary = world.bcast((rows, gathered, summary), root=0)
