@@ -18,6 +18,11 @@ Stages (collective over the world communicator ``comm``):
    ``"complete": false``) and the group runs no further point;
 3. :func:`collect`: the points' outcomes (summary, history) gathered on world rank 0;
 4. :func:`write`: ``sweep.csv``, the plots and ``sweep.json``, on world rank 0, each atomically.
+
+With an output folder, ``sweep.json`` is also written before the points run (their folders and
+case fingerprints): ``resume=True`` (:func:`resume_plan`) then keeps the complete points, resumes
+those with a checkpoint and runs the others; a run without it first removes the point folders
+of the earlier sweep there (:func:`remove_previous_sweep`).
 """
 
 from __future__ import annotations
@@ -300,8 +305,7 @@ def resume_plan(out: Path, planned, fingerprints: list[dict]) -> list[str]:
     if old_folders != folders:
         raise InputError(
             f"--resume: the sweep in {out} was written by a different sweep case: its points are "
-            f"{len(old_folders)} ({', '.join(map(str, old_folders[:3]))}{', ...' if len(old_folders) > 3 else ''}), "
-            f"this sweep's {len(folders)} ({', '.join(folders[:3])}{', ...' if len(folders) > 3 else ''}). "
+            f"{len(old_folders)} ({_names(old_folders)}), this sweep's {len(folders)} ({_names(folders)}). "
             "Resume with the case that wrote it, or run without --resume to start again (its "
             "point folders are then replaced)."
         )
@@ -324,6 +328,10 @@ def resume_plan(out: Path, planned, fingerprints: list[dict]) -> list[str]:
         else:
             modes.append("run")
     return modes
+
+
+def _names(folders) -> str:
+    return ", ".join(map(str, folders[:3])) + (", ..." if len(folders) > 3 else "")
 
 
 def read_point(out: Path, index: int, group: int) -> PointRun:
