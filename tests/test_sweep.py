@@ -338,7 +338,7 @@ def _resume_case(tmp_path: Path, values: str = RESUME_VALUES) -> Path:
     lab = np.full((4, 2, 2), 2, dtype=np.int32)
     lab[:, 0, 0] = 1
     np.save(tmp_path / "cell.npy", lab)
-    case = tmp_path / f"resume{abs(hash(values)) % 1000}.yaml"
+    case = tmp_path / ("resume_" + "".join(c for c in values if c.isalnum()) + ".yaml")
     case.write_text(RESUME_CASE.format(image=tmp_path / "cell.npy", values=values))
     return case
 
