@@ -48,7 +48,11 @@ def test_import_is_cheap():
         "print(sorted(m for m in ('mpi4py', 'dolfinx', 'petsc4py', 'ufl') if m in sys.modules))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert out.returncode == 0, out.stderr
@@ -238,9 +242,7 @@ def test_demo_from_an_installed_wheel(tmp_path):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "fem_assb", src / "fem_assb", ignore=shutil.ignore_patterns("__pycache__"))
     hook = f"from setuptools import build_meta as b; print(b.build_wheel({str(tmp_path)!r}))"
-    build = subprocess.run(
-        [sys.executable, "-c", hook], cwd=src, capture_output=True, text=True, timeout=300
-    )
+    build = subprocess.run([sys.executable, "-c", hook], cwd=src, capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     wheel = tmp_path / build.stdout.strip().splitlines()[-1]
     site = tmp_path / "site"
@@ -251,7 +253,11 @@ def test_demo_from_an_installed_wheel(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     run = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**env, "PYTHONPATH": str(site)},
     )
     assert run.returncode == 0, run.stderr

@@ -12,9 +12,7 @@ from fem_assb.constants import FARADAY, GAS_CONSTANT  # noqa: E402
 T = 298.15
 
 
-def _planar_sim(
-    double_layer, n_se=4, n_cam=3, h=1e-6, preset="LCO_LLZO_HT2", comm=None, lateral=(1, 1)
-):
+def _planar_sim(double_layer, n_se=4, n_cam=3, h=1e-6, preset="LCO_LLZO_HT2", comm=None, lateral=(1, 1)):
     """A planar cell on a 1 x 1 cross-section: SE cells (the Li reaction on their x = 0 face),
     then CAM cells, the current drawn from the CAM's x = L face; one planar CAM | SE interface."""
     from mpi4py import MPI

@@ -171,8 +171,20 @@ def test_output_path_under_a_file(tmp_path, capsys, good):
     gen = ["generate", "composite", "--shape", "8,8,8", "--voxel-size", "1um", "--cam-fraction", "0.5"]
     line = _main_error(capsys, [*gen, "-o", blocker / "sub.npz"])
     assert "is a file, not a folder" in line
-    line = _main_error(capsys, ["modify", good, blocker / "m.npz", "--labels", "default", "--voxel-size",
-                                "1um", "--crop", "0:4,0:4,0:4"])
+    line = _main_error(
+        capsys,
+        [
+            "modify",
+            good,
+            blocker / "m.npz",
+            "--labels",
+            "default",
+            "--voxel-size",
+            "1um",
+            "--crop",
+            "0:4,0:4,0:4",
+        ],
+    )
     assert "is a file, not a folder" in line
     assert blocker.read_text() == "x"  # nothing written
 
@@ -199,14 +211,26 @@ def test_structure_io_does_not_import_the_output_layer():
         "from fem_assb.output.atomic import atomic_path, write_json, write_text;"
         "import fem_assb.atomic as a; assert atomic_path is a.atomic_path"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(),
-                       timeout=TIMEOUT)
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=TIMEOUT
+    )
     assert r.returncode == 0, r.stderr
 
 
 # ---------------------------------------------------------------------------- generator (serial)
-GEN = ["generate", "composite", "--shape", "16,16,16", "--voxel-size", "0.5um", "--cam-fraction", "0.5",
-       "--se-fraction", "0.4", "--no-png"]
+GEN = [
+    "generate",
+    "composite",
+    "--shape",
+    "16,16,16",
+    "--voxel-size",
+    "0.5um",
+    "--cam-fraction",
+    "0.5",
+    "--se-fraction",
+    "0.4",
+    "--no-png",
+]
 
 
 def test_negative_or_fractional_seed(tmp_path, capsys):
@@ -230,8 +254,9 @@ def test_packings_that_cannot_fit_are_refused(monkeypatch):
     from fem_assb.structure import generate
 
     with pytest.raises(InputError, match="particles"):
-        generate.generate_composite((2000, 2000, 2000), "1 um", cam_fraction=0.5, se_fraction=0.4,
-                                    d_cam="5 um", d_se="2 um")
+        generate.generate_composite(
+            (2000, 2000, 2000), "1 um", cam_fraction=0.5, se_fraction=0.4, d_cam="5 um", d_se="2 um"
+        )
     monkeypatch.setattr(generate, "_available_memory", lambda: 1e6)  # 1 MB free
     with pytest.raises(InputError, match=r"needs about .* GB of memory"):
         generate.generate_composite((32, 32, 32), "0.5 um", cam_fraction=0.5, se_fraction=0.4)
@@ -368,8 +393,14 @@ def test_mpi_error_on_one_rank_aborts_the_others(tmp_path):
     )
     for kind in ("input", "bug"):
         t0 = time.perf_counter()
-        r = subprocess.run(["mpirun", "-n", "2", sys.executable, str(script), kind], capture_output=True,
-                           text=True, cwd=tmp_path, timeout=TIMEOUT, env=_env(FEM_ASSB_ERROR_WAIT="1"))
+        r = subprocess.run(
+            ["mpirun", "-n", "2", sys.executable, str(script), kind],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=TIMEOUT,
+            env=_env(FEM_ASSB_ERROR_WAIT="1"),
+        )
         assert r.returncode != 0
         assert time.perf_counter() - t0 < TIMEOUT
         if kind == "input":

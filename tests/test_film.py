@@ -66,9 +66,7 @@ def _reference(s, I, U_cut, film=True):
 
 def _run(comm, s, I, cutoff, control, film_law=None, n_cam=32, surface_iterations=3):
     vm = planar_mesh(comm, n_cam=n_cam)
-    sim = CellSimulation(
-        vm, s, T, control=control, film_law=film_law, surface_iterations=surface_iterations
-    )
+    sim = CellSimulation(vm, s, T, control=control, film_law=film_law, surface_iterations=surface_iterations)
     residuals = []
 
     def on_step(sm, rec):
@@ -146,8 +144,13 @@ def _film_section(R_cm2):
 
     l_se, R = 100e-9, R_cm2 * 1e-4
     return SimpleNamespace(
-        l_cam=0.0, sigma_cam=1.0, D_cam=1.0, l_se=l_se, kappa_se=l_se / R,
-        resistance=lambda: R, D_at=lambda T: 1.0,
+        l_cam=0.0,
+        sigma_cam=1.0,
+        D_cam=1.0,
+        l_se=l_se,
+        kappa_se=l_se / R,
+        resistance=lambda: R,
+        D_at=lambda T: 1.0,
     )
 
 
@@ -196,7 +199,7 @@ def test_fig4a_extra_overpotential_is_i_R():
     print("\n" + "\n".join(lines))
     for row in rows:
         i_ma = row[0]
-        for R, extra_mv in zip(FIG4A_R, row[2:]):
+        for R, extra_mv in zip(FIG4A_R, row[2:], strict=True):
             assert extra_mv == pytest.approx(i_ma * R, rel=1e-8, abs=1e-6)  # mA/cm^2 * Ohm cm^2 = mV
 
 
@@ -213,8 +216,13 @@ def test_fig4a_with_a_diffusion_film_departs_from_linear_at_large_currents():
     cam, c_e = s.cam, s.electrolyte.c0
     l, D, sigma = 100e-9, 2e-17, 100.0
     film = SimpleNamespace(
-        l_cam=l, sigma_cam=sigma, D_cam=D, l_se=0.0, kappa_se=1.0,
-        resistance=lambda: l / sigma, D_at=lambda T: D,
+        l_cam=l,
+        sigma_cam=sigma,
+        D_cam=D,
+        l_se=0.0,
+        kappa_se=1.0,
+        resistance=lambda: l / sigma,
+        D_at=lambda T: D,
     )
     f = FARADAY / (8.314462618 * T)
     i0 = s.exchange_current_density()
@@ -223,6 +231,7 @@ def test_fig4a_with_a_diffusion_film_departs_from_linear_at_large_currents():
     dU0dc = (float(cam.U0(x0 + dx, T, np)) - float(cam.U0(x0 - dx, T, np))) / (2 * dx * cam.c_max)
     slope = l / sigma + a * abs(dU0dc)  # Ohm m^2
     i_lim = (cam.c_max - cam.c0) / a  # A/m^2: the film surface saturates
+
     def extra(frac):
         i = -frac * i_lim
         eta = abs(_total_overpotential(cam, film, cam.c0, c_e, i))

@@ -79,8 +79,9 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 
 def test_cli_error_exit_code_and_message():
     """A bad command line exits non-zero with a message, through `python -m fem_assb`."""
-    r = subprocess.run([sys.executable, "-m", "fem_assb", "no-such-command"], capture_output=True, text=True,
-                       cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "fem_assb", "no-such-command"], capture_output=True, text=True, cwd=ROOT
+    )
     assert r.returncode != 0
     assert "invalid choice" in r.stderr
 

@@ -152,13 +152,17 @@ def _reference_fv(grains, h, i_app, system, linear=False):
             return dphi / (grain_boundary_resistance(I_GB0, T) + r_b)
         out = np.empty_like(dphi)
         for n, d in enumerate(dphi):
-            eta = brentq(
-                lambda e, d=d: e + r_b * 2 * I_GB0 * np.sinh(a * e) - d,
-                min(0.0, d),
-                max(0.0, d),
-                xtol=1e-16,
-                rtol=1e-15,
-            ) if d != 0 else 0.0
+            eta = (
+                brentq(
+                    lambda e, d=d: e + r_b * 2 * I_GB0 * np.sinh(a * e) - d,
+                    min(0.0, d),
+                    max(0.0, d),
+                    xtol=1e-16,
+                    rtol=1e-15,
+                )
+                if d != 0
+                else 0.0
+            )
             out[n] = 2 * I_GB0 * np.sinh(a * eta)
         return out
 
@@ -176,9 +180,11 @@ def _reference_fv(grains, h, i_app, system, linear=False):
         r[last] += i_app
         return r
 
-    x0 = -float(an.U0) - _metal_eta(i_app, system) - i_app * np.tile(
-        (np.arange(shape[0]) + 0.5)[:, None, None] * h / kappa, (1,) + shape[1:]
-    ).ravel()
+    x0 = (
+        -float(an.U0)
+        - _metal_eta(i_app, system)
+        - i_app * np.tile((np.arange(shape[0]) + 0.5)[:, None, None] * h / kappa, (1,) + shape[1:]).ravel()
+    )
     sol = root(residual, x0, method="hybr", options={"xtol": 1e-14})
     assert np.max(np.abs(residual(sol.x))) < 1e-8 * i_app, sol.message
     phi = sol.x
@@ -203,9 +209,11 @@ def test_cell_with_grain_boundaries_matches_an_independent_finite_volume_solve()
     # the linearized law is far off here: the comparison is sensitive to the sinh
     v_lin, _ = _reference_fv(grains, h, i_app, system, linear=True)
     assert abs(v_lin - v_ref) > 0.01
-    print(f"FV comparison: V_cell {v_cell:.9f} V, V_FV {v_ref:.9f} V, |dV| {abs(v_cell - v_ref):.2e} V, "
-          f"block drop {drop * 1e3:.2f} mV (linearized law: {(-v_lin - eta_li) * 1e3:.2f} mV), "
-          f"GB residual {res:.2e} V")
+    print(
+        f"FV comparison: V_cell {v_cell:.9f} V, V_FV {v_ref:.9f} V, |dV| {abs(v_cell - v_ref):.2e} V, "
+        f"block drop {drop * 1e3:.2f} mV (linearized law: {(-v_lin - eta_li) * 1e3:.2f} mV), "
+        f"GB residual {res:.2e} V"
+    )
 
 
 def test_column_of_grains_gives_bulk_plus_k_grain_boundary_resistances():
@@ -228,8 +236,10 @@ def test_column_of_grains_gives_bulk_plus_k_grain_boundary_resistances():
         assert res < 1e-9
         if i_app < 0.1:
             assert r_total == pytest.approx(bulk + n_gb * r_gb, rel=1e-6)
-            print(f"series R_GB: R_total {r_total * 1e4:.6f} Ohm cm^2 = bulk {bulk * 1e4:.6f} + "
-                  f"{n_gb} x {(r_total - bulk) / n_gb * 1e4:.6f} Ohm cm^2 (R_GB = {r_gb * 1e4:.6f})")
+            print(
+                f"series R_GB: R_total {r_total * 1e4:.6f} Ohm cm^2 = bulk {bulk * 1e4:.6f} + "
+                f"{n_gb} x {(r_total - bulk) / n_gb * 1e4:.6f} Ohm cm^2 (R_GB = {r_gb * 1e4:.6f})"
+            )
 
 
 @pytest.mark.mpi
@@ -294,8 +304,14 @@ CASE = {
     "materials": {"preset": "LCO_LLZO", "grain_boundary": {"i_GB0": "1e-4 A/cm^2"}},
     "operation": {
         "temperature": "25 degC",
-        "steps": [{"kind": "discharge", "current_density": "0.5 mA/cm^2", "cutoff_voltage": "3.4 V",
-                   "duration": "10 s"}],
+        "steps": [
+            {
+                "kind": "discharge",
+                "current_density": "0.5 mA/cm^2",
+                "cutoff_voltage": "3.4 V",
+                "duration": "10 s",
+            }
+        ],
     },
     "numerics": {"dt_initial": "5 s", "dt_max": "5 s", "linear_solver": "direct"},
     "outputs": {"fields": [], "plots": False},

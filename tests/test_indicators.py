@@ -83,8 +83,14 @@ def test_inventory_is_the_one_volume():
     from fem_assb.indicators.cell import CellInventory, cell_indicators
 
     inv = CellInventory(
-        area=1e-4, cam_volume=2e-9, se_volume=1e-9, separator_volume=3e-9, c_max=5e4, c0=1e4,
-        cam_density=4770.0, se_density=1640.0,
+        area=1e-4,
+        cam_volume=2e-9,
+        se_volume=1e-9,
+        separator_volume=3e-9,
+        c_max=5e4,
+        c0=1e4,
+        cam_density=4770.0,
+        se_density=1640.0,
     )
     q_theo = 4e4 * F * 2e-9 / 1e-4
     out = cell_indicators(inv, charge=0.5 * q_theo, energy_delivered=3600.0)

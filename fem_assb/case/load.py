@@ -252,8 +252,11 @@ def _check_film(system, film_override: dict) -> None:
     film = system.film
     if film is None:
         return
-    idle = [k for k, l_key in (("sigma_cam", "l_cam"), ("D_cam", "l_cam"), ("kappa_se", "l_se"))
-            if k in film_override and not getattr(film, l_key) > 0]
+    idle = [
+        k
+        for k, l_key in (("sigma_cam", "l_cam"), ("D_cam", "l_cam"), ("kappa_se", "l_se"))
+        if k in film_override and not getattr(film, l_key) > 0
+    ]
     if idle:
         raise InputError(
             f"materials.film.{idle[0]} has no effect: the film's "
@@ -805,9 +808,7 @@ def _sweep_axis(spec, where: str) -> tuple[str, list]:
     if where != "operation.sweep":
         check_keys(spec, SWEEP_AXIS_KEYS, where)
     if "parameter" not in spec or "values" not in spec:
-        raise InputError(
-            f"{where} needs 'parameter' (e.g. operation.steps.0.current_density) and 'values'."
-        )
+        raise InputError(f"{where} needs 'parameter' (e.g. operation.steps.0.current_density) and 'values'.")
     param = str(spec["parameter"])
     root = param.split(".")[0]
     if root not in SWEEP_ROOTS:

@@ -164,9 +164,7 @@ def _mark_separator(pv, plotter, size_um) -> None:
     collector) under the box, and their labels."""
     lx, ly, lz = size_um
     gap = 0.03 * max(lx, ly, lz)
-    plane = pv.Plane(
-        center=(-gap, ly / 2, lz / 2), direction=(1, 0, 0), i_size=1.15 * lz, j_size=1.15 * ly
-    )
+    plane = pv.Plane(center=(-gap, ly / 2, lz / 2), direction=(1, 0, 0), i_size=1.15 * lz, j_size=1.15 * ly)
     plotter.add_mesh(plane, color=(0.35, 0.35, 0.35), opacity=0.35)
     y_arrow = -0.12 * ly - gap
     arrow = pv.Arrow(
@@ -323,9 +321,7 @@ class VTXSeries:
 
     def __init__(self, path):
         if not vtx_reader_available():
-            raise RenderError(
-                f"cannot read {path}: this VTK has no ADIOS2 VTX reader (module vtkIOADIOS2)."
-            )
+            raise RenderError(f"cannot read {path}: this VTK has no ADIOS2 VTX reader (module vtkIOADIOS2).")
         from vtkmodules.vtkCommonExecutionModel import vtkStreamingDemandDrivenPipeline
         from vtkmodules.vtkIOADIOS2 import vtkADIOS2VTXReader
 

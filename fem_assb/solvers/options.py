@@ -58,9 +58,7 @@ def normalize(options, what: str = "petsc_options") -> dict:
         elif isinstance(value, str):
             out[name] = value
         else:
-            raise InputError(
-                f"{what}.{name} = {value!r}: a value must be a string, a number or true/false."
-            )
+            raise InputError(f"{what}.{name} = {value!r}: a value must be a string, a number or true/false.")
     return out
 
 

@@ -90,12 +90,12 @@ class CaseResult:
 
 def run_case(case, outdir=None, quiet: bool = False, comm=None, resume: bool = False) -> dict:
     """Simulate a loaded case and write its outputs into ``outdir`` (default the case's
-    ``outputs.folder``); returns the summary dict (``summary["complete"]`` is False when a
-    SIGINT/SIGTERM stopped it). Files: history.csv, summary.json, voltage.png,
-    utilization_profile.csv, utilization_histogram.csv, utilization.png, utilization_3d.png,
-    fields.bp (render_<field>_<k>.png with outputs.render), case.yaml (and checkpoint/ while
-    the run is not complete). resume: go on from the folder's checkpoint (a sweep: point by point,
-:func:`fem_assb.studies.sweep.run_sweep`)."""
+        ``outputs.folder``); returns the summary dict (``summary["complete"]`` is False when a
+        SIGINT/SIGTERM stopped it). Files: history.csv, summary.json, voltage.png,
+        utilization_profile.csv, utilization_histogram.csv, utilization.png, utilization_3d.png,
+        fields.bp (render_<field>_<k>.png with outputs.render), case.yaml (and checkpoint/ while
+        the run is not complete). resume: go on from the folder's checkpoint (a sweep: point by point,
+    :func:`fem_assb.studies.sweep.run_sweep`)."""
     out = Path(outdir) if outdir else Path(case.outputs.folder)
     if case.operation.sweep is not None:  # every point in a subfolder, then sweep.csv
         from fem_assb.studies.sweep import run_sweep
@@ -527,7 +527,11 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
         prof, hist = tables["profile"], tables["histogram"]
         edges = np.append(hist["utilization_low"], hist["utilization_high"][-1:])
         plots.utilization_plots(
-            out / "utilization.png", prof["x_um"], prof["mean_utilization"], hist["fraction"], edges,
+            out / "utilization.png",
+            prof["x_um"],
+            prof["mean_utilization"],
+            hist["fraction"],
+            edges,
             comm=built.comm,
         )
         files["utilization_plot"] = "utilization.png"
