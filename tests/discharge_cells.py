@@ -34,3 +34,41 @@ def planar_grid(n_cam: int = 32, width: float = 1e-6, ny: int = 1, L_cam=None) -
 
 def planar_mesh(comm, **kw):
     return build_voxel_mesh(comm, planar_grid(**kw) if comm.rank == 0 else None, tags.facet_tagger)
+
+
+def tiny_case(name: str, *, shape=(6, 4, 4), steps=None, numerics=None, outputs=None) -> dict:
+    """A fresh case dict of the tests' tiny composite cell (NMC811 / Li6PS5Cl, 0.5 um voxels of
+    ``shape``, 5 um SE separator on 2 um Li, 25 degC, direct solver): by default one 20 s
+    discharge at 5 mA/cm^2 to 3.0 V, no fields and no plots. ``steps``, ``numerics`` and
+    ``outputs`` replace those sections (numerics: the defaults updated)."""
+    return {
+        "name": name,
+        "structure": {
+            "generator": {
+                "kind": "composite",
+                "shape": list(shape),
+                "voxel_size": "0.5 um",
+                "cam_fraction": 0.6,
+                "se_fraction": 0.4,
+                "d_cam": "1.5 um",
+                "d_se": "1 um",
+                "seed": 0,
+            }
+        },
+        "cell": {"separator": {"material": "SE", "thickness": "5 um"}, "li_metal": "2 um"},
+        "materials": {"preset": "NMC811_Li6PS5Cl"},
+        "operation": {
+            "temperature": "25 degC",
+            "steps": steps
+            or [
+                {
+                    "kind": "discharge",
+                    "current_density": "5 mA/cm^2",
+                    "cutoff_voltage": "3.0 V",
+                    "duration": "20 s",
+                }
+            ],
+        },
+        "numerics": {"dt_initial": "5 s", "dt_max": "10 s", "linear_solver": "direct", **(numerics or {})},
+        "outputs": outputs if outputs is not None else {"fields": [], "plots": False},
+    }

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from discharge_cells import tiny_case
 
 from fem_assb.errors import InputError
 
@@ -25,32 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 INTERVAL = 5  # accepted steps between checkpoints
 KILL_AFTER = 10  # kill once the checkpoint of this step exists
 
-CASE = {
-    "name": "checkpoint",
-    "structure": {
-        "generator": {
-            "kind": "composite",
-            "shape": [6, 4, 4],
-            "voxel_size": "0.5 um",
-            "cam_fraction": 0.6,
-            "se_fraction": 0.4,
-            "d_cam": "1.5 um",
-            "d_se": "1 um",
-            "seed": 0,
-        }
-    },
-    "cell": {"separator": {"material": "SE", "thickness": "5 um"}, "li_metal": "2 um"},
-    "materials": {"preset": "NMC811_Li6PS5Cl"},
-    "operation": {
-        "temperature": "25 degC",
-        "steps": [
-            {"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.6 V"},
-            {"kind": "rest", "duration": "20 s"},
-        ],
-    },
-    "numerics": {"dt_initial": "1 s", "dt_max": "2 s", "linear_solver": "direct"},
-    "outputs": {"fields": ["phi"], "field_interval": 7, "plots": False, "checkpoint_interval": INTERVAL},
-}
+CASE = tiny_case(
+    "checkpoint",
+    steps=[
+        {"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.6 V"},
+        {"kind": "rest", "duration": "20 s"},
+    ],
+    numerics={"dt_initial": "1 s", "dt_max": "2 s"},
+    outputs={"fields": ["phi"], "field_interval": 7, "plots": False, "checkpoint_interval": INTERVAL},
+)
 
 #: Runs the CLI with every time step from step SLOW_FROM on slowed by 0.3 s, so that the kill
 #: lands between two checkpoints (the numerics are untouched).

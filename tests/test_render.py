@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from discharge_cells import tiny_case
 
 from fem_assb.errors import InputError
 from fem_assb.structure.image import VoxelImage
@@ -169,40 +170,19 @@ def test_utilization_picture_depends_on_the_state(tmp_path):
 
 # --- a run: utilization_3d.png, outputs.render, fields.bp through the VTX reader -------------------
 
-CASE = {
-    "name": "render",
-    "structure": {
-        "generator": {
-            "kind": "composite",
-            "shape": [8, 5, 5],
-            "voxel_size": "0.5 um",
-            "cam_fraction": 0.6,
-            "se_fraction": 0.4,
-            "d_cam": "1.5 um",
-            "d_se": "1 um",
-            "seed": 0,
-        }
-    },
-    "cell": {"separator": {"material": "SE", "thickness": "5 um"}, "li_metal": "2 um"},
-    "materials": {"preset": "NMC811_Li6PS5Cl"},
-    "operation": {
-        "temperature": "25 degC",
-        "steps": [
-            {
-                "kind": "discharge",
-                "current_density": "5 mA/cm^2",
-                "cutoff_voltage": "3.0 V",
-                "duration": "30 s",
-            }
-        ],
-    },
-    "numerics": {"dt_initial": "5 s", "dt_max": "5 s", "linear_solver": "direct"},
-    "outputs": {
+CASE = tiny_case(
+    "render",
+    shape=(8, 5, 5),
+    steps=[
+        {"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.0 V", "duration": "30 s"}
+    ],
+    numerics={"dt_max": "5 s"},
+    outputs={
         "fields": ["phi", "x", "material"],
         "render": {"times": ["12 s", "end"], "fields": ["x", "phi"]},
         "plots": True,
     },
-}
+)
 
 
 def _case(raw, **outputs):

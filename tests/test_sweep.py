@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from discharge_cells import tiny_case
 
 import fem_assb
 from fem_assb.errors import InputError
@@ -23,36 +24,7 @@ from fem_assb.errors import InputError
 ROOT = Path(__file__).resolve().parents[1]
 
 #: the tiny cell of the key walk (tests/test_case_keys.py): a 6 x 4 x 4 composite, direct solver
-BASE = {
-    "name": "sweep",
-    "structure": {
-        "generator": {
-            "kind": "composite",
-            "shape": [6, 4, 4],
-            "voxel_size": "0.5 um",
-            "cam_fraction": 0.6,
-            "se_fraction": 0.4,
-            "d_cam": "1.5 um",
-            "d_se": "1 um",
-            "seed": 0,
-        }
-    },
-    "cell": {"separator": {"material": "SE", "thickness": "5 um"}, "li_metal": "2 um"},
-    "materials": {"preset": "NMC811_Li6PS5Cl"},
-    "operation": {
-        "temperature": "25 degC",
-        "steps": [
-            {
-                "kind": "discharge",
-                "current_density": "5 mA/cm^2",
-                "cutoff_voltage": "3.0 V",
-                "duration": "20 s",
-            }
-        ],
-    },
-    "numerics": {"dt_initial": "5 s", "dt_max": "10 s", "linear_solver": "direct"},
-    "outputs": {"fields": [], "plots": False},
-}
+BASE = tiny_case("sweep")
 RATES = ["2 mA/cm^2", "5 mA/cm^2", "80 A/m^2"]
 CD = "operation.steps.0.current_density"
 
