@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from child_env import child_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,17 +53,6 @@ def _case(tmp: Path) -> Path:
     return path
 
 
-def _env():
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OMPI_", "PMIX_")) or k.startswith("OMPI_ALLOW_RUN_AS_ROOT")
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("FEM_ASSB_QUIET", None)
-    return env
-
-
 def _rank_pids(case: Path) -> dict[int, int]:
     """{rank: pid} of the processes running ``case`` under mpirun (from /proc)."""
     out = {}
@@ -86,7 +76,9 @@ def _run_and_signal(tmp: Path, ranks: int, sig: int) -> tuple[int, str]:
     cmd = [sys.executable, "-m", "fem_assb", "run", str(case), "-o", str(tmp / "out")]
     if ranks > 1:
         cmd = ["mpirun", "-n", str(ranks), *cmd]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env=child_env(quiet=False), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     seen, lines = threading.Event(), []
 
     def read():

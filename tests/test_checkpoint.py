@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from child_env import child_env
 from discharge_cells import tiny_case
 
 from fem_assb.errors import InputError
@@ -68,17 +69,6 @@ def _changed(path: str, value) -> dict:
     return raw
 
 
-def _env():
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OMPI_", "PMIX_")) or k.startswith("OMPI_ALLOW_RUN_AS_ROOT")
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["FEM_ASSB_QUIET"] = "1"
-    return env
-
-
 def _cmd(ranks: int, *args, slow_from=None) -> list[str]:
     if slow_from is None:
         cmd = [sys.executable, "-m", "fem_assb", *args]
@@ -89,7 +79,7 @@ def _cmd(ranks: int, *args, slow_from=None) -> list[str]:
 
 def _run(ranks: int, *args, timeout=600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        _cmd(ranks, *args), env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        _cmd(ranks, *args), env=child_env(), capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -109,7 +99,12 @@ def _kill_after_checkpoint(case: Path, out: Path, ranks: int) -> int:
     of step KILL_AFTER exists; returns the step of the checkpoint left."""
     cmd = _cmd(ranks, "run", str(case), "-o", str(out), slow_from=KILL_AFTER + 1)
     proc = subprocess.Popen(
-        cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        cmd,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 600

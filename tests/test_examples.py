@@ -3,7 +3,6 @@ a subprocess with a timeout) and print numbers that match independent expectatio
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -12,23 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from child_env import child_env
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 F = 96485.33212
 TIMEOUT = 300  # s; each example takes well under a minute on one core
-
-
-def _env():
-    """The caller's environment without the MPI variables of this (possibly singleton) process."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OMPI_", "PMIX_")) or k.startswith("OMPI_ALLOW_RUN_AS_ROOT")
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("PRTE_MCA_mapby", ":OVERSUBSCRIBE")
-    return env
 
 
 def run_example(name: str, ranks: int, cwd) -> dict:
@@ -38,7 +26,9 @@ def run_example(name: str, ranks: int, cwd) -> dict:
         if shutil.which("mpirun") is None:
             pytest.skip("mpirun is not available")
         cmd = ["mpirun", "-n", str(ranks), *cmd]
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=child_env(quiet=False), capture_output=True, text=True, timeout=TIMEOUT
+    )
     assert proc.returncode == 0, f"{name} on {ranks} rank(s) failed:\n{proc.stdout}\n{proc.stderr}"
     values = {}
     for line in proc.stdout.splitlines():

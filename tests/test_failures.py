@@ -6,7 +6,6 @@ ranks)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from child_env import child_env
 
 from fem_assb.cli import BUG_LINE, main
 from fem_assb.errors import InputError
@@ -27,25 +27,13 @@ DEMO = (ROOT / "cases" / "demo.yaml").read_text()
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _env(**extra) -> dict:
-    """The environment for a child `mpirun`: without the MPI singleton state of this process."""
-    keep = {"OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "PRTE_MCA_mapby"}
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k in keep or not k.startswith(("OMPI_", "PMIX_", "PRTE_", "OPAL_"))
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["FEM_ASSB_QUIET"] = "1"
-    env.update(extra)
-    return env
 
 
 def _cli(args, cwd, np_=1, **env) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "fem_assb.cli", *map(str, args)]
     if np_ > 1:
         cmd = ["mpirun", "-n", str(np_), *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT, env=_env(**env))
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT, env=child_env(**env))
 
 
 def _error_lines(stderr: str, command: str) -> list[str]:
@@ -212,7 +200,7 @@ def test_structure_io_does_not_import_the_output_layer():
         "import fem_assb.atomic as a; assert atomic_path is a.atomic_path"
     )
     r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=TIMEOUT
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), timeout=TIMEOUT
     )
     assert r.returncode == 0, r.stderr
 
@@ -399,7 +387,7 @@ def test_mpi_error_on_one_rank_aborts_the_others(tmp_path):
             text=True,
             cwd=tmp_path,
             timeout=TIMEOUT,
-            env=_env(FEM_ASSB_ERROR_WAIT="1"),
+            env=child_env(FEM_ASSB_ERROR_WAIT="1"),
         )
         assert r.returncode != 0
         assert time.perf_counter() - t0 < TIMEOUT
