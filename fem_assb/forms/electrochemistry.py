@@ -357,19 +357,25 @@ class CellForms:
         """Upper bound (V) of the largest residual of the grain-boundary law over the GB facets
         after its local Newton steps (transport Eq. 4; 0 without grain boundaries): the largest
         per-cell sum of |h(eta)| over the cell's GB facets, all ranks."""
-        if self.gb_check_form is None:
+        return self._largest_cell_sum(self.gb_check_form)
+
+    def _largest_cell_sum(self, form) -> float:
+        """The largest per-cell value (owned cells, all ranks) of the assembled DG0 vector of a
+        nonnegative facet residual ``form`` (0 for None; inf where any entry is not finite): the
+        bound the local-law checks (grain boundaries, film) compare with their tolerance."""
+        if form is None:
             return 0.0
         from dolfinx.fem.petsc import assemble_vector
         from mpi4py import MPI
+        from petsc4py import PETSc
 
-        # Each facet is integrated on one rank into the local (owned + ghost) entries of its two
-        # cells; all terms are >= 0, so the local maximum without a ghost update still bounds
-        # every facet of that rank.
-        b = assemble_vector(self.gb_check_form)
-        with b.localForm() as bl:
-            local = float(np.max(bl.array)) if bl.array.size else 0.0
+        b = assemble_vector(form)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        arr = b.array_r
+        loc = float(np.max(arr)) if arr.size else 0.0
         b.destroy()
-        return self.vmesh.mesh.comm.allreduce(local, op=MPI.MAX)
+        loc = loc if np.isfinite(loc) and np.all(np.isfinite(arr)) else np.inf
+        return self.vmesh.mesh.comm.allreduce(loc, op=MPI.MAX)
 
     def scalar(self, form) -> float:
         return _assemble(form, self.vmesh.mesh.comm, compiled=True)
@@ -399,19 +405,7 @@ class CellForms:
     def film_residual_max(self) -> float:
         """An upper bound (V) of the largest |residual| of the film law over the CAM | SE facets:
         the largest sum over one CAM cell's facets (0 without the film; inf if not finite)."""
-        if self.film_check_form is None:
-            return 0.0
-        from dolfinx.fem.petsc import assemble_vector
-        from mpi4py import MPI
-        from petsc4py import PETSc
-
-        b = assemble_vector(self.film_check_form)
-        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        arr = b.array_r
-        loc = float(np.max(arr)) if arr.size else 0.0
-        b.destroy()
-        loc = loc if np.isfinite(loc) and np.all(np.isfinite(arr)) else np.inf
-        return self.vmesh.mesh.comm.allreduce(loc, op=MPI.MAX)
+        return self._largest_cell_sum(self.film_check_form)
 
     def cam_stoichiometry(self) -> np.ndarray:
         """x of the owned CAM cells (numpy)."""
