@@ -72,3 +72,29 @@ def tiny_case(name: str, *, shape=(6, 4, 4), steps=None, numerics=None, outputs=
         "numerics": {"dt_initial": "5 s", "dt_max": "10 s", "linear_solver": "direct", **(numerics or {})},
         "outputs": outputs if outputs is not None else {"fields": [], "plots": False},
     }
+
+
+def planar_reference(system, I: float, U_cut: float, T: float, film=None):
+    """The independent 1D reference (tests/reference/planar_1d.py, 800 CAM cells) of the planar
+    cell of :func:`planar_grid` for ``system`` at current density I (A/m^2) to U_cut (V), T (K);
+    ``film``: None or the reference's film parameters (R in Ohm m^2, a_film = l_cam / (F D_cam)
+    in mol/m^3 per A/m^2; see discharge_1d)."""
+    from reference.planar_1d import discharge_1d
+
+    return discharge_1d(
+        system.cam,
+        I=I,
+        L_cam=PLANAR["L_cam"],
+        L_sep=PLANAR["L_sep"],
+        kappa=float(system.electrolyte.kappa(system.electrolyte.c0, T, np)),
+        c_e=system.electrolyte.c0,
+        T=T,
+        i0_li=system.anode.i0,
+        U_cut=U_cut,
+        L_li=PLANAR["L_li"],
+        sigma_li=system.anode.sigma,
+        L_cc=PLANAR["L_cc"],
+        sigma_cc=1e5,
+        n=800,
+        film=film,
+    )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from discharge_cells import PLANAR, planar_mesh
+from discharge_cells import planar_mesh, planar_reference
 from mpi4py import MPI
-from reference.planar_1d import discharge_1d
 
 from fem_assb.forms.interface import FARADAY
 from fem_assb.materials import get_system
@@ -24,22 +23,7 @@ def system():
 
 
 def _reference(s, I, U_cut):
-    return discharge_1d(
-        s.cam,
-        I=I,
-        L_cam=PLANAR["L_cam"],
-        L_sep=PLANAR["L_sep"],
-        kappa=float(s.electrolyte.kappa(s.electrolyte.c0, T, np)),
-        c_e=s.electrolyte.c0,
-        T=T,
-        i0_li=s.anode.i0,
-        U_cut=U_cut,
-        L_li=PLANAR["L_li"],
-        sigma_li=s.anode.sigma,
-        L_cc=PLANAR["L_cc"],
-        sigma_cc=1e5,
-        n=800,
-    )
+    return planar_reference(s, I, U_cut, T)
 
 
 @pytest.mark.parametrize("I", [0.1, 0.3])  # A/m^2 (0.01 and 0.04 mA/cm^2) on a 2 um dense slab

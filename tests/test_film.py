@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from discharge_cells import PLANAR, planar_mesh
+from discharge_cells import planar_mesh, planar_reference
 from mpi4py import MPI
-from reference.planar_1d import discharge_1d
 from scipy.optimize import brentq
 
 from fem_assb.errors import SolverError
@@ -45,23 +44,7 @@ def _reference(s, I, U_cut, film=True):
     fl = None
     if film:
         fl = {"R": s.film.resistance(), "a_film": s.film.l_cam / (FARADAY * s.film.D_at(T))}
-    return discharge_1d(
-        s.cam,
-        I=I,
-        L_cam=PLANAR["L_cam"],
-        L_sep=PLANAR["L_sep"],
-        kappa=float(s.electrolyte.kappa(s.electrolyte.c0, T, np)),
-        c_e=s.electrolyte.c0,
-        T=T,
-        i0_li=s.anode.i0,
-        U_cut=U_cut,
-        L_li=PLANAR["L_li"],
-        sigma_li=s.anode.sigma,
-        L_cc=PLANAR["L_cc"],
-        sigma_cc=1e5,
-        n=800,
-        film=fl,
-    )
+    return planar_reference(s, I, U_cut, T, film=fl)
 
 
 def _run(comm, s, I, cutoff, control, film_law=None, n_cam=32, surface_iterations=3):
