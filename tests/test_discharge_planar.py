@@ -10,7 +10,7 @@ from mpi4py import MPI
 from fem_assb.forms.interface import FARADAY
 from fem_assb.materials import get_system
 from fem_assb.solvers.time_stepping import StepControl
-from fem_assb.studies.discharge import CellSimulation, Operation
+from fem_assb.studies.discharge import SURFACE_ITERATIONS, CellSimulation, Operation
 
 T = 298.15
 
@@ -31,7 +31,9 @@ def test_planar_cell_matches_1d_reference(system, I):
     vm = planar_mesh(MPI.COMM_WORLD, n_cam=32)
     # Implicit Euler: the voltage step limit sets the time error (dU_max = 0.01 V: 2.1 mV near
     # 3.35 V at 0.3 A/m^2, 0.005 V: see the assertion below); the test is of the space scheme.
-    sim = CellSimulation(vm, system, T, control=StepControl(dt_max=400.0, dU_max=0.005))
+    sim = CellSimulation(
+        vm, system, T, control=StepControl(dt_max=400.0, dU_max=0.005), surface_iterations=SURFACE_ITERATIONS
+    )
     balance, lithium = [], [sim.lithium()]
 
     def on_step(s, rec):

@@ -278,8 +278,8 @@ def test_the_step_fails_when_the_local_solve_is_not_converged(monkeypatch):
     assert res_ok < 1e-9 < res_bad
     assert abs(v_bad - v_ok) > 1e-6  # the truncated law is another law
     sim = CellSimulation.__new__(CellSimulation)
-    sim.forms = captured["forms"]
-    out = sim._check_grain_boundaries(NewtonResult(True, 3, 0))
+    sim.forms, sim.residuals = captured["forms"], {}
+    out = sim._check_local_laws(NewtonResult(True, 3, 0))
     assert not out.converged and "grain-boundary law is not converged" in out.reason
     assert "after 1 local Newton steps" in out.reason
 

@@ -39,7 +39,7 @@ def test_system_exchange_current_is_the_forms(x):
     s = get_system("NMC811_Li6PS5Cl")
     cam = s.cam
     eta_c, c_cell = _ufl_coefficients(2)
-    i_form = intercalation_current(eta_c, c_cell, s.electrolyte.c0, 1e-6, cam, T, ufl, surface_iterations=0)
+    i_form = intercalation_current(eta_c, c_cell, s.electrolyte.c0, cam, T, ufl)
     eta = 0.02  # V over U0(min(x, 1)), the law's clipped surface stoichiometry
     u0 = float(cam.U0(min(x, 1.0), T, np))
     got = float(i_form((0, 0, 0), {eta_c: u0 + eta, c_cell: x * cam.c_max}))

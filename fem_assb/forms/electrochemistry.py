@@ -14,14 +14,24 @@ cathode collector face (x = L), whose mean potential is the cell voltage.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import ufl
 from dolfinx import fem
 
 from fem_assb.forms.facet_permutations import without_facet_permutations
-from fem_assb.forms.interface import FARADAY, film_current, intercalation_current, metal_current
+from fem_assb.forms.interface import (
+    FARADAY,
+    FILM_ITERATIONS,
+    FILM_TOLERANCE,
+    film_current,
+    intercalation_current,
+    metal_current,
+)
 from fem_assb.forms.transport import (
     GB_ITERATIONS,
+    GB_TOLERANCE,
     boundary_flux,
     grain_boundary_check,
     grain_boundary_flux,
@@ -38,12 +48,38 @@ COLLECTOR_CONDUCTIVITY = 1.0e5
 METAL_CONDUCTIVITY_CAP = 1.0e5
 
 
+@dataclass(frozen=True)
+class LocalLaw:
+    """A law solved inside the forms by a fixed number of local Newton steps per facet (the
+    grain-boundary law, the resistive film, the half-cell surface correction), and the check of
+    what those steps leave: ``form`` assembles, per cell, the sum over its facets of |residual|
+    (in ``unit``); a converged solve counts only where its largest value is within ``tolerance``
+    (:meth:`fem_assb.studies.discharge.CellSimulation.step`), else the step is cut and retried."""
+
+    name: str  # "grain_boundary", "film", "surface"
+    form: object  # compiled DG0 vector form
+    tolerance: float
+    unit: str  # of the residual: "V" or "c_max"
+    what: str  # the law, for the failure reason
+    reason: str = "LOCAL_LAW_NOT_CONVERGED"
+    advice: str = ""
+
+    def failure(self, residual: float) -> str:
+        """The reason of a solve this law's residual refuses."""
+        text = (
+            f"{self.reason}: {self.what} left a residual of {residual:.3g} {self.unit} "
+            f"(> {self.tolerance:g} {self.unit}) on some facet"
+        )
+        return f"{text}; {self.advice}" if self.advice else text
+
+
 class CellForms:
     """UFL forms of the cell on a :class:`~fem_assb.meshing.voxel_mesh.VoxelMesh`.
 
     system: materials system (``cam``, ``electrolyte``, ``anode``, ``grain_boundary``);
-    T: temperature (K); surface_iterations: Newton steps of the half-cell surface correction
-    (0 = cell-centre values in the Butler-Volmer law); film_law: None (default) uses the
+    T: temperature (K); surface_iterations: 0 (default) for cell-centre values in the
+    Butler-Volmer law, else the half-cell surface correction, solved by the film law's converged
+    per-facet solve without a film with that many phase-1 Newton steps; film_law: None (default) uses the
     resistive-film law at CAM | SE (:func:`~fem_assb.forms.interface.film_current`) where the
     system has a film of nonzero thickness, True forces it (a zero film: the film-free cell
     through the film's solve, for the tests), False never uses it.
@@ -64,13 +100,14 @@ class CellForms:
     #: Local Newton steps of the grain-boundary law (transport Eq. 4), checked after each solve.
     gb_iterations = GB_ITERATIONS
 
-    def __init__(self, vmesh, system, T: float, surface_iterations: int = 3, film_law: bool | None = None):
+    def __init__(self, vmesh, system, T: float, surface_iterations: int = 0, film_law: bool | None = None):
         self.vmesh, self.system, self.T = vmesh, system, float(T)
         self.surface_iterations = surface_iterations
         self.film = active_film(system) if film_law is None else (system.film if film_law else None)
         if film_law and system.film is None:
             raise ValueError("film_law=True needs a system with a film section")
         self.film_residual = None  # UFL residual (V) of the film law, when it is used
+        self.local_laws: list[LocalLaw] = []  # checked after every solve (LocalLaw)
         cam = system.cam
         self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
         self._spaces()
@@ -196,18 +233,16 @@ class CellForms:
         h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
         eta0 = self.solid(phi) - self.electrolyte(phi)
         c_cell = self.c_max * self.solid(self.x)
-        if self.film is not None:
+        if self.film is not None or self.surface_iterations > 0:
             a_surf = 0.0
             if self.surface_iterations > 0:  # c_surf = c_cell - i h_s / (2 F D_s(x_cell))
                 x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
                 a_surf = h_s / (2.0 * FARADAY * self.system.cam.D(x_cell, self.T, ufl))
             i_cam, self.film_residual = film_current(
-                eta0, c_cell, self.c_e, a_surf, self.system.cam, self.film, self.T, ufl
+                eta0, c_cell, self.c_e, a_surf, self.system.cam, self.film, self.T, ufl, **self._film_steps()
             )
         else:
-            i_cam = intercalation_current(
-                eta0, c_cell, self.c_e, h_s, self.system.cam, self.T, ufl, self.surface_iterations
-            )
+            i_cam = intercalation_current(eta0, c_cell, self.c_e, self.system.cam, self.T, ufl)
         self.i_cam = i_cam
         F = i_cam * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         F += i_cam / FARADAY * self.solid(self.vc) * self.dS(tags.CAM_SE)
@@ -271,6 +306,16 @@ class CellForms:
         self.gb_check_form = _form(
             grain_boundary_check(self.phi, w, *args) * self.dS(tags.GRAIN_BOUNDARY), self.vmesh.mesh.comm
         )
+        self.local_laws.append(
+            LocalLaw(
+                "grain_boundary",
+                self.gb_check_form,
+                GB_TOLERANCE,
+                "V",
+                f"the grain-boundary law is not converged after {self.gb_iterations} local Newton steps: it",
+                reason="GB_NOT_CONVERGED",
+            )
+        )
         F = grain_boundary_flux(self.phi, self.vphi, *args) * self.dS(tags.GRAIN_BOUNDARY)
         phi_old = self.u_old[0]
         jump, jump_old = self.phi("+") - self.phi("-"), phi_old("+") - phi_old("-")
@@ -306,11 +351,26 @@ class CellForms:
         self.cell_area_form = _form(self.solid(w) * dS(tags.CAM_SE), comm)
         self.film_check_form = None
         if self.film_residual is not None:
-            # per CAM cell: the sum over its film facets of |r| (a facet integral of |r| / area)
-            H = self.H
-            area = self.solid(H[0] * H[1] * H[2] / normal_extent(self.n, H))
-            check = abs(self.film_residual) / area * self.solid(w) * dS(tags.CAM_SE)
-            self.film_check_form = _form(check, comm)
+            self.film_check_form = self._cam_facet_check(self.film_residual, w)
+            steps = self._film_steps().get("iterations", FILM_ITERATIONS)
+            if self.film is not None:
+                what, reason = f"the resistive-film law, after its {steps} Newton steps,", "FILM_NOT_CONVERGED"
+            else:
+                what, reason = f"the half-cell surface correction, after {steps} Newton steps,", "SURFACE_NOT_CONVERGED"
+            name = "film" if self.film is not None else "surface"
+            self.local_laws.append(LocalLaw(name, self.film_check_form, FILM_TOLERANCE, "V", what, reason))
+
+    def _film_steps(self) -> dict:
+        """Phase-1 Newton steps of :func:`film_current`: its default with a film; without one
+        (the surface correction alone), ``surface_iterations`` (numerics.surface_iterations)."""
+        return {} if self.film is not None else {"iterations": self.surface_iterations}
+
+    def _cam_facet_check(self, residual, w):
+        """The compiled check form of a law on the CAM | SE facets: per CAM cell the sum over its
+        interface facets of |residual| (a facet integral of |residual| / facet area)."""
+        H = self.H
+        area = self.solid(H[0] * H[1] * H[2] / normal_extent(self.n, H))
+        return _form(abs(residual) / area * self.solid(w) * self.dS(tags.CAM_SE), self.vmesh.mesh.comm)
 
     # -- state helpers -------------------------------------------------------------------
     def has_material(self, codes) -> np.ndarray:
@@ -358,6 +418,10 @@ class CellForms:
         after its local Newton steps (transport Eq. 4; 0 without grain boundaries): the largest
         per-cell sum of |h(eta)| over the cell's GB facets, all ranks."""
         return self._largest_cell_sum(self.gb_check_form)
+
+    def local_residual(self, law: LocalLaw) -> float:
+        """The largest per-cell residual bound of a :class:`LocalLaw` (its unit), all ranks."""
+        return self._largest_cell_sum(law.form)
 
     def _largest_cell_sum(self, form) -> float:
         """The largest per-cell value (owned cells, all ranks) of the assembled DG0 vector of a
