@@ -567,7 +567,9 @@ def _labels(spec, base_dir) -> LabelMap | Path | None:
 
 # --- cell -----------------------------------------------------------------------------------------
 
-CELL_KEYS = {"separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth", "lateral"}
+CELL_KEYS = {
+    "separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth", "lateral"
+}  # fmt: skip
 SEPARATOR_KEYS = {"material", "thickness", "porosity", "conductivity_factor"}
 
 

@@ -186,9 +186,8 @@ class VirtualCell:
         max_cell_size: 10 um
         growth: 1.2
         """
-        known = {
-            "separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth", "lateral"
-        }  # fmt: skip
+        known = {"separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth"}
+        known.add("lateral")
         unknown = set(spec) - known
         if unknown:
             raise InputError(f"unknown virtual-cell keys {sorted(unknown)}; known: {sorted(known)}.")

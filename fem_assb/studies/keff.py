@@ -347,10 +347,10 @@ def _conductivities(bulk_conductivity, grain_resistance, grain_exchange_current,
 def _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb, periodic=False):
     """Rank 0: the phase mask, its percolating clusters per axis (with ``periodic``: wrapping
     around the two other axes), axes that share one mesh (never with ``periodic``: each axis has
-    its own lateral couplings) and the grain-boundary facet count. Returns (plan, masks, grains): the plan (shape, h [m],
-    n_phase, per_axis cells, groups, n_gb_facets) on every rank, the masks {axis: bool array}
-    and the grain IDs (int32 or None) on rank 0 ({} and None elsewhere). An input error on
-    rank 0 is raised on every rank."""
+    its own lateral couplings) and the grain-boundary facet count. Returns (plan, masks,
+    grains): the plan (shape, h [m], n_phase, per_axis cells, groups, n_gb_facets) on every
+    rank, the masks {axis: bool array} and the grain IDs (int32 or None) on rank 0 ({} and None
+    elsewhere). An input error on rank 0 is raised on every rank."""
     from fem_assb.structure.analysis import percolating
     from fem_assb.structure.image import VoxelImage
     from fem_assb.units import to_si
