@@ -454,8 +454,9 @@ def _periodic_facets(grid: Grid, voxel_index, num_owned: int, material, grain, f
         return {}
     shape = grid.shape
     strides = (shape[1] * shape[2], shape[2], 1)
-    owned_vox = voxel_index[:num_owned]  # ascending: owned cells come first, in voxel order
-    assert np.all(np.diff(owned_vox) > 0), "owned cells are not in voxel order"
+    owned_vox = voxel_index[:num_owned]
+    order = np.argsort(owned_vox)  # owned voxel indices, sorted, for the partner lookup
+    sorted_vox = owned_vox[order]
     ijk = np.unravel_index(owned_vox, shape)
     rows, tag_list = [], []
     for axis in grid.periodic:
@@ -464,13 +465,13 @@ def _periodic_facets(grid: Grid, voxel_index, num_owned: int, material, grain, f
             continue
         a = np.flatnonzero(ijk[axis] == 0)
         partner = owned_vox[a] + (n - 1) * strides[axis]
-        pos = np.searchsorted(owned_vox, partner)
-        found = (pos < owned_vox.size) & (owned_vox[np.minimum(pos, owned_vox.size - 1)] == partner)
+        pos = np.minimum(np.searchsorted(sorted_vox, partner), max(sorted_vox.size - 1, 0))
+        found = sorted_vox[pos] == partner if sorted_vox.size else np.zeros(0, dtype=bool)
         # the partner is active but not owned here: the partitioner broke a coupling (a bug)
         lost = np.count_nonzero(~found & (grid.material.ravel()[partner] >= 0))
         if lost:
             raise RuntimeError(f"{lost} periodic partners along axis {axis} are not on this rank.")
-        a, b = a[found], pos[found]
+        a, b = a[found], order[pos[found]]
         t = np.asarray(facet_tagger(material[a], material[b], grain[a], grain[b]), dtype=np.int32)
         lf_a, lf_b = _REF_FACET[2 * axis], _REF_FACET[2 * axis + 1]
         rows.append(np.column_stack([a, np.full(a.size, lf_a), b, np.full(a.size, lf_b)]))
