@@ -102,6 +102,30 @@ def test_periodic_couplings_are_facets_of_the_right_tag_area_and_normal():
     assert all(not (planes & o) for r, o in enumerate(others) if r != comm.rank)
 
 
+def test_partition_cuts_between_whole_x_planes_within_half_a_plane():
+    """_partition_starts: each cut at the first cell of an x plane, the nearer of the two around
+    the equal-count cut (so at most half a plane off), planes without cells and more ranks than
+    planes included; without periodic sides the cuts are the equal-count ones."""
+    from fem_assb.meshing.voxel_mesh import _partition_starts, _slab_starts
+
+    rng = np.random.default_rng(0)
+    mat = np.where(rng.random((9, 5, 4)) < 0.6, 0, -1).astype(np.int32)
+    mat[3] = -1  # an empty plane
+    for periodic in ((1, 2), ()):
+        grid = Grid.uniform(mat, 1e-6, periodic=periodic)
+        active = np.flatnonzero(mat.ravel() >= 0)
+        plane_start = np.searchsorted(active, 20 * np.arange(10))
+        per_plane = np.diff(plane_start)
+        for nparts in (2, 3, 4, 12):
+            starts, even = _partition_starts(grid, active, nparts), _slab_starts(active.size, nparts)
+            assert starts[0] == 0 and starts[-1] == active.size and np.all(np.diff(starts) >= 0)
+            if not periodic:
+                assert np.array_equal(starts, even)
+                continue
+            assert set(starts[1:-1].tolist()) <= set(plane_start.tolist())
+            assert np.all(np.abs(starts - even) <= per_plane.max() / 2)
+
+
 def test_insulating_grid_has_no_couplings_and_periodic_x_is_refused():
     vm = build_voxel_mesh(SELF, _box_grid((), SELF), tags.facet_tagger)
     assert vm.periodic_facets == {} and vm.periodic == ()
