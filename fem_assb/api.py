@@ -365,7 +365,7 @@ def effective_conductivity(image, phase=None, axis="x", *, voxel_size=None, labe
     there);
     phase: material name or class ("SE", "CAM") or image value; axis: "x", "y", "z", "all" or a
     list; voxel_size: "0.5 um" or m. Further keywords (bulk_conductivity [S/m],
-    grain_resistance [Ohm m^2], solver, rtol, comm, ...) go to
+    grain_resistance [Ohm m^2], lateral "insulating" | "periodic", solver, rtol, comm, ...) go to
     :func:`fem_assb.studies.keff.effective_conductivity`. Returns a :class:`KeffResult`.
     """
     from fem_assb.studies.keff import effective_conductivity as solve

@@ -66,8 +66,6 @@ _DELETE = object()
 #: shipped seed cases whose physics is not built yet (docs/cases.md), with the roadmap issue
 NOT_SUPPORTED = {
     "seed001_nmc811_lipf6.yaml": 17,
-    "seed002_lco_llzo.yaml": 16,
-    "seed002_nmc811_llzo.yaml": 16,
 }
 
 

@@ -259,7 +259,7 @@ KEYS: dict[str, object] = {
     "structure.segment.seed": Image(
         {"SEGMENT": {"min_distance": 1}}, {"SEGMENT": {"min_distance": 1, "seed": 1}}
     ),
-    "composite.periodic": Rejected(_gen(periodic=True), 16),
+    "composite.periodic": Image({}, {"periodic": True}),
     "composite.pore": Rejected(_gen(pore="LE", se_fraction=0.3), 17),
     "composite.packing": Image({"se_fraction": 0.3}, {"se_fraction": 0.3, "packing": 0.4}),
     "composite.overlap": Image({"se_fraction": 0.3}, {"se_fraction": 0.3, "overlap": 0.3}),
@@ -308,6 +308,8 @@ KEYS: dict[str, object] = {
     "cell.cathode_collector": Resolved({"cell.cathode_collector": "5 um"}, lambda c: _layers(c)),
     "cell.max_cell_size": Resolved({"cell.max_cell_size": "0.6 um"}, lambda c: _layers(c)),
     "cell.growth": Resolved({"cell.growth": 1.05}, lambda c: _layers(c)),
+    # the same periodic structure with its y, z sides joined instead of insulating
+    "cell.lateral": Sim({"cell.lateral": "periodic"}, base=_gen(periodic="yz")),
     # materials
     # (which parameter set, at which temperature: each parameter's and operation.temperature's
     # Sim checks prove that the resolved system reaches the simulation)
@@ -849,8 +851,8 @@ def test_rejected_keys_name_themselves(workdir):
     raw = apply(BASE, {M + "electrolyte.tdf": 1.5})
     with pytest.raises(NotSupportedError, match=r"^materials\.electrolyte\.tdf: "):
         _resolve(raw, workdir)
-    raw = apply(BASE, _gen(periodic="yz"))
-    with pytest.raises(NotSupportedError, match=r"^structure\.generator\.periodic: "):
+    raw = apply(BASE, _gen(cbd_fraction=0.1, se_fraction=0.3))
+    with pytest.raises(NotSupportedError, match=r"^structure\.generator\.cbd_fraction: "):
         _resolve(raw, workdir)
 
 
@@ -942,8 +944,6 @@ CASES = Path(__file__).resolve().parents[1] / "cases"
 #: seed cases whose physics is not built yet, and the roadmap issue their load error names
 REJECTED_CASES = {
     "seed001_nmc811_lipf6.yaml": 17,
-    "seed002_lco_llzo.yaml": 16,
-    "seed002_nmc811_llzo.yaml": 16,
 }
 
 
@@ -973,6 +973,10 @@ CONDITIONAL = [
     ({**FILM, M + "film": {"kappa_se": "1 S/cm"}}, r"materials\.film\.kappa_se has no effect"),
     ({**FILM, M + "film": {"l_cam": "0 nm", "D_cam": "1e-9 cm^2/s"}}, r"film\.D_cam has no effect"),
     ({**FILM, M + "cam.alpha": 0.4}, r"cam\.alpha = 0\.4.*roadmap issue #16"),
+    (
+        {"cell.lateral": "periodic", **_gen(periodic="y")},
+        r"structure\.generator\.periodic = 'y' but cell\.lateral is periodic.*periodic: yz",
+    ),
 ]
 
 

@@ -382,21 +382,14 @@ def test_segment_is_checked_at_load(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["seed002_lco_llzo.yaml", "seed002_nmc811_llzo.yaml"])
-def test_seed002_cases_are_rejected_only_for_their_periodic_sides(name):
-    """The seed 002 cases segment their generated SE (structure.segment); only the periodic sides
-    (#16, another item) are left: without them the case loads, grain boundaries included."""
+def test_seed002_cases_load_with_grains_and_periodic_sides(name):
+    """The seed 002 cases segment their generated SE (structure.segment) and join their lateral
+    sides (cell.lateral: periodic, the structure generated periodic in y and z)."""
     from pathlib import Path
 
-    import yaml
+    from fem_assb.case import load_case
 
-    from fem_assb.case import load_case, resolve_case
-    from fem_assb.errors import NotSupportedError
-
-    path = Path(__file__).resolve().parents[1] / "cases" / name
-    with pytest.raises(NotSupportedError, match=r"^.*structure\.generator\.periodic: "):
-        load_case(path)
-    raw = yaml.safe_load(path.read_text())
-    del raw["structure"]["generator"]["periodic"]
-    case = resolve_case(raw, base_dir=path.parent)
+    case = load_case(Path(__file__).resolve().parents[1] / "cases" / name)
     assert case.structure.segment == {"k": 8, "min_distance": 3, "seed": 1}
     assert case.materials.grain_boundary is not None
+    assert case.cell.lateral == "periodic" and case.structure.generator["periodic"] is True

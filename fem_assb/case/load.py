@@ -98,6 +98,7 @@ def resolve_case(
     notes: list[str] = []
     structure, image = _structure(raw["structure"], base_dir)
     cell = _cell(_section(raw, "cell"), system)
+    _check_lateral(structure, cell, notes)
     operation = _operation(op_raw, system, T, notes)
     _check_effective(system, overrides, image, cell, op_raw, structure.segment)
     numerics = _numerics(_section(raw, "numerics"))
@@ -499,14 +500,7 @@ def _check_generator_supported(gen: dict) -> None:
     for where, g in layers:
         from fem_assb.structure.generate import _periodic_axes
 
-        periodic = g.get("periodic", False)
-        if _periodic_axes(periodic):  # validates the value too
-            raise _not_supported(
-                f"{where}.periodic",
-                "periodic lateral sides (the simulation's lateral faces are insulating)",
-                16,
-                "remove periodic (the generated image is then cut from a larger packing)",
-            )
+        _periodic_axes(g.get("periodic", False))  # validates the value
         if str(g.get("pore", "PORE")) == "LE":
             raise _not_supported(
                 f"{where}.pore", "liquid electrolyte in the pores (pore: LE)", 17, "use pore: PORE"
@@ -573,7 +567,9 @@ def _labels(spec, base_dir) -> LabelMap | Path | None:
 
 # --- cell -----------------------------------------------------------------------------------------
 
-CELL_KEYS = {"separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth"}
+CELL_KEYS = {
+    "separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth", "lateral"
+}  # fmt: skip
 SEPARATOR_KEYS = {"material", "thickness", "porosity", "conductivity_factor"}
 
 
@@ -621,6 +617,13 @@ def _cell(spec, system) -> Cell:
     growth = float(to_si(spec.get("growth", 1.2), "", name="cell.growth"))
     if not 1.0 <= growth <= 2.0:
         raise InputError(f"cell.growth = {growth} must lie in [1, 2].")
+    lateral = str(spec.get("lateral", "insulating"))
+    if lateral not in ("insulating", "periodic"):
+        raise InputError(
+            f"cell.lateral = {lateral!r} is unknown{did_you_mean(lateral, ('insulating', 'periodic'))}; "
+            "use insulating (no current through the y and z sides) or periodic (each side joined to "
+            "the opposite one)."
+        )
     return Cell(
         separator_material=material,
         separator_thickness=thickness,
@@ -632,7 +635,44 @@ def _cell(spec, system) -> Cell:
         if "max_cell_size" in spec
         else None,
         growth=growth,
+        lateral=lateral,
     )
+
+
+def _check_lateral(structure: Structure, cell: Cell, notes: list) -> None:
+    """cell.lateral and a generator's ``periodic`` agree: with periodic sides the generator makes
+    the structure periodic in y and z (``periodic: yz`` is set when the generator does not say;
+    a generator, or one of its layers, periodic in fewer axes is an error). A periodic structure
+    with insulating sides is allowed (a note says so). An image file is taken as it is: its
+    periodicity is the user's to ensure."""
+    from fem_assb.structure.generate import _periodic_axes
+
+    gen = structure.generator
+    if gen is None:
+        return
+    layers = [("structure.generator", gen.get("periodic"))]
+    if gen.get("kind") == "layered":
+        layers += [
+            (f"structure.generator.{name}", gen[name].get("periodic", gen.get("periodic")))
+            for name in ("first", "second")
+            if isinstance(gen.get(name), dict)
+        ]
+    given = [(where, value) for where, value in layers if value is not None]
+    if cell.lateral == "periodic":
+        for where, value in given:
+            if _periodic_axes(value) != (1, 2):
+                raise InputError(
+                    f"{where}.periodic = {value!r} but cell.lateral is periodic: the sides can only be "
+                    "joined when the structure is periodic in y and z; set periodic: yz (or remove it, "
+                    "periodic sides make the generator periodic) or use cell.lateral: insulating."
+                )
+        if gen.get("periodic") is None:
+            gen["periodic"] = "yz"
+    elif any(_periodic_axes(value) for _, value in given):
+        notes.append(
+            "structure.generator.periodic: the structure is generated periodic, but the cell's y and "
+            "z sides are insulating (cell.lateral: insulating); give cell.lateral: periodic to join them."
+        )
 
 
 def _fraction(value, name) -> float:

@@ -80,7 +80,8 @@ class Cell:
     separator_material "SE" (dense solid electrolyte; a porous "LE" separator is issue #17);
     separator_conductivity_factor [-]: the separator's ionic conductivity relative to the SE's
     (1 = the same material). Grading of the planar layers: max_cell_size [m] (None = 20
-    voxels), growth [-].
+    voxels), growth [-]. lateral: the y and z sides, "insulating" or "periodic" (case key
+    ``cell.lateral``; a generated structure is then generated periodic in y and z).
     """
 
     separator_material: str
@@ -91,6 +92,7 @@ class Cell:
     cathode_collector: float = 0.0
     max_cell_size: float | None = None
     growth: float = 1.2
+    lateral: str = "insulating"
 
     def virtual_cell(self, image):
         """The :class:`fem_assb.structure.virtual_cell.VirtualCell` of ``image`` with these layers."""
@@ -111,6 +113,7 @@ class Cell:
             cathode_collector_thickness=self.cathode_collector,
             max_cell_size=self.max_cell_size,
             growth=self.growth,
+            lateral=self.lateral,
         )
 
 

@@ -53,7 +53,7 @@ def describe(case) -> str:
     out.append(
         f"  li_metal {format_value(cell.li_metal)}, anode_collector {format_value(cell.anode_collector)}, "
         f"cathode_collector {format_value(cell.cathode_collector)}, max_cell_size "
-        f"{format_value(cell.max_cell_size)}, growth {cell.growth}"
+        f"{format_value(cell.max_cell_size)}, growth {cell.growth}, lateral {cell.lateral}"
     )
     op = case.operation
     out.append(

@@ -22,6 +22,13 @@ def add_arguments(parser) -> None:
         "--axis", default="x", choices=["x", "y", "z", "all"], help="direction of the applied voltage"
     )
     parser.add_argument(
+        "--lateral",
+        default="insulating",
+        choices=["insulating", "periodic"],
+        help="the faces parallel to the axis: insulating (default) or periodic (joined to the "
+        "opposite face; for a periodic structure, seed 002)",
+    )
+    parser.add_argument(
         "--voxel-size",
         help="voxel edge with unit, e.g. 0.5um (default: from the image; 1 um "
         "for bare images, which only matters with grain boundaries)",
@@ -120,12 +127,14 @@ def run(args) -> int:
         temperature=si(args.temperature, "K", "--temperature", default_unit="K"),
         solver=args.solver,
         rtol=args.rtol,
+        lateral=args.lateral,
         comm=comm,
     )
     res["image"] = str(args.image)
     print0(
         f"keff: phase {args.phase} of {args.image}, {'x'.join(map(str, res['shape']))} voxels, "
         f"{res['ranks']} rank(s), {res['run_time_s']:.2f} s"
+        + (", periodic lateral faces" if res["lateral"] == "periodic" else "")
     )
     gb = res["grain_boundary"]
     if gb is not None:

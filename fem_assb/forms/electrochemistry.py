@@ -176,14 +176,16 @@ class CellForms:
         """dx over the owned cells, dS and ds over the tagged facets; quadrature degree 0.
 
         dx carries an explicit subdomain (all owned cells) so the forms can be assembled in parts
-        (fem_assb.solvers.chunked: DOLFINx integrates an unmarked dx over every cell).
+        (fem_assb.solvers.chunked: DOLFINx integrates an unmarked dx over every cell). dS and ds
+        are the mesh's (``VoxelMesh.measures``: integration domains computed once, dS with the
+        periodic couplings of periodic sides).
         """
         vmesh, msh = self.vmesh, self.vmesh.mesh
         md = {"quadrature_degree": 0}
         owned = np.arange(vmesh.num_owned_cells, dtype=np.int32)
         self.dx = ufl.Measure("dx", domain=msh, subdomain_data=[(0, owned)], subdomain_id=0, metadata=md)
-        self.dS = ufl.Measure("dS", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
-        self.ds = ufl.Measure("ds", domain=msh, subdomain_data=vmesh.facet_tags, metadata=md)
+        interior = (tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I, tags.CAM_SE, tags.LI_SE)
+        _, self.ds, self.dS = vmesh.measures(interior_tags=interior + (tags.GRAIN_BOUNDARY,))
 
     # -- helpers ---------------------------------------------------------------------------
     def indicator(self, codes):
@@ -488,8 +490,7 @@ def active_film(system):
 
 
 def _has_tag(vmesh, tag) -> bool:
-    local = int(np.any(vmesh.facet_tags.values == tag))
-    return vmesh.mesh.comm.allreduce(local) > 0
+    return vmesh.has_interior_tag(tag)
 
 
 def _form(form, comm):

@@ -26,7 +26,8 @@ NO_INTERFACE = (
 
 def active_faces(grid, info: CellGridInfo, inactive_faces=None) -> int:
     """Number of CAM | electrolyte faces of ``grid`` (the ``CAM_SE`` facets of the cell forms),
-    without the faces that ``inactive_faces`` (the cathode image's, see VoxelImage) switches off."""
+    without the faces that ``inactive_faces`` (the cathode image's, see VoxelImage) switches off,
+    with the faces across periodic sides (``grid.periodic``; never inactive)."""
     mat = grid.material
     grain = grid.grain if grid.grain is not None else np.zeros_like(mat)
     i0, i1 = info.cathode_slice
@@ -45,6 +46,13 @@ def active_faces(grid, info: CellGridInfo, inactive_faces=None) -> int:
             sel[0] = slice(i0, i0 + off.shape[0])
             face[tuple(sel)] &= ~off
         total += int(np.count_nonzero(face))
+    for axis in grid.periodic:
+        if mat.shape[axis] < 2:
+            continue
+        a, b = np.take(mat, 0, axis=axis), np.take(mat, -1, axis=axis)
+        ga, gb = np.take(grain, 0, axis=axis), np.take(grain, -1, axis=axis)
+        live = (a >= 0) & (b >= 0)
+        total += int(np.count_nonzero(live & (tags.facet_tagger(a, b, ga, gb) == tags.CAM_SE)))
     return total
 
 

@@ -1,7 +1,8 @@
 """VirtualCell -> meshing Grid: material codes per cell, graded planar layers (MODEL.md §1).
 
 Isolated clusters are removed before meshing ([002], MODEL §1): electrolyte not face-connected
-to the separator, CAM not face-connected to the cathode collector. Their fractions are reported;
+to the separator, CAM not face-connected to the cathode collector (with periodic sides,
+``VirtualCell.lateral``, connections through the y and z sides count). Their fractions are reported;
 an electrolyte that does not reach the separator at all, or CAM that reaches no collector at all,
 is an error (nothing could be cycled).
 """
@@ -48,8 +49,9 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     se = analysis.class_mask(image, ("SE",))
     if not cam.any():
         raise InputError("the cathode image has no CAM voxels; there is nothing to (dis)charge.")
-    cam_ok = analysis.connected_to_face(cam, "xmax")
-    se_ok = analysis.connected_to_face(se, "xmin")
+    wrap = vcell.periodic_axes
+    cam_ok = analysis.connected_to_face(cam, "xmax", periodic=wrap)
+    se_ok = analysis.connected_to_face(se, "xmin", periodic=wrap)
     f_cam = 1.0 - cam_ok.sum() / cam.sum()
     f_se = 1.0 - se_ok.sum() / se.sum() if se.any() else 0.0
     if se.any() and not se_ok.any():  # no SE at all: a dense CAM film on the separator
@@ -122,6 +124,7 @@ def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
         np.arange(nz + 1) * h,
         np.concatenate(blocks, axis=0),
         grain=np.concatenate(gblocks, axis=0),
+        periodic=vcell.periodic_axes,
     )
     return grid, info
 
@@ -168,5 +171,5 @@ def deactivate_faces(vmesh, info: CellGridInfo, inactive_faces, tag: int, grid_s
     values[order] = 0
     keep = values != 0
     new = dmesh.meshtags(msh, 2, ft.indices[keep], values[keep])
-    vmesh.facet_tags = new
+    vmesh.set_facet_tags(new)
     return new, int(off.sum())

@@ -7,6 +7,18 @@ interior facets with ``facet_tagger(mat_a, mat_b, grain_a, grain_b)``, exterior 
 bounding box with ``XMIN..ZMAX = 101..106``; exterior facets against a missing voxel stay
 untagged (insulating).
 
+Periodic lateral sides (``Grid.periodic``, axes 1 = y and/or 2 = z): the voxel at index 0 of
+such an axis is coupled to the voxel at index n - 1 with the same other indices, as if they
+shared a facet. Each coupling is one more interior-facet integration entity
+(cell_a, local_facet_a, cell_b, local_facet_b) with the -y (-z) reference facet of the cell at
+index 0 and the +y (+z) one of the cell at n - 1, tagged by the same ``facet_tagger`` and put
+into the same ``dS`` domains as the mesh's own interior facets (``VoxelMesh.measures``); the
+box faces keep their YMIN..ZMAX tags. DOLFINx computes each side's normal, and the facet area,
+from that side's own cell and local facet, so n('+') = -n('-') and the two-point laws (which
+take distances from the DG0 cell sizes, not from cell centres) see an ordinary facet. The two
+cells of a coupling have the same x index; with periodic sides the slab partitioner cuts only
+between whole x planes, so both are owned by one rank and the coupling is assembled there.
+
 Performance: cells and points are built with numpy on rank 0. In parallel the cells are
 distributed by a slab partitioner (contiguous ranges of the C-ordered voxel index, i.e. slabs
 along x) that also lists the ghost ranks of every cell (its face neighbours' owners), so no
@@ -42,6 +54,8 @@ class Grid:
     x_edges, y_edges, z_edges: (n+1,) strictly increasing cell edges along each axis [m].
     material: (nx, ny, nz) int32 material code per voxel; -1 = no cell (pore, removed).
     grain: (nx, ny, nz) int32 SE grain ID per voxel (0 = none), optional.
+    periodic: lateral axes (1 = y, 2 = z) whose two box faces are coupled (periodic sides,
+    module docstring); () = insulating sides.
     """
 
     x_edges: np.ndarray
@@ -49,6 +63,7 @@ class Grid:
     z_edges: np.ndarray
     material: np.ndarray
     grain: np.ndarray | None = None
+    periodic: tuple[int, ...] = ()
 
     def __post_init__(self):
         self.x_edges, self.y_edges, self.z_edges = (
@@ -69,13 +84,19 @@ class Grid:
         self.grain = np.ascontiguousarray(self.grain, dtype=np.int32)
         if self.grain.shape != self.material.shape:
             raise InputError(f"Grid.grain has shape {self.grain.shape}, material has {self.material.shape}.")
+        self.periodic = tuple(sorted({int(a) for a in self.periodic}))
+        if not set(self.periodic) <= {1, 2}:
+            raise InputError(
+                f"Grid.periodic = {self.periodic}: only the lateral axes 1 (y) and 2 (z) can be periodic "
+                "(x runs from the separator to the collector)."
+            )
 
     @classmethod
-    def uniform(cls, material, voxel_size: float, grain=None, origin=(0.0, 0.0, 0.0)) -> Grid:
+    def uniform(cls, material, voxel_size: float, grain=None, origin=(0.0, 0.0, 0.0), periodic=()) -> Grid:
         """A grid of cubic voxels of edge ``voxel_size`` [m] starting at ``origin`` [m]."""
         material = np.asarray(material)
         edges = [o + voxel_size * np.arange(n + 1) for o, n in zip(origin, material.shape, strict=True)]
-        return cls(*edges, material=material, grain=grain)
+        return cls(*edges, material=material, grain=grain, periodic=periodic)
 
     @property
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,6 +118,10 @@ class VoxelMesh:
     grid_shape: (nx, ny, nz) of the grid; bounds: ((xmin, xmax), (ymin, ymax), (zmin, zmax)) [m].
     conductivity_factor: {material code: factor [-]} on that material's bulk conductivity, set by
     the layers that built the mesh (a separator's effective / bulk ionic conductivity).
+    periodic: the grid's periodic axes; periodic_facets: {tag: (n, 4) int32 array} of this rank's
+    periodic couplings (cell_a, local_facet_a, cell_b, local_facet_b), both cells owned, with their
+    facet_tagger tag (nonzero). They are not mesh facets (not in facet_tags) but are integrated
+    with the interior facets of their tag by the measures of :meth:`measures`.
     """
 
     mesh: object
@@ -108,6 +133,8 @@ class VoxelMesh:
     grid_shape: tuple[int, int, int]
     bounds: tuple[tuple[float, float], ...]
     conductivity_factor: dict = field(default_factory=dict)
+    periodic: tuple[int, ...] = ()
+    periodic_facets: dict = field(default_factory=dict)
     _domains: tuple | None = field(default=None, repr=False)
 
     @property
@@ -121,11 +148,12 @@ class VoxelMesh:
 
         ds knows the six box tags, dS the interior tags present on any rank plus
         ``interior_tags`` (give every tag a form uses: a tag absent from the domain list is an
-        error in DOLFINx, an empty one is fine)."""
+        error in DOLFINx, an empty one is fine). The interior domain of a tag includes the
+        periodic couplings of that tag (``periodic_facets``)."""
         import ufl
 
         if self._domains is None:
-            self._domains = _integration_domains(self.mesh, self.facet_tags)
+            self._domains = _integration_domains(self.mesh, self.facet_tags, self.periodic_facets)
         ext, inner = self._domains
         empty = np.zeros(0, dtype=np.int32)
         known = {t for t, _ in inner}
@@ -136,6 +164,17 @@ class VoxelMesh:
             ufl.Measure("ds", self.mesh, subdomain_data=ext, metadata=md),
             ufl.Measure("dS", self.mesh, subdomain_data=inner, metadata=md),
         )
+
+    def set_facet_tags(self, facet_tags) -> None:
+        """Replace ``facet_tags`` (e.g. facets re-tagged as insulating); the integration domains
+        of :meth:`measures` are recomputed at its next call."""
+        self.facet_tags = facet_tags
+        self._domains = None
+
+    def has_interior_tag(self, tag: int) -> bool:
+        """True if some rank has an interior facet or a periodic coupling with ``tag`` (collective)."""
+        local = bool(np.any(np.asarray(self.facet_tags.values) == tag)) or tag in self.periodic_facets
+        return bool(self.mesh.comm.allreduce(int(local)))
 
 
 def _cells_and_points(grid: Grid):
@@ -171,6 +210,24 @@ def _slab_starts(n: int, nparts: int) -> np.ndarray:
     return np.array([-(-r * n // nparts) for r in range(nparts + 1)], dtype=np.int64)
 
 
+def _partition_starts(grid: Grid, active: np.ndarray, nparts: int) -> np.ndarray:
+    """:func:`_slab_starts`, and with periodic sides each cut moved to the nearer start of an x
+    plane, so that the two cells of every periodic coupling (same x index) are on one rank. The
+    cost is an imbalance of at most half a plane of cells per cut (a rank may get no cell when
+    there are fewer x planes than ranks)."""
+    starts = _slab_starts(active.size, nparts)
+    if not grid.periodic or nparts == 1:
+        return starts
+    plane = grid.shape[1] * grid.shape[2]
+    # first active-cell number of every x plane, and active.size after the last
+    first = np.searchsorted(active, plane * np.arange(grid.shape[0] + 1))
+    inner = starts[1:-1]
+    k = np.searchsorted(first, inner, side="right") - 1  # plane whose range holds the cut
+    lo, hi = first[k], first[np.minimum(k + 1, first.size - 1)]
+    starts[1:-1] = np.where(inner - lo <= hi - inner, lo, hi)
+    return starts
+
+
 def _hex_vertices(vox: np.ndarray, shape) -> np.ndarray:
     """(n, 8) lattice point indices (DOLFINx vertex order) of the voxels with flat index ``vox``."""
     nx, ny, nz = shape
@@ -192,7 +249,7 @@ def _local_part(grid: Grid, active: np.ndarray, rank: int, nparts: int):
     shape = grid.shape
     nx, ny, nz = shape
     npts = (nx + 1) * (ny + 1) * (nz + 1)
-    starts = _slab_starts(active.size, nparts)
+    starts = _partition_starts(grid, active, nparts)
     lo, hi = int(starts[rank]), int(starts[rank + 1])
     empty = (
         np.zeros(0, np.int64),
@@ -280,12 +337,12 @@ def _bcast_grid(comm, grid: Grid | None) -> Grid:
         return grid
     payload = None
     if comm.rank == 0 and grid is not None:
-        payload = (grid.x_edges, grid.y_edges, grid.z_edges, grid.material, grid.grain)
+        payload = (grid.x_edges, grid.y_edges, grid.z_edges, grid.material, grid.grain, grid.periodic)
     payload = comm.bcast(payload, root=0)
     if payload is None:  # raised on every rank
         raise InputError("build_voxel_mesh: rank 0 must pass the grid.")
-    xe, ye, ze, mat, grain = payload
-    return grid if comm.rank == 0 else Grid(xe, ye, ze, mat, grain)
+    xe, ye, ze, mat, grain, periodic = payload
+    return grid if comm.rank == 0 else Grid(xe, ye, ze, mat, grain, periodic)
 
 
 def build_voxel_mesh(
@@ -323,8 +380,13 @@ def build_voxel_mesh(
     H.x.scatter_forward()
 
     facet_tags = _tag_facets(msh, grid, voxel_index, ijk, material, grain, facet_tagger)
+    nown = msh.topology.index_map(3).size_local
+    pairs = _periodic_facets(grid, voxel_index, nown, material, grain, facet_tagger)
     bounds = tuple((float(e[0]), float(e[-1])) for e in grid.edges)
-    return VoxelMesh(msh, H, material, grain, voxel_index, facet_tags, shape, bounds)
+    return VoxelMesh(
+        msh, H, material, grain, voxel_index, facet_tags, shape, bounds,
+        periodic=grid.periodic, periodic_facets=pairs,
+    )  # fmt: skip
 
 
 #: DOLFINx reference facet of a hexahedron on each side: -x, +x, -y, +y, -z, +z.
@@ -382,9 +444,48 @@ def _tag_facets(msh, grid: Grid, voxel_index, ijk, material, grain, facet_tagger
     return dmesh.meshtags(msh, tdim - 1, marked, tags[marked])
 
 
-def _integration_domains(msh, facet_tags):
+def _periodic_facets(grid: Grid, voxel_index, num_owned: int, material, grain, facet_tagger) -> dict:
+    """{tag: (n, 4) int32 (cell_a, local_facet_a, cell_b, local_facet_b)} of the periodic
+    couplings owned by this rank (module docstring): cell a at index 0 of a periodic axis with its
+    -y/-z reference facet, cell b at index n - 1 with its +y/+z one, tagged by ``facet_tagger``
+    (tag 0, e.g. an insulating pair, is left out). An axis with one voxel has no coupling (the
+    cell would face itself)."""
+    if not grid.periodic or facet_tagger is None:
+        return {}
+    shape = grid.shape
+    strides = (shape[1] * shape[2], shape[2], 1)
+    owned_vox = voxel_index[:num_owned]
+    order = np.argsort(owned_vox)  # owned voxel indices, sorted, for the partner lookup
+    sorted_vox = owned_vox[order]
+    ijk = np.unravel_index(owned_vox, shape)
+    rows, tag_list = [], []
+    for axis in grid.periodic:
+        n = shape[axis]
+        if n < 2:
+            continue
+        a = np.flatnonzero(ijk[axis] == 0)
+        partner = owned_vox[a] + (n - 1) * strides[axis]
+        pos = np.minimum(np.searchsorted(sorted_vox, partner), max(sorted_vox.size - 1, 0))
+        found = sorted_vox[pos] == partner if sorted_vox.size else np.zeros(0, dtype=bool)
+        # the partner is active but not owned here: the partitioner broke a coupling (a bug)
+        lost = np.count_nonzero(~found & (grid.material.ravel()[partner] >= 0))
+        if lost:
+            raise RuntimeError(f"{lost} periodic partners along axis {axis} are not on this rank.")
+        a, b = a[found], order[pos[found]]
+        t = np.asarray(facet_tagger(material[a], material[b], grain[a], grain[b]), dtype=np.int32)
+        lf_a, lf_b = _REF_FACET[2 * axis], _REF_FACET[2 * axis + 1]
+        rows.append(np.column_stack([a, np.full(a.size, lf_a), b, np.full(a.size, lf_b)]))
+        tag_list.append(t)
+    if not rows:
+        return {}
+    ent, tags = np.concatenate(rows).astype(np.int32), np.concatenate(tag_list)
+    return {int(t): ent[tags == t] for t in np.unique(tags) if t != 0}
+
+
+def _integration_domains(msh, facet_tags, periodic_facets=None):
     """([(tag, exterior-facet domain)], [(tag, interior-facet domain)]) for every tag value used
-    on any rank: bounding-box tags (101..106) are exterior facets, all others interior."""
+    on any rank: bounding-box tags (101..106) are exterior facets, all others interior; the
+    interior domain of a tag ends with its periodic couplings (``periodic_facets``)."""
     from dolfinx import cpp as _cpp
     from dolfinx import fem
 
@@ -396,7 +497,8 @@ def _integration_domains(msh, facet_tags):
     is_ext = np.zeros(nfacets, dtype=bool)
     is_ext[_cpp.mesh.exterior_facet_indices(topo._cpp_object)] = True
     values, indices = np.asarray(facet_tags.values), np.asarray(facet_tags.indices)
-    local = np.unique(values).tolist()
+    periodic_facets = periodic_facets or {}
+    local = sorted(set(np.unique(values).tolist()) | set(periodic_facets))
     all_tags = sorted(set().union(*msh.comm.allgather(local)) | set(FACE_TAGS.values()))
     box = set(FACE_TAGS.values())
     exterior, interior = [], []
@@ -408,7 +510,8 @@ def _integration_domains(msh, facet_tags):
                 (tag, fem.compute_integration_domains(fem.IntegralType.exterior_facet, topo, ents))
             )
         else:
-            interior.append(
-                (tag, fem.compute_integration_domains(fem.IntegralType.interior_facet, topo, ents))
-            )
+            domain = fem.compute_integration_domains(fem.IntegralType.interior_facet, topo, ents)
+            if tag in periodic_facets:
+                domain = np.concatenate([domain, periodic_facets[tag].ravel()]).astype(np.int32)
+            interior.append((tag, domain))
     return exterior, interior

@@ -33,6 +33,8 @@ from fem_assb.structure.image import VoxelImage
 from fem_assb.units import to_si
 
 SEPARATOR_MATERIALS = ("SE", "LE")
+#: Lateral (y, z) sides of the cell: insulating, or periodic (joined to the opposite side).
+LATERAL = ("insulating", "periodic")
 
 
 def _length(value, name: str) -> float:
@@ -129,7 +131,9 @@ class VirtualCell:
     """Cathode image + planar layers. Thicknesses in m (>= 0; 0 = layer absent).
 
     ``max_cell_size`` (m): largest x cell in the graded planar layers (default 20 voxels);
-    ``growth``: size ratio of neighbouring graded cells (default 1.2).
+    ``growth``: size ratio of neighbouring graded cells (default 1.2); ``lateral``: the y and z
+    sides, "insulating" (default) or "periodic" (each joined to the opposite side: the cathode
+    image is one period of a laterally infinite electrode, and should itself be periodic).
     """
 
     cathode: VoxelImage
@@ -139,10 +143,16 @@ class VirtualCell:
     cathode_collector_thickness: float = 0.0
     max_cell_size: float | None = None
     growth: float = 1.2
+    lateral: str = "insulating"
 
     def __post_init__(self):
         if not isinstance(self.cathode, VoxelImage):
             raise InputError("VirtualCell.cathode must be a VoxelImage.")
+        if self.lateral not in LATERAL:
+            raise InputError(
+                f"lateral = {self.lateral!r} is unknown; use 'insulating' or 'periodic' (the y and z "
+                "sides joined to the opposite side)."
+            )
         for name in ("li_metal_thickness", "anode_collector_thickness", "cathode_collector_thickness"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
@@ -177,6 +187,7 @@ class VirtualCell:
         growth: 1.2
         """
         known = {"separator", "li_metal", "anode_collector", "cathode_collector", "max_cell_size", "growth"}
+        known.add("lateral")
         unknown = set(spec) - known
         if unknown:
             raise InputError(f"unknown virtual-cell keys {sorted(unknown)}; known: {sorted(known)}.")
@@ -199,7 +210,13 @@ class VirtualCell:
                 _length(spec["max_cell_size"], "max_cell_size") if "max_cell_size" in spec else None
             ),
             growth=float(spec.get("growth", 1.2)),
+            lateral=str(spec.get("lateral", "insulating")),
         )
+
+    @property
+    def periodic_axes(self) -> tuple[int, ...]:
+        """The image axes that wrap around: (1, 2) with periodic sides, () with insulating ones."""
+        return (1, 2) if self.lateral == "periodic" else ()
 
     @property
     def cathode_thickness(self) -> float:

@@ -18,6 +18,13 @@ Clusters of the phase that do not connect the two faces carry no current; they a
 before meshing and reported through ``percolating_fraction``. A phase with no percolating
 cluster gives relative conductivity 0 with a message (not an error).
 
+Lateral sides (``lateral``): "insulating" (default) or "periodic": the four faces parallel to the
+axis are periodic, i.e. the image is one period of a laterally infinite medium (seed 002). The
+image is then transposed so that the axis is the mesh's x (the slab partitioner keeps periodic
+partners, which share the x index, on one rank: meshing.voxel_mesh), the percolation analysis
+wraps around the lateral axes, and the two lateral faces are coupled by two-point fluxes like
+interior facets.
+
 One-line use (any rank count; the image is needed on rank 0 only)::
 
     from fem_assb.studies.keff import effective_conductivity
@@ -37,6 +44,8 @@ from fem_assb.errors import FemAssbError, InputError
 from fem_assb.meshing.cell_tags import is_grain_boundary
 
 AXES = {"x": 0, "y": 1, "z": 2}
+#: Accepted values of ``lateral`` (the faces parallel to the axis).
+LATERAL = ("insulating", "periodic")
 #: Interior facet tags of the keff mesh: same grain (or no grain) and grain boundary.
 BULK, GRAIN_BOUNDARY = 1, 2
 
@@ -199,6 +208,7 @@ def effective_conductivity(
     temperature=298.15,
     solver="auto",
     rtol=1e-10,
+    lateral="insulating",
     comm=None,
 ) -> dict:
     """Effective conductivity, tortuosity and percolation of ``phase`` along ``axis``.
@@ -210,7 +220,8 @@ def effective_conductivity(
     grains: SE grain ID per voxel (default: the VoxelImage's grain IDs);
     bulk_conductivity: kappa_bulk of the phase [S/m] (matters with grain boundaries only);
     grain_resistance: R_GB [Ohm m^2], or grain_exchange_current: i_GB0 [A/m^2] with temperature [K]
-    (R_GB = R T / (F i_GB0)); solver: see fem_assb.solvers.linear; rtol: Krylov tolerance.
+    (R_GB = R T / (F i_GB0)); solver: see fem_assb.solvers.linear; rtol: Krylov tolerance;
+    lateral: "insulating" or "periodic" (the faces parallel to the axis, module docstring).
 
     Returns a dict with the inputs, ``ranks``, ``run_time_s``, ``peak_memory_bytes`` (sum over
     ranks), ``peak_memory_bytes_per_voxel`` and ``axes`` = {axis: result}; each result holds
@@ -223,8 +234,9 @@ def effective_conductivity(
     t_start = time.perf_counter()
     comm = comm or MPI.COMM_WORLD
     axes = _parse_axes(axis)
+    periodic = _parse_lateral(lateral)
     kappa, r_gb = _conductivities(bulk_conductivity, grain_resistance, grain_exchange_current, temperature)
-    plan, masks, grain_arr = _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb)
+    plan, masks, grain_arr = _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb, periodic)
     shape, h = plan["shape"], plan["h"]
     n_vox = int(np.prod(shape))
     eps = plan["n_phase"] / n_vox
@@ -240,11 +252,16 @@ def effective_conductivity(
             results.update({a: _not_percolating(a, base) for a in group})
             continue
         t0 = time.perf_counter()
-        vm = build_keff_mesh(comm, masks.get(group[0]), h, grain_arr if r_gb is not None else None)
+        gr = grain_arr if r_gb is not None else None
+        if periodic:  # one axis per group; its mesh has the axis along x and periodic y, z
+            mask_a, gr = _axis_first(masks.get(group[0]), AXES[group[0]]), _axis_first(gr, AXES[group[0]])
+            vm = build_keff_mesh(comm, mask_a, h, gr, periodic=True)
+        else:
+            vm = build_keff_mesh(comm, masks.get(group[0]), h, gr)
         t_mesh = time.perf_counter() - t0
         problem = _Problem(vm, kappa, r_gb)
         for i, a in enumerate(group):
-            out = problem.solve_axis(AXES[a], 1.0, solver, rtol)
+            out = problem.solve_axis(0 if periodic else AXES[a], 1.0, solver, rtol)
             res = _summarize(out, a, shape, h, kappa, eps, base)
             res["timings"] = {
                 "mesh": t_mesh if i == 0 else 0.0,
@@ -268,6 +285,7 @@ def effective_conductivity(
         "grain_boundary": None
         if r_gb is None
         else {"resistance_ohm_m2": r_gb, "resistance_ohm_cm2": r_gb * 1e4, "facets": plan["n_gb_facets"]},
+        "lateral": "periodic" if periodic else "insulating",
         "ranks": comm.size,
         "run_time_s": time.perf_counter() - t_start,
         "peak_memory_bytes": peak,
@@ -277,6 +295,30 @@ def effective_conductivity(
 
 
 # -- stages of effective_conductivity -----------------------------------------------------------
+def _parse_lateral(lateral) -> bool:
+    """True for periodic lateral faces, False for insulating ones (``lateral``: one of LATERAL)."""
+    value = str(lateral).lower() if lateral is not None else "insulating"
+    if value not in LATERAL:
+        raise InputError(
+            f"lateral = {lateral!r} is unknown; use 'insulating' (the faces parallel to the axis "
+            "carry no current) or 'periodic' (they are joined to the opposite face)."
+        )
+    return value == "periodic"
+
+
+def _lateral_axes(axis: int) -> tuple[int, ...]:
+    """The two image axes normal to the faces parallel to ``axis``."""
+    return tuple(a for a in range(3) if a != axis)
+
+
+def _axis_first(arr, axis: int):
+    """``arr`` (3D or None) with ``axis`` moved to the front and the other two kept in order:
+    the frame in which a periodic keff mesh is built (x = the axis of the applied voltage)."""
+    if arr is None:
+        return None
+    return np.ascontiguousarray(np.moveaxis(arr, axis, 0))
+
+
 def _conductivities(bulk_conductivity, grain_resistance, grain_exchange_current, temperature):
     """(kappa_bulk [S/m], R_GB [Ohm m^2] or None) from the inputs (units allowed), validated."""
     from fem_assb.forms.transport import grain_boundary_resistance
@@ -302,12 +344,13 @@ def _conductivities(bulk_conductivity, grain_resistance, grain_exchange_current,
     return kappa, r_gb
 
 
-def _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb):
-    """Rank 0: the phase mask, its percolating clusters per axis, axes that share one mesh and
-    the grain-boundary facet count. Returns (plan, masks, grains): the plan (shape, h [m],
-    n_phase, per_axis cells, groups, n_gb_facets) on every rank, the masks {axis: bool array}
-    and the grain IDs (int32 or None) on rank 0 ({} and None elsewhere). An input error on
-    rank 0 is raised on every rank."""
+def _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb, periodic=False):
+    """Rank 0: the phase mask, its percolating clusters per axis (with ``periodic``: wrapping
+    around the two other axes), axes that share one mesh (never with ``periodic``: each axis has
+    its own lateral couplings) and the grain-boundary facet count. Returns (plan, masks,
+    grains): the plan (shape, h [m], n_phase, per_axis cells, groups, n_gb_facets) on every
+    rank, the masks {axis: bool array} and the grain IDs (int32 or None) on rank 0 ({} and None
+    elsewhere). An input error on rank 0 is raised on every rank."""
     from fem_assb.structure.analysis import percolating
     from fem_assb.structure.image import VoxelImage
     from fem_assb.units import to_si
@@ -330,14 +373,15 @@ def _plan_on_root(comm, image, phase, axes, voxel_size, grains, r_gb):
             n_phase = int(mask.sum())
             per_axis = {}
             for a in axes:
-                p = percolating(mask, AXES[a]) if n_phase else mask
+                wrap = _lateral_axes(AXES[a]) if periodic else ()
+                p = percolating(mask, AXES[a], periodic=wrap) if n_phase else mask
                 masks[a] = p
                 per_axis[a] = int(p.sum())
-            # Axes with identical percolating sets share one mesh.
+            # Axes with identical percolating sets share one mesh (with insulating sides).
             groups: list[list[str]] = []
             for a in axes:
                 for g in groups:
-                    if np.array_equal(masks[g[0]], masks[a]):
+                    if not periodic and np.array_equal(masks[g[0]], masks[a]):
                         g.append(a)
                         break
                 else:
@@ -377,16 +421,16 @@ def count_grain_boundary_faces(mask, grains) -> int:
     return n
 
 
-def build_keff_mesh(comm, mask, h: float, grains=None):
+def build_keff_mesh(comm, mask, h: float, grains=None, periodic: bool = False):
     """The keff VoxelMesh of the voxels in ``mask`` (rank 0; None elsewhere), cubic voxels of
     edge h [m], interior facets tagged BULK or GRAIN_BOUNDARY (``grain_tagger``) when grain IDs
-    are given."""
+    are given; ``periodic``: the y and z faces are coupled (Grid.periodic = (1, 2))."""
     from fem_assb.meshing.voxel_mesh import Grid, build_voxel_mesh
 
     grid = None
     if comm.rank == 0:
         material = np.where(mask, 0, -1).astype(np.int32)
-        grid = Grid.uniform(material, h, grain=grains)
+        grid = Grid.uniform(material, h, grain=grains, periodic=(1, 2) if periodic else ())
     return build_voxel_mesh(comm, grid, grain_tagger)
 
 
