@@ -42,7 +42,9 @@ from fem_assb.structure.image import LabelMap
 from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.units import quantity, to_si
 
-TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs", "study")
+TOP_KEYS = (
+    "name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs", "study"
+)
 
 
 def load_case(path) -> Case:
@@ -410,7 +412,8 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
     if "generator" in spec:
         gen = spec["generator"]
         if isinstance(gen, str):  # flat form: generator: composite, plus its keys beside it
-            gen = {"kind": gen, **{k: v for k, v in spec.items() if k not in ("generator", "segment", "modify")}}
+            beside = {k: v for k, v in spec.items() if k not in ("generator", "segment", "modify")}
+            gen = {"kind": gen, **beside}
         elif isinstance(gen, dict):
             check_keys(spec, {"generator", "segment", "modify"}, "structure")
             gen = dict(gen)

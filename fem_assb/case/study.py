@@ -157,7 +157,9 @@ def resolve_study(raw: dict, base_dir: Path | None, name: str, resolve_case) -> 
         check_keys(entry, VARIANT_KEYS, where)
         vname = _text(entry.get("name", ""), f"{where}.name")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", vname):
-            raise InputError(f"{where}.name = {vname!r} must be a plain name (letters, digits, _ . -): its folder.")
+            raise InputError(
+                f"{where}.name = {vname!r} must be a plain name (letters, digits, _ . -): its folder."
+            )
         if vname in [v.name for v in variants]:
             raise InputError(f"{where}.name = {vname!r} is given twice ({MAIN!r} is the case as written).")
         changes = entry.get("set") or {}
@@ -167,7 +169,8 @@ def resolve_study(raw: dict, base_dir: Path | None, name: str, resolve_case) -> 
         for path, value in changes.items():
             if str(path).split(".")[0] not in ("structure", "cell", "materials", "operation", "numerics"):
                 raise InputError(
-                    f"{where}.set: {path!r} must start with structure, cell, materials, operation or numerics."
+                    f"{where}.set: {path!r} must start with structure, cell, materials, operation "
+                    "or numerics."
                 )
             if str(path).startswith("operation.sweep"):
                 raise InputError(f"{where}.set: give the variant's sweep as {where}.sweep, not in set.")
@@ -227,13 +230,16 @@ def _comparison(entry, where: str) -> Comparison:
         reduce = str(o.get("reduce", "value"))
         if reduce not in REDUCE:
             raise InputError(
-                f"{where}.ours.reduce {reduce!r} is unknown{did_you_mean(reduce, REDUCE)}; use one of {', '.join(REDUCE)}."
+                f"{where}.ours.reduce {reduce!r} is unknown{did_you_mean(reduce, REDUCE)}; use one of "
+                f"{', '.join(REDUCE)}."
             )
         over = o.get("over")
         if reduce.startswith("arg") and over is None:
             raise InputError(f"{where}.ours.reduce = {reduce} needs over: the swept parameter to report.")
         if over is not None and not reduce.startswith("arg"):
-            raise InputError(f"{where}.ours.over has no effect with reduce = {reduce}; remove it (or use argmax).")
+            raise InputError(
+                f"{where}.ours.over has no effect with reduce = {reduce}; remove it (or use argmax)."
+            )
         relative = o.get("relative", False)
         if not isinstance(relative, bool):
             raise InputError(f"{where}.ours.relative = {relative!r} must be true or false.")
@@ -251,13 +257,18 @@ def _comparison(entry, where: str) -> Comparison:
             reduce=reduce,
             over=None if over is None else str(over),
         )
-    return Comparison(_text(entry["quantity"], f"{where}.quantity"), _text(entry["figure"], f"{where}.figure"), value, ours)
+    return Comparison(
+        _text(entry["quantity"], f"{where}.quantity"), _text(entry["figure"], f"{where}.figure"), value, ours
+    )
 
 
 def _check_ours(ours: Ours, study: Study, where: str) -> None:
     names = [v.name for v in study.variants]
     if ours.variant not in names:
-        raise InputError(f"{where}.variant {ours.variant!r} is unknown{did_you_mean(ours.variant, names)}; variants: {', '.join(names)}.")
+        raise InputError(
+            f"{where}.variant {ours.variant!r} is unknown{did_you_mean(ours.variant, names)}; "
+            f"variants: {', '.join(names)}."
+        )
     sweep = study.variant(ours.variant).case.operation.sweep
     params = list(sweep.parameters)
     for key, sel in (("where", ours.where), ("minus", ours.minus)):
@@ -273,7 +284,10 @@ def _check_ours(ours: Ours, study: Study, where: str) -> None:
                     f"{where}.{key}: {p} = {value!r} is not one of the swept values {sweep.values[axis]}."
                 )
     if ours.over is not None and ours.over not in params:
-        raise InputError(f"{where}.over {ours.over!r} is not swept{did_you_mean(ours.over, params)}; swept: {', '.join(params)}.")
+        raise InputError(
+            f"{where}.over {ours.over!r} is not swept{did_you_mean(ours.over, params)}; "
+            f"swept: {', '.join(params)}."
+        )
     free = [p for p in params if p not in ours.where]
     if ours.reduce == "value" and free:
         raise InputError(

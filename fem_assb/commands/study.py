@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 NAME = "study"
-HELP = "run a seed study (cases/studies/NAME.yaml: its sweeps) and write a markdown report beside the paper's numbers"
+HELP = (
+    "run a seed study (cases/studies/NAME.yaml: its sweeps) and write a markdown report with the "
+    "paper's numbers beside ours"
+)
 
 #: The studies shipped with fem-assb (one YAML case with a `study:` section each).
 STUDIES = Path(__file__).resolve().parents[2] / "cases" / "studies"
@@ -85,8 +88,6 @@ def _relaunch(args, n: int) -> int:
 
 def run(args) -> int:
     import json
-    import os
-    import time
 
     from fem_assb.case import load_case
     from fem_assb.errors import InputError
@@ -121,7 +122,8 @@ def run(args) -> int:
     rpp = case.study.ranks_per_point
     if size % rpp:
         raise InputError(
-            f"study.ranks_per_point = {rpp} does not divide the {size} MPI rank(s); run on a multiple of {rpp}."
+            f"study.ranks_per_point = {rpp} does not divide the {size} MPI rank(s); run on a "
+            f"multiple of {rpp} ranks."
         )
     status = run_study(case, out, name, size, rpp, args)
     return status
@@ -144,7 +146,9 @@ def run_study(case, out: Path, name: str, size: int, rpp: int, args) -> int:
     from fem_assb.studies.sweep import format_table, run_sweep
 
     check_folder_target(out, "-o")
-    command = f"./fem-assb --np {size} study {name} -o {out}" if size > 1 else f"./fem-assb study {name} -o {out}"
+    command = (
+        f"./fem-assb --np {size} study {name} -o {out}" if size > 1 else f"./fem-assb study {name} -o {out}"
+    )
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     info = {"study": name, "command": command, "ranks": size, "ranks_per_point": rpp, "variants": []}
@@ -155,8 +159,12 @@ def run_study(case, out: Path, name: str, size: int, rpp: int, args) -> int:
         res = run_sweep(v.case, out / v.name, quiet=args.quiet, resume=args.resume)
         print0(format_table(res))
         info["variants"].append(
-            {"name": v.name, "points": res.summary["points"], "failed": res.summary["failed"],
-             "wall_time_s": res.summary["wall_time_s"]}
+            {
+                "name": v.name,
+                "points": res.summary["points"],
+                "failed": res.summary["failed"],
+                "wall_time_s": res.summary["wall_time_s"],
+            }
         )
         if not res.complete:
             stopped = res.summary.get("stopped_by") or "SIGINT"

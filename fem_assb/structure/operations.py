@@ -49,7 +49,16 @@ OPERATIONS = {
         help="an electrolyte channel along x of this radius (CAM voxels in it become electrolyte)",
     ),
     "delaminate": Spec(
-        "_delaminate", "fraction", {"seed": "integer"}, help="mark this fraction of the CAM | SE faces inactive"
+        "_delaminate",
+        "fraction",
+        {"seed": "integer"},
+        help="mark this fraction of the CAM | SE faces inactive",
+    ),
+    "collector_contact": Spec(
+        "_collector_contact",
+        "fraction",
+        {"seed": "integer"},
+        help="leave CAM on only this fraction of the collector face (its other CAM becomes electrolyte)",
     ),
     "remove_isolated": Spec(
         "_remove_isolated", "true", help="turn voxels not connected to their reservoir into PORE"
@@ -63,7 +72,11 @@ NOT_IN_A_CASE = {
 #: Operations whose physics is not built yet: (roadmap issue, what, fix); the case loader
 #: rejects them with a NotSupportedError (fem_assb.case.load._check_modify_supported).
 NOT_SUPPORTED = {
-    "shell": (16, "a CAM shell of a second CAM material (several CAM materials)", "remove the shell operation"),
+    "shell": (
+        16,
+        "a CAM shell of a second CAM material (several CAM materials)",
+        "remove the shell operation",
+    ),
 }
 #: Option values whose physics is not built yet: {(operation, option, value): (issue, what, fix)}.
 NOT_SUPPORTED_OPTIONS = {
@@ -131,7 +144,9 @@ def _parse_one(entry, where: str) -> Operation:
         )
     name = names[0]
     if name in NOT_IN_A_CASE:
-        raise InputError(f"{where}: {name} is an operation of `fem-assb modify` only (it needs {NOT_IN_A_CASE[name]}).")
+        raise InputError(
+            f"{where}: {name} is an operation of `fem-assb modify` only (it needs {NOT_IN_A_CASE[name]})."
+        )
     if name in NOT_SUPPORTED:  # the case loader says so first, with the roadmap issue
         raise InputError(f"{where}: {name} is not supported in a case yet ({NOT_SUPPORTED[name][1]}).")
     spec = OPERATIONS[name]
@@ -165,7 +180,7 @@ def _value(kind: str, value, where: str):
     if kind == "fraction":
         out = to_si(value, "", name=where)
         if not 0 < out <= 1:
-            raise InputError(f"{where} = {value!r} must lie in (0, 1] (the fraction of the faces).")
+            raise InputError(f"{where} = {value!r} must lie in (0, 1].")
         return out
     if kind == "slices":
         return _slices(value, where)
@@ -255,6 +270,12 @@ def _delaminate(image, fraction, seed=0):
     from fem_assb.structure import modify
 
     return modify.delaminate(image, fraction, seed)
+
+
+def _collector_contact(image, fraction, seed=0):
+    from fem_assb.structure import modify
+
+    return modify.limit_collector_contact(image, fraction, seed)
 
 
 def _remove_isolated(image, _value):

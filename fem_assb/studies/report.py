@@ -82,9 +82,11 @@ def read_variant(folder: Path, name: str, label: str) -> VariantResult:
             for key in (*METRIC_UNITS, "wall_time_s"):
                 if key in row:
                     row[key] = _float(row[key])
-            point = json.loads((folder / row["folder"] / "summary.json").read_text()) if (
-                folder / row["folder"] / "summary.json"
-            ).is_file() else {}
+            point = (
+                json.loads((folder / row["folder"] / "summary.json").read_text())
+                if (folder / row["folder"] / "summary.json").is_file()
+                else {}
+            )
             row["theoretical_capacity_mAh_cm2"] = (
                 _float(point.get("theoretical_capacity_mAh_cm2")) if row["status"] == "ok" else float("nan")
             )
@@ -143,7 +145,9 @@ def our_number(ours, result: VariantResult, sweep) -> tuple[float | str, str]:
     pick = max if ours.reduce in ("max", "argmax") else min
     idx, v = pick(good, key=lambda t: t[1])
     if ours.reduce in ("max", "min"):
-        at = ", ".join(f"{_short(params[a])} = {result.values[a][k]}" for a, k in enumerate(idx) if a not in where)
+        at = ", ".join(
+            f"{_short(params[a])} = {result.values[a][k]}" for a, k in enumerate(idx) if a not in where
+        )
         return v, f"{v:.4g}{' ' + unit if unit else ''} (at {at}){note}"
     a = params.index(ours.over)
     return result.values[a][idx[a]], f"{result.values[a][idx[a]]} ({v:.4g}{' ' + unit if unit else ''}){note}"
@@ -170,7 +174,9 @@ def resolution(case) -> str:
             f"{h * 1e6:.4g} um ({size} um)"
         )
     else:
-        text = f"image {Path(st.image).name}" + (f", voxel {st.voxel_size * 1e6:.4g} um" if st.voxel_size else "")
+        text = f"image {Path(st.image).name}" + (
+            f", voxel {st.voxel_size * 1e6:.4g} um" if st.voxel_size else ""
+        )
     if st.modify:
         text += "; modified: " + ", ".join(op.name for op in st.modify)
     return text
@@ -209,7 +215,10 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
     }
     missing = [v.name for v in study.variants if v.name not in results]
     if MAIN in missing:
-        raise InputError(f"no results of the study in {out}; run `fem-assb study {name}` first.")
+        raise InputError(
+            f"no results of the study in {out} (no {MAIN}/sweep.csv); run the study first: "
+            f"fem-assb study {name} -o {out}"
+        )
     where = _display_path(case.path) if case.path is not None else f"{name}.yaml"
     lines = [f"# {study.title}", "", f"Source: {study.source}. Case: `{where}`.", ""]
     if case.description:
@@ -233,7 +242,8 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
     total = run.get("wall_time_s")
     load = run.get("load_average")
     lines.append(
-        f"Measured wall time of the whole study: **{_fmt(total, '.0f')} s** ({_fmt(total / 60 if total else None, '.1f')} min)"
+        f"Measured wall time of the whole study: **{_fmt(total, '.0f')} s** "
+        f"({_fmt(total / 60 if total else None, '.1f')} min)"
         + (f" on {run.get('ranks')} MPI rank(s)" if run.get("ranks") else "")
         + (f", load average {load[0]:.1f} at the start and {load[1]:.1f} at the end" if load else "")
         + (f" ({run['machine']})" if run.get("machine") else "")
@@ -260,7 +270,7 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
     for r in results.values():
         groups.setdefault(tuple(r.parameters), []).append(r)
     lines += ["## Results", ""]
-    for k, (params, members) in enumerate(groups.items()):
+    for k, members in enumerate(groups.values()):
         png = out / f"{name}_{k}.png"
         _plot(png, members, study.title)
         files.append(png)
@@ -299,7 +309,9 @@ def _plot(path: Path, members: list[VariantResult], title: str) -> None:
         xs, _, _ = axis_of(r.parameters[0], r.values[0])
         others = [range(n) for n in shape[1:]]
         for ks in np.ndindex(*[len(o) for o in others]) if others else [()]:
-            label = ", ".join(f"{_short(r.parameters[a + 1])} = {r.values[a + 1][k]}" for a, k in enumerate(ks))
+            label = ", ".join(
+                f"{_short(r.parameters[a + 1])} = {r.values[a + 1][k]}" for a, k in enumerate(ks)
+            )
             if len(members) > 1:
                 label = f"{r.label} | {label}" if label else r.label
             sel = (slice(None), *ks)
