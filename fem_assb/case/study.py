@@ -54,6 +54,7 @@ METRIC_UNITS = {
     "mean_utilization": "",
     "final_voltage_V": "V",
     "theoretical_capacity_mAh_cm2": "mAh/cm^2",
+    "removed_electrolyte_fraction": "",
 }
 MAIN = "main"
 

@@ -115,7 +115,9 @@ def study_indicators(path, series, xlabel: str, xticks=None, title: str = "", dp
     energy, linestyle)], NaN (a failed point) left out; ``xticks`` tick labels at x for values
     that are not numbers. Small (``dpi``) for the committed reports (the caller writes on one rank)."""
     plt = _figure()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    labelled = any(label for label, *_ in series)
+    rows = -(-len(series) // 2) if labelled else 0  # legend rows below the panels
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2 + 0.16 * rows))
     colors = {}
     for label, x, cap, energy, style in series:
         key = label.split(" | ")[-1]
@@ -131,10 +133,13 @@ def study_indicators(path, series, xlabel: str, xticks=None, title: str = "", dp
         ax.grid(alpha=0.3)
         if xticks is not None:
             ax.set_xticks(list(range(len(xticks))), xticks, rotation=20, ha="right", fontsize=7)
-    if any(label for label, *_ in series):
-        b.legend(fontsize=6, ncol=2 if len(series) > 6 else 1)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    if labelled:
+        handles, labels = a.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=6.5, frameon=False)
+        fig.tight_layout(rect=(0, (0.16 * rows + 0.1) / (3.2 + 0.16 * rows), 1, 1))
+    else:
+        fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)

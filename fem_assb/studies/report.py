@@ -27,6 +27,10 @@ import numpy as np
 
 from fem_assb.errors import InputError
 
+#: The entries of each point's summary.json read beside sweep.csv: the theoretical capacity
+#: (mAh/cm^2) and the electrolyte fraction in clusters cut off from the separator (removed before
+#: meshing: a structure whose ionic network does not percolate shows here).
+SUMMARY_ENTRIES = ("theoretical_capacity_mAh_cm2", "removed_electrolyte_fraction")
 #: The columns of the points' table: (sweep.csv column, heading, format).
 TABLE = (
     ("capacity_mAh_cm2", "mAh/cm²", ".4g"),
@@ -35,6 +39,7 @@ TABLE = (
     ("gravimetric_capacity_mAh_g", "mAh/g", ".4g"),
     ("energy_density_Wh_kg", "Wh/kg", ".4g"),
     ("final_voltage_V", "V end", ".3f"),
+    ("removed_electrolyte_fraction", "SE cut off", ".2f"),
     ("wall_time_s", "wall s", ".1f"),
 )
 
@@ -87,9 +92,8 @@ def read_variant(folder: Path, name: str, label: str) -> VariantResult:
                 if (folder / row["folder"] / "summary.json").is_file()
                 else {}
             )
-            row["theoretical_capacity_mAh_cm2"] = (
-                _float(point.get("theoretical_capacity_mAh_cm2")) if row["status"] == "ok" else float("nan")
-            )
+            for key in SUMMARY_ENTRIES:  # numbers of the point's summary.json beside sweep.csv's
+                row[key] = _float(point.get(key)) if row["status"] == "ok" else float("nan")
             row["cells"] = point.get("cells")
             idx = tuple(int(i) for i in np.unravel_index(int(row["point"]), shape))
             for p, k in zip(params, idx, strict=True):
