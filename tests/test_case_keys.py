@@ -566,6 +566,7 @@ KEYS.update(
         "study.label": _study({"study.label": "u"}, lambda s: s.variants[0].label),
         "study.notes": _study({"study.notes": ["m"]}, lambda s: s.notes),
         "study.ranks_per_point": _study({"study.ranks_per_point": 2}, lambda s: s.ranks_per_point),
+        "study.plot": _study({"study.plot": ["normalized_capacity", "mean_utilization"]}, lambda s: s.plot),
         "study.variants": _study({"study.variants": []}, lambda s: [v.name for v in s.variants]),
         "study.paper": _study(
             {"study.paper": STUDY["paper"] * 2}, lambda s: [c.quantity for c in s.paper]

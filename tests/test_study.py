@@ -249,6 +249,8 @@ def _study(**kw) -> dict:
         (_study(variants=[{"name": "a b", "set": {"cell.li_metal": "1 um"}}]), "must be a plain name"),
         (_study(variants=[{"name": "v", "set": {"cell.li_metl": "1 um"}}]), r"variants\[0\] \(v\).*li_metl"),
         (_study(ranks_per_point=0), "ranks_per_point = 0 must be an integer >= 1"),
+        (_study(plot=["normalised_capacity", "mean_utilization"]), r"did you mean 'normalized_capacity'"),
+        (_study(plot=["normalized_capacity"]), "study.plot must list two indicators"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

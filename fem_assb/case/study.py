@@ -10,6 +10,7 @@ paper's (:mod:`fem_assb.studies.report`); `fem-assb study NAME` runs it (cases/s
       label: 60 vol% CAM at the separator on 70 vol%   # the case as written (variant "main")
       notes: [a deviation from the paper, stated in the report]
       ranks_per_point: 1                # MPI ranks per sweep point (concurrent = ranks / this)
+      plot: [capacity_mAh_cm2, energy_density_Wh_kg]   # the report's plotted indicators
       variants:                         # further sweeps: the case with entries replaced
         - name: reversed
           label: 70 vol% at the separator on 60 vol%
@@ -39,7 +40,9 @@ from pathlib import Path
 
 from fem_assb.errors import InputError, did_you_mean
 
-STUDY_KEYS = ("title", "source", "label", "notes", "ranks_per_point", "variants", "paper")
+STUDY_KEYS = ("title", "source", "label", "notes", "ranks_per_point", "variants", "paper", "plot")
+#: The two indicators the report plots unless ``study.plot`` names others.
+PLOT = ("capacity_mAh_cm2", "energy_density_Wh_kg")
 VARIANT_KEYS = ("name", "label", "set", "sweep")
 PAPER_KEYS = ("quantity", "figure", "value", "ours")
 OURS_KEYS = ("metric", "variant", "where", "minus", "relative", "reduce", "over")
@@ -103,6 +106,7 @@ class Study:
     paper: list[Comparison]
     notes: list[str] = field(default_factory=list)
     ranks_per_point: int = 1
+    plot: tuple = PLOT
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -196,7 +200,20 @@ def resolve_study(raw: dict, base_dir: Path | None, name: str, resolve_case) -> 
         paper=[_comparison(e, f"study.paper[{k}]") for k, e in enumerate(paper)],
         notes=notes,
         ranks_per_point=rpp,
+        plot=_plot_metrics(spec.get("plot", list(PLOT))),
     )
+
+
+def _plot_metrics(value) -> tuple:
+    """study.plot: the two indicators of the report's plots (of :data:`METRIC_UNITS`)."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise InputError(f"study.plot must list two indicators, e.g. {list(PLOT)}; got {value!r}.")
+    for m in value:
+        if m not in METRIC_UNITS:
+            raise InputError(
+                f"study.plot: {m!r} is unknown{did_you_mean(m, METRIC_UNITS)}; use {', '.join(METRIC_UNITS)}."
+            )
+    return tuple(value)
 
 
 def check_comparisons(study: Study) -> None:

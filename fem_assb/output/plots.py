@@ -109,11 +109,14 @@ def sweep_indicators(path, x, series, xlabel: str, xticks=None, title: str = "")
     plt.close(fig)
 
 
-def study_indicators(path, series, xlabel: str, xticks=None, title: str = "", dpi: int = 80) -> None:
-    """A seed study's capacity (mAh/cm^2) and energy density (Wh/kg) against the swept value, side
-    by side, several variants in one plot (docs/studies/): ``series`` [(label, x, capacity,
-    energy, linestyle)], NaN (a failed point) left out; ``xticks`` tick labels at x for values
-    that are not numbers. Small (``dpi``) for the committed reports (the caller writes on one rank)."""
+def study_indicators(
+    path, series, xlabel: str, xticks=None, title: str = "", dpi: int = 80, ylabels=None
+) -> None:
+    """A seed study's two indicators (default capacity in mAh/cm^2 and energy density in Wh/kg;
+    ``ylabels`` their axis labels) against the swept value, side by side, several variants in
+    one plot (docs/studies/): ``series`` [(label, x, first, second, linestyle)], NaN (a failed
+    point) left out; ``xticks`` tick labels at x for values that are not numbers. Small
+    (``dpi``) for the committed reports (the caller writes on one rank)."""
     plt = _figure()
     labelled = any(label for label, *_ in series)
     rows = -(-len(series) // 2) if labelled else 0  # legend rows below the panels
@@ -127,7 +130,8 @@ def study_indicators(path, series, xlabel: str, xticks=None, title: str = "", dp
         (line,) = a.plot(x, cap, **kw)
         colors.setdefault(key, line.get_color())
         b.plot(x, energy, **{**kw, "color": line.get_color()})
-    for ax, ylabel in ((a, "capacity (mAh/cm$^2$)"), (b, "energy density (Wh/kg)")):
+    ylabels = ylabels or ("capacity (mAh/cm$^2$)", "energy density (Wh/kg)")
+    for ax, ylabel in zip((a, b), ylabels, strict=True):
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

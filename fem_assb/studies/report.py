@@ -276,7 +276,7 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
     lines += ["## Results", ""]
     for k, members in enumerate(groups.values()):
         png = out / f"{name}_{k}.png"
-        _plot(png, members, study.title)
+        _plot(png, members, study.title, study.plot)
         files.append(png)
         lines += [f"![{', '.join(m.label for m in members)}]({png.name})", ""]
     for r in results.values():
@@ -293,9 +293,10 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
     return [report, *files]
 
 
-def _plot(path: Path, members: list[VariantResult], title: str) -> None:
-    """Capacity and energy density against the first swept parameter, a line per value of the
-    others, solid for the first variant of the group and dashed, dotted for the next."""
+def _plot(path: Path, members: list[VariantResult], title: str, metrics) -> None:
+    """The two ``metrics`` (study.plot) against the first swept parameter, a line per value of
+    the others, solid for the first variant of the group and dashed, dotted for the next."""
+    from fem_assb.case.study import METRIC_UNITS
     from fem_assb.output import plots
     from fem_assb.studies.sweep import axis_of
 
@@ -308,8 +309,8 @@ def _plot(path: Path, members: list[VariantResult], title: str) -> None:
         cap = np.full(shape, np.nan)
         energy = np.full(shape, np.nan)
         for idx, row in zip(r.index, r.rows, strict=True):
-            cap[idx] = row["capacity_mAh_cm2"]
-            energy[idx] = row["energy_density_Wh_kg"]
+            cap[idx] = row[metrics[0]]
+            energy[idx] = row[metrics[1]]
         xs, _, _ = axis_of(r.parameters[0], r.values[0])
         others = [range(n) for n in shape[1:]]
         for ks in np.ndindex(*[len(o) for o in others]) if others else [()]:
@@ -320,4 +321,5 @@ def _plot(path: Path, members: list[VariantResult], title: str) -> None:
                 label = f"{r.label} | {label}" if label else r.label
             sel = (slice(None), *ks)
             series.append((label, xs, cap[sel], energy[sel], style))
-    plots.study_indicators(path, series, xlabel, xticks=xticks, title=title)
+    ylabels = [f"{m}" + (f" ({METRIC_UNITS[m]})" if METRIC_UNITS[m] else "") for m in metrics]
+    plots.study_indicators(path, series, xlabel, xticks=xticks, title=title, ylabels=ylabels)
