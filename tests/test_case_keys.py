@@ -188,6 +188,9 @@ def _table(case):
     return parameter_table(case.materials)
 
 
+#: a tiny composite whose collector face holds several CAM footprints (collector_contact's seed)
+_FACE = {"shape": [6, 12, 12], "cam_fraction": 0.4, "se_fraction": 0.6}
+
 KEYS: dict[str, object] = {
     # top level
     "name": Resolved({"name": "other"}, lambda c: (c.name, c.outputs.folder)),
@@ -296,6 +299,30 @@ KEYS: dict[str, object] = {
         {"kind": "layered", "f_first": 0.5, "first": {}, "second": {}},
         {"kind": "layered", "f_first": 0.5, "first": {}, "second": {}, "seed": 5},
     ),
+    # structure modifications (structure.modify: [{operation: value, option: ...}], in order)
+    "structure.modify": Image({}, {"MODIFY": [{"crop_cc": 1}]}),
+    "modify.crop": Image({}, {"MODIFY": [{"crop": "0:5,:,:"}]}),
+    "modify.crop_cc": Image({}, {"MODIFY": [{"crop_cc": 2}]}),
+    "modify.mirror_to": Image({}, {"MODIFY": [{"mirror_to": "4 um"}]}),
+    "modify.coarsen": Image({}, {"MODIFY": [{"coarsen": 2}]}),
+    "modify.channel": Image({}, {"MODIFY": [{"channel": "0.6 um"}]}),
+    "modify.channel.center": Image(
+        {"MODIFY": [{"channel": "0.6 um"}]}, {"MODIFY": [{"channel": "0.6 um", "center": "center"}]}
+    ),
+    "modify.channel.fill": Rejected({"structure.modify": [{"channel": "0.6 um", "fill": "LE"}]}, 17),
+    "modify.delaminate": Image({}, {"MODIFY": [{"delaminate": 0.5}]}),
+    "modify.delaminate.seed": Image(
+        {"MODIFY": [{"delaminate": 0.5}]}, {"MODIFY": [{"delaminate": 0.5, "seed": 1}]}
+    ),
+    "modify.collector_contact": Image({}, {"MODIFY": [{"collector_contact": 0.1}]}),
+    "modify.collector_contact.seed": Image(
+        {**_FACE, "MODIFY": [{"collector_contact": 0.1}]},  # 5 CAM footprints on the collector face
+        {**_FACE, "MODIFY": [{"collector_contact": 0.1, "seed": 1}]},
+    ),
+    "modify.remove_isolated": Image(
+        {"shape": [10, 8, 8]}, {"shape": [10, 8, 8], "MODIFY": ["remove_isolated"]}
+    ),
+    "modify.shell": Rejected({"structure.modify": [{"shell": "0.5 um"}]}, 16),
     # cell
     "cell.separator.material": Rejected({"cell.separator.material": "LE"}, 17),
     "cell.separator.thickness": Sim({"cell.separator.thickness": "50 um"}),
@@ -513,6 +540,76 @@ KEYS: dict[str, object] = {
     ),
 }
 
+#: A study case (fem_assb.case.study): the 2-point sweep with a study section; its keys reach the
+#: report (tests/test_study.py checks the report's content), here the resolved study.
+STUDY = {
+    "title": "t",
+    "source": "s",
+    "label": "as written",
+    "notes": ["n"],
+    "variants": [{"name": "v", "label": "l", "set": {"cell.li_metal": "1 um"}}],
+    "paper": [
+        {
+            "quantity": "q",
+            "figure": "f",
+            "value": 1,
+            "ours": {"metric": "capacity_mAh_cm2", "where": {"operation.steps.0.duration": "20 s"}},
+        }
+    ],
+}
+STUDY_BASE = {"operation.sweep": SWEEP, "study": STUDY}
+OURS = "study.paper.0.ours"
+
+
+def _study(changes: dict, get):
+    return Resolved(changes, lambda c: get(c.study), base=STUDY_BASE)
+
+
+KEYS.update(
+    {
+        "study.title": _study({"study.title": "u"}, lambda s: s.title),
+        "study.source": _study({"study.source": "u"}, lambda s: s.source),
+        "study.label": _study({"study.label": "u"}, lambda s: s.variants[0].label),
+        "study.notes": _study({"study.notes": ["m"]}, lambda s: s.notes),
+        "study.ranks_per_point": _study({"study.ranks_per_point": 2}, lambda s: s.ranks_per_point),
+        "study.plot": _study({"study.plot": ["normalized_capacity", "mean_utilization"]}, lambda s: s.plot),
+        "study.variants": _study({"study.variants": []}, lambda s: [v.name for v in s.variants]),
+        "study.paper": _study(
+            {"study.paper": STUDY["paper"] * 2}, lambda s: [c.quantity for c in s.paper]
+        ),
+        "variant.name": _study({"study.variants.0.name": "w"}, lambda s: s.variants[1].name),
+        "variant.label": _study({"study.variants.0.label": "m"}, lambda s: s.variants[1].label),
+        "variant.set": _study(
+            {"study.variants.0.set": {"cell.li_metal": "3 um"}}, lambda s: s.variants[1].case.cell.li_metal
+        ),
+        "variant.sweep": _study(
+            {"study.variants.0.sweep": {**SWEEP, "values": ["20 s"]}},
+            lambda s: len(s.variants[1].case.operation.sweep.points),
+        ),
+        "paper.quantity": _study({"study.paper.0.quantity": "r"}, lambda s: s.paper[0].quantity),
+        "paper.figure": _study({"study.paper.0.figure": "g"}, lambda s: s.paper[0].figure),
+        "paper.value": _study({"study.paper.0.value": 2}, lambda s: s.paper[0].value),
+        "paper.ours": _study({OURS: None}, lambda s: s.paper[0].ours),
+        "ours.metric": _study({OURS + ".metric": "final_voltage_V"}, lambda s: s.paper[0].ours.metric),
+        "ours.variant": _study({OURS + ".variant": "v"}, lambda s: s.paper[0].ours.variant),
+        "ours.where": _study(
+            {OURS + ".where": {"operation.steps.0.duration": "10 s"}}, lambda s: s.paper[0].ours.where
+        ),
+        "ours.minus": _study(
+            {OURS + ".minus": {"operation.steps.0.duration": "10 s"}}, lambda s: s.paper[0].ours.minus
+        ),
+        "ours.relative": _study(
+            {OURS + ".minus": {"operation.steps.0.duration": "10 s"}, OURS + ".relative": True},
+            lambda s: s.paper[0].ours.relative,
+        ),
+        "ours.reduce": _study({OURS + ".reduce": "max"}, lambda s: s.paper[0].ours.reduce),
+        "ours.over": _study(
+            {OURS + ".reduce": "argmax", OURS + ".over": "operation.steps.0.duration", OURS + ".where": {}},
+            lambda s: s.paper[0].ours.over,
+        ),
+    }
+)
+
 #: perforated and layered pass the composite keywords on (to the composite, or to both layers):
 #: each such key gets the composite key's check, on that generator.
 OWN_BASE = {
@@ -552,14 +649,25 @@ REJECTING_SECTIONS = {"cbd": 17}
 
 def accepted_keys() -> set[str]:
     """Every key a case accepts, in the naming of KEYS, enumerated from the code's tables."""
+    from fem_assb.case import study
+    from fem_assb.structure import operations
+
     keys = {k for k in L.TOP_KEYS if k in ("name", "description")}
-    containers = {"structure", "cell", "materials", "operation", "numerics", "outputs"}
+    containers = {"structure", "cell", "materials", "operation", "numerics", "outputs", "study"}
     assert set(L.TOP_KEYS) == containers | {"name", "description"}, "a new top-level section: classify it"
     keys |= {f"structure.{k}" for k in L.IMAGE_KEYS}
     keys |= {f"label.{k}" for k in ("material", "class", "grain")}
     keys |= {f"labelfile.{k}" for k in labels._TOP_KEYS}
     keys.add("structure.generator.kind")
     keys |= {f"structure.segment.{k}" for k in L.SEGMENT_KEYS}
+    keys.add("structure.modify")
+    for op, spec_ in operations.OPERATIONS.items():
+        keys |= {f"modify.{op}"} | {f"modify.{op}.{o}" for o in spec_.options}
+    keys |= {f"modify.{op}" for op in operations.NOT_SUPPORTED}
+    keys |= {f"study.{k}" for k in study.STUDY_KEYS}
+    keys |= {f"variant.{k}" for k in study.VARIANT_KEYS}
+    keys |= {f"paper.{k}" for k in study.PAPER_KEYS}
+    keys |= {f"ours.{k}" for k in study.OURS_KEYS}
     for kind, func in generate.KINDS.items():
         keys |= {f"{kind}.{p}" for p in inspect.signature(func).parameters}
     keys |= {f"cell.{k}" for k in L.CELL_KEYS if k != "separator"}
@@ -676,6 +784,10 @@ def _image(changes: dict, workdir: Path, image: bool):
 
     changes = dict(changes)
     segment = changes.pop("SEGMENT", None)
+    modify = changes.pop("MODIFY", None)
+    if modify is not None:  # structure.modify on the generated cell
+        raw = apply(BASE, {**_gen(**changes), "structure.modify": modify})
+        return _resolve(raw, workdir).structure.build()
     if segment is not None:  # structure.segment on the generated cell, with grain boundaries
         raw = apply(BASE, {**_gen(**changes), "structure.segment": segment, M + "preset": "LCO_LLZO"})
         raw["operation"]["steps"][0]["cutoff_voltage"] = "3.4 V"
@@ -707,7 +819,15 @@ def _same_image(a, b) -> bool:
         and np.array_equal(a.mask("CAM"), b.mask("CAM"))
         and np.array_equal(a.mask("SE"), b.mask("SE"))
         and np.array_equal(ga, gb)
+        and _faces(a) == _faces(b)
     )
+
+
+def _faces(image):
+    """The inactive (delaminated) faces as a comparable value (None without any)."""
+    if image.inactive_faces is None:
+        return None
+    return tuple(np.flatnonzero(f).tolist() for f in image.inactive_faces)
 
 
 def _layers(case):

@@ -414,3 +414,36 @@ def test_a_rerun_removes_only_the_old_sweeps_point_folders(tmp_path):
     assert (out / "999_mine" / "summary.json").read_text() == "{}"
     for name in now:
         assert json.loads((out / name / "summary.json").read_text())["complete"] is True
+
+
+def test_a_point_without_a_checkpoint_reruns_from_the_start_on_resume(tmp_path, capsys):
+    """A point whose folder holds an incomplete run and no checkpoint (stopped before its first,
+    or written by a case without checkpoints) is run again from the start by --resume: its
+    history is the uninterrupted run's, and the complete point before it is not run again."""
+    from fem_assb.cli import main
+
+    case = _resume_case(tmp_path, "[4 s, 6 s]")
+    out = tmp_path / "out"
+    whole = fem_assb.Sweep(case, output=out).run()
+    assert whole.complete
+    second = out / whole.rows[1]["folder"]
+    history = (second / "history.csv").read_text()
+    summary = json.loads((second / "summary.json").read_text())
+    summary["complete"] = False  # as a run stopped before any checkpoint leaves it
+    (second / "summary.json").write_text(json.dumps(summary))
+    (second / "history.csv").write_text(history.splitlines()[0] + "\n")  # nothing accepted yet
+    assert not (second / "checkpoint").exists()
+    first = out / whole.rows[0]["folder"] / "summary.json"
+    mtime = first.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["run", str(case), "-o", str(out), "--resume"]) == 0
+    assert "1 point(s) complete, 0 from a checkpoint, 1 from the start" in capsys.readouterr().err
+    again = json.loads((second / "summary.json").read_text())
+    assert again["complete"] is True and "resumed_from_step" not in again.get("checkpoints", {})
+    assert (second / "history.csv").read_text() == history  # from the start: the same history
+    assert first.stat().st_mtime_ns == mtime
+    resumed = json.loads((out / "sweep.json").read_text())
+    assert resumed["resumed"] == {"done": 1, "resume": 0, "run": 1}
+    for row, ref in zip(resumed["rows"], whole.rows, strict=True):
+        for k in ("capacity_mAh_cm2", "energy_density_Wh_kg", "final_voltage_V"):
+            assert row[k] == ref[k], (row["folder"], k)  # in full precision

@@ -42,7 +42,9 @@ from fem_assb.structure.image import LabelMap
 from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.units import quantity, to_si
 
-TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs")
+TOP_KEYS = (
+    "name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs", "study"
+)
 
 
 def load_case(path) -> Case:
@@ -103,9 +105,14 @@ def resolve_case(
     _check_effective(system, overrides, image, cell, op_raw, structure.segment)
     numerics = _numerics(_section(raw, "numerics"))
     outputs = _outputs(_section(raw, "outputs"), name)
+    study = None
+    if "study" in raw:  # a seed study (fem_assb.case.study): its variants resolved now too
+        from fem_assb.case.study import resolve_study
+
+        study = resolve_study(raw, base_dir, name, resolve_case)
     if "sweep" in op_raw:  # every point resolved now: a bad value fails before anything runs
         operation.sweep = _resolve_sweep(raw, base_dir, name)
-    return Case(
+    case = Case(
         name=name,
         description=str(raw.get("description", "")),
         structure=structure,
@@ -117,7 +124,14 @@ def resolve_case(
         path=path,
         raw=copy.deepcopy(raw),
         notes=notes,
+        study=study,
     )
+    if study is not None:
+        from fem_assb.case.study import check_comparisons
+
+        study.variants[0].case = case
+        check_comparisons(study)
+    return case
 
 
 def _section(raw, key) -> dict:
@@ -395,12 +409,14 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
     if "image" in spec and "generator" in spec:
         raise InputError("structure: give either 'image' or 'generator', not both.")
     segment = _segment(spec.get("segment"))
+    modify = _modify(spec.get("modify"))
     if "generator" in spec:
         gen = spec["generator"]
         if isinstance(gen, str):  # flat form: generator: composite, plus its keys beside it
-            gen = {"kind": gen, **{k: v for k, v in spec.items() if k not in ("generator", "segment")}}
+            beside = {k: v for k, v in spec.items() if k not in ("generator", "segment", "modify")}
+            gen = {"kind": gen, **beside}
         elif isinstance(gen, dict):
-            check_keys(spec, {"generator", "segment"}, "structure")
+            check_keys(spec, {"generator", "segment", "modify"}, "structure")
             gen = dict(gen)
         else:
             raise InputError(
@@ -420,10 +436,10 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
                     raise InputError(f"structure.generator.{key} = {gen[key]!r} must be a positive length.")
         _check_composition(gen)
         _check_generator_supported(gen)
-        return Structure(generator=gen, segment=segment), None
+        return Structure(generator=gen, segment=segment, modify=modify), None
     if "image" not in spec:
         raise InputError("structure needs 'image: FILE' (with voxel_size and labels) or 'generator: {...}'.")
-    check_keys(spec, IMAGE_KEYS + ("segment",), "structure")
+    check_keys(spec, IMAGE_KEYS + ("segment", "modify"), "structure")
     image = Path(str(spec["image"]))
     image = image if image.is_absolute() else (base_dir / image)
     if not image.is_file():
@@ -435,8 +451,10 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
         h = to_si(spec["voxel_size"], "m", name="structure.voxel_size")
         if not (math.isfinite(h) and h > 0):
             raise InputError(f"structure.voxel_size = {spec['voxel_size']!r} must be a positive length.")
-    structure = Structure(image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels"), base_dir))
-    built = structure.build()  # read once now: a wrong file, label or voxel size fails at load time
+    structure = Structure(
+        image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels"), base_dir), modify=modify
+    )
+    built = structure.build()  # read once now: a wrong file, label, voxel size or modification fails here
     _check_image_supported(built)
     if segment is not None:
         if built.grains is not None or built.label_map.grains:
@@ -486,6 +504,23 @@ def _segment(spec) -> dict | None:
     if "seed" in spec:
         out["seed"] = _count(spec["seed"], "structure.segment.seed", minimum=0)
     return out
+
+
+def _modify(spec) -> tuple:
+    """structure.modify: the validated operations (fem_assb.structure.operations), () without it;
+    operations whose physics is not built yet are a NotSupportedError naming their issue."""
+    from fem_assb.structure import operations
+
+    for k, entry in enumerate(spec if isinstance(spec, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        for name, (issue, what, fix) in operations.NOT_SUPPORTED.items():
+            if name in entry:
+                raise _not_supported(f"structure.modify[{k}].{name}", what, issue, fix)
+        for (name, option, value), (issue, what, fix) in operations.NOT_SUPPORTED_OPTIONS.items():
+            if name in entry and str(entry.get(option)) == value:
+                raise _not_supported(f"structure.modify[{k}].{option}", what, issue, fix)
+    return operations.parse(spec, "structure.modify")
 
 
 def _check_generator_supported(gen: dict) -> None:
@@ -913,7 +948,7 @@ def _resolve_sweep(raw: dict, base_dir: Path | None, name: str) -> Sweep:
     combos = itertools.product(*(range(len(v)) for v in sweep.values))
     for index, ks in enumerate(combos):
         values = tuple(sweep.values[a][k] for a, k in enumerate(ks))
-        sub = copy.deepcopy(raw)
+        sub = copy.deepcopy({k: v for k, v in raw.items() if k != "study"})
         sub["operation"] = {k: v for k, v in op.items() if k != "sweep"}
         for param, value in zip(sweep.parameters, values, strict=True):
             _set_path(sub, param, copy.deepcopy(value))

@@ -29,6 +29,8 @@ class Structure:
     segment: None, or the keyword arguments of :func:`fem_assb.structure.segment.segment_grains`
     (``k``, ``min_distance``, ``h``, ``seed``): the SE of the image or the generated structure is
     watershed into grains whose IDs become the image's grains (case key ``structure.segment``).
+    modify: the :class:`fem_assb.structure.operations.Operation` s of ``structure.modify``, applied
+    in order to the read or generated image before the segmentation.
     """
 
     image: Path | None = None
@@ -36,14 +38,17 @@ class Structure:
     labels: LabelMap | Path | None = None
     generator: dict | None = None
     segment: dict | None = None
+    modify: tuple = ()
 
     @property
     def kind(self) -> str:
         return "image" if self.image is not None else "generator"
 
     def build(self):
-        """The VoxelImage (reads the image file or runs the generator, then the grain segmentation
-        when ``segment`` is given; numpy only)."""
+        """The VoxelImage (reads the image file or runs the generator, then the modifications of
+        ``modify`` and the grain segmentation when ``segment`` is given; numpy only)."""
+        from fem_assb.structure import operations
+
         if self.generator is not None:
             from fem_assb.structure.generate import from_spec
 
@@ -52,7 +57,7 @@ class Structure:
             from fem_assb.structure.io import read_image
 
             image = read_image(self.image, labels=self.labels, voxel_size=self.voxel_size)
-        return self.segmented(image)
+        return self.segmented(operations.apply(image, self.modify))
 
     def segmented(self, image):
         """``image`` with the grain IDs of ``segment`` (unchanged when segment is None); an
@@ -324,6 +329,7 @@ class Case:
     path: Path | None = None
     raw: dict = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
+    study: object = None  # fem_assb.case.study.Study of a study case (the `study:` section), or None
 
     @property
     def temperature(self) -> float:

@@ -44,6 +44,9 @@ def describe(case) -> str:
         out.append(f"structure: image {st.image}")
         out.append(f"  voxel_size: {format_value(st.voxel_size)} m")
         out.append(f"  labels: {st.labels or 'default (0 PORE, 1 CAM, 2 SE, 3 LE, 4 CBD)'}")
+    for op in st.modify:  # structure.modify, in order
+        value = format_value(op.value) if isinstance(op.value, float) else op.value
+        out.append(f"  modify: {op.name} {value}" + "".join(f", {k} {v}" for k, v in op.options))
     cell = case.cell
     out.append("cell (m):")
     out.append(
@@ -92,6 +95,11 @@ def describe(case) -> str:
     out.append(
         f"outputs: folder {o.folder}, fields {o.fields} every {o.field_interval} steps, plots {o.plots}"
     )
+    if case.study is not None:
+        sd = case.study
+        out.append(f"study: {sd.title} ({sd.source}); {len(sd.paper)} comparison(s) with the paper")
+        for v in sd.variants:
+            out.append(f"  {v.name}: {v.label}, {len(v.case.operation.sweep.points)} point(s)")
     for note in case.notes:
         out.append(f"note: {note}")
     return "\n".join(out), parameter_table(case.materials)

@@ -109,6 +109,46 @@ def sweep_indicators(path, x, series, xlabel: str, xticks=None, title: str = "")
     plt.close(fig)
 
 
+def study_indicators(
+    path, series, xlabel: str, xticks=None, title: str = "", dpi: int = 80, ylabels=None
+) -> None:
+    """A seed study's two indicators (default capacity in mAh/cm^2 and energy density in Wh/kg;
+    ``ylabels`` their axis labels) against the swept value, side by side, several variants in
+    one plot (docs/studies/): ``series`` [(label, x, first, second, linestyle)], NaN (a failed
+    point) left out; ``xticks`` tick labels at x for values that are not numbers. Small
+    (``dpi``) for the committed reports (the caller writes on one rank)."""
+    plt = _figure()
+    labelled = any(label for label, *_ in series)
+    rows = -(-len(series) // 2) if labelled else 0  # legend rows below the panels
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2 + 0.16 * rows))
+    colors = {}
+    for label, x, cap, energy, style in series:
+        key = label.split(" | ")[-1]
+        kw = {"ls": style, "marker": "o", "ms": 3.5, "label": label or None}
+        if key in colors:
+            kw["color"] = colors[key]
+        (line,) = a.plot(x, cap, **kw)
+        colors.setdefault(key, line.get_color())
+        b.plot(x, energy, **{**kw, "color": line.get_color()})
+    ylabels = ylabels or ("capacity (mAh/cm$^2$)", "energy density (Wh/kg)")
+    for ax, ylabel in zip((a, b), ylabels, strict=True):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if xticks is not None:
+            ax.set_xticks(list(range(len(xticks))), xticks, rotation=20, ha="right", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    if labelled:
+        handles, labels = a.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=6.5, frameon=False)
+        fig.tight_layout(rect=(0, (0.16 * rows + 0.1) / (3.2 + 0.16 * rows), 1, 1))
+    else:
+        fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+
+
 def sweep_map(path, capacity, energy, ticks_a, ticks_b, label_a: str, label_b: str, title: str = "") -> None:
     """Capacity (mAh/cm^2) and energy density (Wh/kg) as colour maps over a grid of two swept
     parameters: ``capacity``, ``energy`` of shape (len(ticks_a), len(ticks_b)); parameter a on

@@ -356,3 +356,45 @@ def remove_isolated(image: VoxelImage, periodic: tuple[int, ...] = ()) -> VoxelI
     labels[iso] = value
     grains = None if image.grains is None else np.where(iso, 0, image.grains)
     return _new(image, labels, label_map=label_map, grains=grains)
+
+
+def limit_collector_contact(image: VoxelImage, fraction: float, seed: int = 0) -> VoxelImage:
+    """Leave CAM on only ``fraction`` of the current-collector face (x max) (seed 004 Fig. 8).
+
+    The CAM voxels of the last x layer touch the collector; they form 2D clusters (4-connected
+    footprints of the particles on the face). Clusters are kept in the order of
+    ``numpy.random.default_rng(seed).permutation`` while the kept area stays within the target
+    ``round(fraction * ny * nz)`` voxels, the next cluster contributes its first voxels (C order)
+    to reach it exactly; every other CAM voxel of the layer becomes electrolyte (the image's SE
+    or LE), so only the kept area conducts electrons into the collector. The CAM behind the layer
+    is unchanged. Raises InputError when the face holds less CAM than asked.
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise InputError(f"collector contact fraction must lie in [0, 1], got {fraction}.")
+    cam = analysis.class_mask(image, ("CAM",))[-1]
+    target = round(fraction * cam.size)
+    have = int(cam.sum())
+    if target > have:
+        raise InputError(
+            f"the collector face holds CAM on {100 * have / cam.size:.1f} % of its area "
+            f"({have} of {cam.size} voxels), less than the {100 * fraction:.1f} % asked; ask at most that."
+        )
+    clusters, n = ndimage.label(cam)
+    keep = np.zeros_like(cam)
+    left = target
+    for c in np.random.default_rng(seed).permutation(np.arange(1, n + 1)):
+        if left == 0:
+            break
+        members = np.flatnonzero(clusters.ravel() == c)
+        take = members if members.size <= left else members[:left]
+        keep.ravel()[take] = True
+        left -= take.size
+    label_map, value = _electrolyte_value(image, None)
+    labels = _fit_dtype(image.labels, value)
+    drop = cam & ~keep
+    labels[-1][drop] = value
+    grains = image.grains
+    if grains is not None:
+        grains = grains.copy()
+        grains[-1][drop] = 0
+    return _new(image, labels, label_map=label_map, grains=grains)
