@@ -382,3 +382,17 @@ def test_cell_lateral_from_yaml_and_api(tmp_path):
     raw["cell"]["lateral"] = "periodc"
     with pytest.raises(InputError, match=r"cell\.lateral = 'periodc' is unknown.*periodic"):
         fem_assb.load_case(raw)
+
+
+def test_remove_isolated_in_a_case_with_periodic_sides_is_refused():
+    """structure.modify's remove_isolated knows no periodic sides: with cell.lateral periodic it
+    would remove clusters joined through them, so the case is refused (with insulating sides it
+    loads)."""
+    import fem_assb
+
+    raw = _cell_case("periodic")
+    raw["structure"]["modify"] = ["remove_isolated"]
+    with pytest.raises(InputError, match="remove_isolated treats the y and z sides as insulating"):
+        fem_assb.load_case(raw)
+    raw["cell"]["lateral"] = "insulating"
+    assert fem_assb.load_case(raw).structure.modify[0].name == "remove_isolated"

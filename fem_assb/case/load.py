@@ -682,6 +682,12 @@ def _check_lateral(structure: Structure, cell: Cell, notes: list) -> None:
     periodicity is the user's to ensure."""
     from fem_assb.structure.generate import _periodic_axes
 
+    if cell.lateral == "periodic" and any(op.name == "remove_isolated" for op in structure.modify):
+        raise InputError(
+            "structure.modify: remove_isolated treats the y and z sides as insulating, but cell.lateral "
+            "is periodic (clusters joined through the sides would be removed); remove the entry: the run "
+            "removes isolated clusters itself, through the periodic sides."
+        )
     gen = structure.generator
     if gen is None:
         return
