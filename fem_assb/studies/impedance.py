@@ -1,0 +1,204 @@
+"""Small-signal impedance of a resolved cell (EIS, MODEL.md §5; docs/impedance.md).
+
+Around a steady state u* (open circuit at the initial stoichiometry, or the state after the
+case's operation steps) the cell residual F(u; u_old) = K(u) + (S(u) - S(u_old)) / dt
+(:meth:`fem_assb.forms.electrochemistry.CellForms.linearization`) gives, for a galvanostatic
+perturbation i_app = i* + di exp(i w t),
+
+    (J + i w M) du = -g di,      J = dK/du (u*),  M = dS/du,  g = dF/d i_app,
+    dU = (dV . du) / A + (dV/d i_app) di / A,
+
+with U the collector voltage and A the collector area. The PETSc build is real, so each
+frequency solves the real 2 x 2 block system
+
+    [[J, -w M], [w M, J]] [du_r; du_i] = [-g di; 0]
+
+by a direct LU factorization (MUMPS, else SuperLU_dist, else PETSc's serial LU) whose symbolic
+analysis is kept across frequencies (one nonzero pattern). The impedance is reported for the
+charge current I = -i_app (A/m^2 of the collector face, > 0 into the cathode):
+Z(w) = dU / dI in Ohm m^2 (SI inside; Ohm cm^2 = 1e4 Ohm m^2 in the files), with
+Z_imag < 0 for capacitive arcs.
+
+Programmatic API::
+
+    sim = CellSimulation(vmesh, system, T)            # at rest: the open-circuit state
+    spec = impedance_spectrum(sim, frequencies)       # Spectrum(frequency [Hz], Z [Ohm m^2])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fem_assb.errors import InputError
+
+#: Above this many cells the direct solve of the 2 x 2 block system (4 unknowns per cell, fill-in
+#: of a 3D factorization) is refused: the iterative solver for large meshes is not written yet
+#: (docs/impedance.md, "Limits").
+DIRECT_IMPEDANCE_CELLS = 150_000
+
+
+@dataclass
+class Spectrum:
+    """An impedance spectrum: ``frequency`` (Hz, ascending) and complex ``Z`` (Ohm m^2 of the
+    collector face, Z = dU/dI with I the charge current density)."""
+
+    frequency: np.ndarray
+    Z: np.ndarray
+
+    @property
+    def Z_ohm_cm2(self) -> np.ndarray:
+        return self.Z * 1e4
+
+    def table(self) -> dict:
+        """The columns of impedance.csv (Ohm cm^2)."""
+        z = self.Z_ohm_cm2
+        return {"frequency_Hz": self.frequency, "Z_real_ohm_cm2": z.real, "Z_imag_ohm_cm2": z.imag}
+
+
+def frequency_grid(f_min: float, f_max: float, per_decade: int) -> np.ndarray:
+    """Log-spaced frequencies (Hz) from f_min to f_max, ``per_decade`` points per decade, both
+    ends included (ascending)."""
+    if not (f_min > 0 and f_max > f_min):
+        raise InputError(f"impedance frequencies need 0 < min < max (got min {f_min:g} Hz, max {f_max:g} Hz)")
+    n = max(int(np.ceil(np.log10(f_max / f_min) * per_decade - 1e-9)) + 1, 2)
+    return np.logspace(np.log10(f_min), np.log10(f_max), n)
+
+
+def _direct_solver(comm) -> str:
+    """The LU package of the block system: MUMPS, else SuperLU_dist, else PETSc's own (serial)."""
+    from petsc4py import PETSc
+
+    for name in ("mumps", "superlu_dist"):
+        if PETSc.Sys.hasExternalPackage(name):
+            return name
+    if comm.size > 1:
+        raise InputError(
+            "the impedance solve needs MUMPS or SuperLU_dist under MPI, and this PETSc has neither: "
+            "run it serially or use a PETSc built with MUMPS."
+        )
+    return "petsc"
+
+
+class SmallSignal:
+    """The linearized cell (J, M, g, dV) at the state in ``forms.u``, and its frequency response.
+
+    forms: :class:`~fem_assb.forms.electrochemistry.CellForms` holding the steady state u*
+    (its ``capacitive`` Constant is set to 1: every double layer counts). The matrices are
+    assembled once; :meth:`impedance` solves one frequency after another with one LU set-up.
+    """
+
+    def __init__(self, forms):
+        from dolfinx.fem.petsc import assemble_matrix, assemble_vector
+        from petsc4py import PETSc
+
+        self.forms = forms
+        self.comm = forms.vmesh.mesh.comm
+        ncells = self.comm.allreduce(forms.vmesh.num_owned_cells)
+        if ncells > DIRECT_IMPEDANCE_CELLS:
+            raise InputError(
+                f"the impedance solve is direct only (MUMPS on the 2 x 2 block system), and this mesh has "
+                f"{ncells} cells (> {DIRECT_IMPEDANCE_CELLS}): reduce the resolution (structure.generator "
+                "voxel_size, or a smaller cut of the image)."
+            )
+        forms.capacitive.value = 1.0
+        K_form, M_form, g_form, dV_form, dVdi_form = forms.linearization()
+
+        def matrix(form):
+            A = assemble_matrix(form)
+            A.assemble()
+            return A
+
+        def vector(form):
+            b = assemble_vector(form)
+            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            return b
+
+        J, M = matrix(K_form), matrix(M_form)
+        self.g, self.dV = vector(g_form), vector(dV_form)
+        from fem_assb.forms.electrochemistry import _assemble
+
+        self.dV_di = _assemble(dVdi_form, self.comm, compiled=True)  # V m^2 per A/m^2
+        self.area = float(forms.area)
+        Mneg = M.copy()
+        Mneg.scale(-1.0)
+        # one layout for the real block system: on every rank its rows of block 0, then block 1
+        # (petsc4py's convert without ``out`` converts in place: the nests become the AIJ matrices)
+        self.A_J = PETSc.Mat().createNest([[J, None], [None, J]], comm=self.comm).convert("aij")
+        self.A_M = PETSc.Mat().createNest([[None, Mneg], [M, None]], comm=self.comm).convert("aij")
+        for m in (J, M, Mneg):
+            m.destroy()
+        self.A = self.A_J.copy()
+        self.A.axpy(1.0, self.A_M, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+        self.x, self.b = self.A.createVecs()
+        n = self.g.getLocalSize()
+        self.n_local = n
+        rhs = np.zeros(2 * n)
+        rhs[:n] = self.g.array_r  # di = -1: a charge current of 1 A/m^2, -g di = g
+        self.b.array[:] = rhs
+        self.solver_type = _direct_solver(self.comm)
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOptionsPrefix("fem_assb_impedance_")
+        ksp.setType("preonly")
+        pc = ksp.getPC()
+        pc.setType("lu")
+        pc.setFactorSolverType(self.solver_type)
+        self.ksp = ksp
+        self.factorizations = 0
+
+    def solve(self, omega: float) -> tuple[np.ndarray, np.ndarray]:
+        """(du_r, du_i): local owned arrays of the response to a charge current of 1 A/m^2 at the
+        angular frequency ``omega`` (rad/s)."""
+        from petsc4py import PETSc
+
+        A = self.A
+        A.zeroEntries()
+        A.axpy(1.0, self.A_J, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+        A.axpy(float(omega), self.A_M, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+        self.ksp.setOperators(A)
+        self.ksp.solve(self.b, self.x)
+        self.factorizations += 1
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            from fem_assb.errors import SolverError
+
+            raise SolverError(
+                f"the impedance block system at {omega / (2 * np.pi):.4g} Hz was not solved ({self.solver_type} "
+                f"LU, KSP reason {reason}): the linearized cell is singular there (an isolated conductor?)"
+            )
+        arr = self.x.array_r
+        n = self.n_local
+        return arr[:n].copy(), arr[n:].copy()
+
+    def impedance(self, frequencies) -> np.ndarray:
+        """Z (complex, Ohm m^2) at each frequency (Hz): dU / dI for the charge current density I."""
+        from mpi4py import MPI
+
+        z = np.empty(len(frequencies), dtype=complex)
+        dv = self.dV.array_r
+        for k, f in enumerate(frequencies):
+            ur, ui = self.solve(2.0 * np.pi * float(f))
+            loc = np.array([dv @ ur, dv @ ui])
+            re, im = self.comm.allreduce(loc, op=MPI.SUM)
+            z[k] = (re + 1j * im - self.dV_di) / self.area  # di = -1 A/m^2
+        return z
+
+    def destroy(self) -> None:
+        for obj in (self.A, self.A_J, self.A_M, self.x, self.b, self.g, self.dV, self.ksp):
+            obj.destroy()
+
+
+def impedance_spectrum(sim, frequencies) -> Spectrum:
+    """The small-signal impedance of a :class:`~fem_assb.studies.discharge.CellSimulation` at its
+    current state (which must be steady: :func:`check_steady`), at ``frequencies`` (Hz)."""
+    f = np.asarray(frequencies, dtype=float)
+    if f.ndim != 1 or f.size == 0 or not np.all(f > 0) or not np.all(np.isfinite(f)):
+        raise InputError("impedance frequencies must be a nonempty list of positive, finite values (Hz)")
+    f = np.sort(f)
+    lin = SmallSignal(sim.forms)
+    try:
+        z = lin.impedance(f)
+    finally:
+        lin.destroy()
+    return Spectrum(f, z)

@@ -1,0 +1,113 @@
+"""The planar thin-film cell of the impedance tests and its analytic impedance (independent of the
+code: written from MODEL.md §3 and §5 only).
+
+Li metal | SE separator | dense CAM slab | cathode collector, lateral size one cell. The CAM and the
+separator are graded towards every interface: the interface laws use cell-centre values, so the
+discrete series resistance misses half a cell on each side of an interface, and the solid
+diffusion layer at 1 kHz is sqrt(D / w) ~ 0.4 nm thin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fem_assb.constants import FARADAY, GAS_CONSTANT
+
+T = 298.15
+#: Layer thicknesses (m) of the thin-film cell.
+FILM = {"L_li": 5e-6, "L_sep": 20e-6, "L_cam": 0.5e-6, "L_cc": 1e-6}
+#: NMC622 | beta-LPS with the CAM made faster (i00 x 100), slower in the electron path (sigma
+#: 1e-3 S/m) and with a constant D: the Li arc (~27 kHz), the cathode arc (~1 kHz), the Warburg
+#: line and the finite-length capacitive rise (L^2 / D = 250 s) all inside 1 mHz .. 1 MHz.
+OVERRIDES = {
+    "cam": {"i00": "4.98e-2 A*cm^2.5/mol^1.5", "sigma": "1e-5 S/cm", "D": "1e-11 cm^2/s"},
+}
+PRESET = "NMC622_bLPS"
+
+
+def thin_film_system(overrides=None):
+    from fem_assb.materials import get_system
+
+    over = {k: dict(v) for k, v in OVERRIDES.items()}
+    for k, v in (overrides or {}).items():
+        over.setdefault(k, {}).update(v)
+    return get_system(PRESET, overrides=over, temperature=T)
+
+
+def graded(length: float, h_min: float, ratio: float, both: bool) -> np.ndarray:
+    """Cell sizes (m) summing to ``length``: geometric from h_min at the start (and at the end
+    too if ``both``) by ``ratio``, capped where the steps would exceed the remaining room."""
+    sizes, h, rest = [], h_min, length / (2.0 if both else 1.0)
+    while rest > 0:
+        step = min(h, rest)
+        if rest - step < 0.5 * h * ratio and rest - step > 0:
+            step = rest
+        sizes.append(step)
+        rest -= step
+        h *= ratio
+    sizes = np.array(sizes)
+    return np.concatenate([sizes, sizes[::-1]]) if both else sizes
+
+
+def thin_film_grid(h_min: float = 1e-11, ratio: float = 1.25):
+    from fem_assb.meshing import cell_tags as tags
+    from fem_assb.meshing.voxel_mesh import Grid
+
+    f = FILM
+    sep = graded(f["L_sep"], 1e-9, ratio, both=True)
+    cam = graded(f["L_cam"], h_min, ratio, both=False)
+    sizes = np.concatenate([[f["L_li"]], sep, cam, [f["L_cc"]]])
+    codes = [tags.LI] + [tags.SEPARATOR] * len(sep) + [tags.CAM] * len(cam) + [tags.CATHODE_CC]
+    xe = np.concatenate([[0.0], np.cumsum(sizes)])
+    mat = np.array(codes, dtype=np.int32)[:, None, None]
+    lat = np.array([0.0, 1e-6])
+    return Grid(xe, lat, lat, mat)
+
+
+def thin_film_simulation(comm=None, system=None, **grid):
+    from mpi4py import MPI
+
+    from fem_assb.meshing import cell_tags as tags
+    from fem_assb.meshing.voxel_mesh import build_voxel_mesh
+    from fem_assb.studies.discharge import CellSimulation
+
+    comm = comm or MPI.COMM_SELF
+    g = thin_film_grid(**grid) if comm.rank == 0 else None
+    vm = build_voxel_mesh(comm, g, tags.facet_tagger)
+    system = system or thin_film_system()
+    return CellSimulation(vm, system, T, surface_iterations=0, tol_phi=1e-13, tol_x=1e-13), system
+
+
+def analytic_impedance(f, system) -> np.ndarray:
+    """Z(f) (complex, Ohm m^2, charge current, Z_imag < 0 capacitive) of the thin-film cell at
+    open circuit, from the model's equations linearized by hand:
+
+        Z = L_li / sigma_li + L_sep / kappa + L_cam / sigma_cam + L_cc / sigma_cc
+            + R_a / (1 + i w R_a C_a)                        Li | SE: R_a = RT / (F i0_Li)
+            + 1 / (i w C_c + 1 / (R_ct + Z_D))               CAM | SE (Randles)
+        R_ct = RT / (F i0),  i0 = i00 c_e^a c_s^a (c_max - c_s)^(1 - a)   (a = 1/2, mol/cm^3)
+        Z_D  = (-dU0/dc) coth(L sqrt(i w / D)) / (F sqrt(i w D))
+
+    (the double layer is in parallel with the Faradaic branch only: its current C d(phi_s -
+    phi_e)/dt does not see U0(c_s), so the diffusion impedance is in series with R_ct inside
+    it). Per unit area of the planar interfaces = the collector area.
+    """
+    cam, ely, an = system.cam, system.electrolyte, system.anode
+    w = 2 * np.pi * np.asarray(f, dtype=float)
+    RT_F = GAS_CONSTANT * T / FARADAY
+    c_s, c_max = float(cam.c0), float(cam.c_max)  # mol/m^3
+    x0 = c_s / c_max
+    i00 = 4.98e-2  # A cm^2.5 / mol^1.5 (OVERRIDES)
+    i0 = i00 * np.sqrt(float(ely.c0) * 1e-6 * c_s * 1e-6) * np.sqrt((c_max - c_s) * 1e-6) * 1e4  # A/m^2
+    R_ct = RT_F / i0
+    R_a = RT_F / float(an.i0)
+    C_c, C_a = float(system.double_layer.cathode), float(system.double_layer.anode)
+    dx = 1e-6
+    dU_dc = float((cam.U0(x0 + dx, T, np) - cam.U0(x0 - dx, T, np)) / (2 * dx)) / c_max  # V m^3/mol
+    D = 1e-15  # m^2/s (OVERRIDES)
+    L = FILM["L_cam"]
+    s = np.sqrt(1j * w)
+    Z_D = -dU_dc / (np.tanh(L * s / np.sqrt(D)) * FARADAY * s * np.sqrt(D))
+    kappa = float(ely.kappa(ely.c0, T, np))
+    R_s = FILM["L_li"] / min(float(an.sigma), 1e5) + FILM["L_sep"] / kappa + FILM["L_cam"] / 1e-3 + FILM["L_cc"] / 1e5
+    return R_s + R_a / (1 + 1j * w * R_a * C_a) + 1.0 / (1j * w * C_c + 1.0 / (R_ct + Z_D))
