@@ -34,6 +34,7 @@ from fem_assb.errors import InputError
 
 __all__ = [
     "History",
+    "ImpedanceResult",
     "Result",
     "Simulation",
     "Step",
@@ -240,6 +241,44 @@ class Simulation:
 
         res = simulate_case(self.case, self.output, quiet=self.quiet, comm=self.comm, resume=resume)
         return Result(History.from_table(res.table), res.summary, res.output, res.complete)
+
+    def impedance(self, frequencies=None, state: str | None = None) -> ImpedanceResult:
+        """The small-signal impedance spectrum (docs/impedance.md) around the open-circuit state
+        (``state="initial"``) or the state after the case's steps (``"after_steps"``, ending with
+        a rest); default the case's ``impedance`` section. frequencies: Hz (floats or strings
+        with units), default the section's grid. Files (impedance.csv, nyquist.png, bode.png,
+        summary.json) only when ``output`` was given. Warnings (no double layer, a rest not
+        relaxed) are issued as Python warnings too.
+
+            res = Simulation("cases/seed004.yaml").impedance()
+            res.frequency, res.Z            # Hz, complex Ohm cm^2 (Z_imag < 0: capacitive)
+        """
+        import warnings
+
+        from fem_assb.studies.impedance import run_impedance
+        from fem_assb.units import to_si
+
+        if frequencies is not None:
+            frequencies = [to_si(f, "Hz", name="frequencies") for f in np.atleast_1d(frequencies)]
+        res = run_impedance(
+            self.case, self.output, quiet=self.quiet, comm=self.comm, frequencies=frequencies, state=state
+        )
+        for w in res.warnings:
+            warnings.warn(w, stacklevel=2)
+        spec = res.spectrum
+        return ImpedanceResult(spec.frequency, spec.Z_ohm_cm2, res.summary, res.output)
+
+
+@dataclass
+class ImpedanceResult:
+    """What :meth:`Simulation.impedance` returns (identical on every rank): ``frequency`` (Hz,
+    ascending), ``Z`` (complex, Ohm cm^2 of the cell cross-section, dU/dI for the charge
+    current), ``summary`` (the dict of summary.json) and ``output`` (the folder, or None)."""
+
+    frequency: np.ndarray
+    Z: np.ndarray
+    summary: dict
+    output: Path | None = None
 
 
 @dataclass

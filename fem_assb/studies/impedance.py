@@ -202,3 +202,158 @@ def impedance_spectrum(sim, frequencies) -> Spectrum:
     finally:
         lin.destroy()
     return Spectrum(f, z)
+
+
+# --- the case driver: fem-assb impedance / Simulation.impedance ---------------------------------
+
+#: A rest has relaxed enough for the linearization when its voltage drifts by less than this (V)
+#: over one period of the lowest frequency (the small-signal response is ~ |Z| x 1 A/m^2).
+DRIFT_TOLERANCE = 1e-4
+
+
+def double_layer_warnings(system) -> list[str]:
+    """Warnings about a system without capacitances: no double layer at all gives a resistive
+    spectrum (no arcs, only the solid diffusion's capacitive branch)."""
+    dl = getattr(system, "double_layer", None)
+    gb = getattr(system, "grain_boundary", None)
+    caps = [getattr(dl, k, None) for k in ("cathode", "anode")] + [getattr(gb, "C_GB", None)]
+    if not any(c is not None and float(c) > 0 for c in caps):
+        return [
+            f"materials {system.name}: no double layer (double_layer.cathode / .anode, grain_boundary.C_GB): "
+            "the charge-transfer arcs become resistive (no semicircles, Z_imag from the solid diffusion "
+            "only). Add a double_layer section, e.g. {cathode: 8e-7 F/cm^2, anode: 2e-7 F/cm^2}."
+        ]
+    return []
+
+
+def spectrum_summary(spec: Spectrum) -> dict:
+    """The summary.json entries of a spectrum (Ohm cm^2, Hz): the high-frequency intercept (Re Z
+    at the highest frequency, with its phase: near 0 when the range reaches the real axis), the
+    arcs (local maxima of -Z_imag: apex frequency and Z there) and the low-frequency value."""
+    f, z = spec.frequency, spec.Z_ohm_cm2
+    mz = -z.imag
+    arcs = [
+        {"apex_frequency_Hz": float(f[k]), "Z_real_ohm_cm2": float(z[k].real), "minus_Z_imag_ohm_cm2": float(mz[k])}
+        for k in range(1, len(f) - 1)
+        if mz[k] > mz[k - 1] and mz[k] >= mz[k + 1] and mz[k] > 0
+    ]
+    arcs.sort(key=lambda a: -a["apex_frequency_Hz"])
+    return {
+        "high_frequency_intercept_ohm_cm2": float(z[-1].real),
+        "high_frequency_phase_deg": float(np.degrees(np.angle(z[-1]))),
+        "arcs": arcs,
+        "low_frequency": {
+            "frequency_Hz": float(f[0]),
+            "Z_real_ohm_cm2": float(z[0].real),
+            "Z_imag_ohm_cm2": float(z[0].imag),
+        },
+        "frequency_range_Hz": [float(f[0]), float(f[-1])],
+        "frequencies": int(len(f)),
+    }
+
+
+@dataclass
+class ImpedanceResult:
+    """What :func:`run_impedance` returns (on every rank): the spectrum, the summary dict (as in
+    summary.json), the folder written (or None) and the warnings."""
+
+    spectrum: Spectrum
+    summary: dict
+    output: object = None
+    warnings: list = None
+
+
+def run_impedance(case, outdir=None, quiet: bool = True, comm=None, frequencies=None, state=None) -> ImpedanceResult:
+    """The impedance spectrum of a loaded case (docs/impedance.md).
+
+    frequencies: Hz (a sequence), default the case's ``impedance.frequencies`` (or 1 Hz .. 7 MHz,
+    10 per decade without the section); state: "initial" or "after_steps", default the case's
+    ``impedance.state``. Writes impedance.csv, nyquist.png, bode.png and summary.json into
+    ``outdir`` (rank 0, atomically) when given.
+    """
+    import time
+
+    from mpi4py import MPI
+
+    from fem_assb.case.schema import IMPEDANCE_STATES, Impedance
+    from fem_assb.output.progress import Progress
+    from fem_assb.studies.run import build
+
+    comm = comm or MPI.COMM_WORLD
+    t0 = time.perf_counter()
+    section = case.impedance or Impedance()
+    state = state or section.state
+    if state not in IMPEDANCE_STATES:
+        raise InputError(f"impedance state {state!r} is unknown; use 'initial' or 'after_steps'.")
+    if frequencies is None:
+        frequencies = frequency_grid(section.f_min, section.f_max, section.per_decade)
+    out = None
+    if outdir is not None:
+        from pathlib import Path
+
+        from fem_assb.output.folder import check_output_folder
+        from fem_assb.parallel import on_rank0
+
+        out = Path(outdir)
+        on_rank0(check_output_folder, out, comm=comm)
+    warnings = double_layer_warnings(case.materials)
+    progress = Progress(quiet=quiet, comm=comm)
+    built = build(case, comm, None, progress)
+    sim = built.sim
+    if state == "after_steps":
+        last = built.ops[-1]
+        if last.kind != "rest":  # the loader refuses it too; the API may pass state= itself
+            raise InputError(
+                f"impedance state after_steps: the last operation step is a {last.kind}, a current still "
+                "flows and the state is not steady. End the steps with a rest or use state 'initial'."
+            )
+        sim.run(built.ops)
+        h = sim.history
+        drift = abs(h.voltage[-1] - h.voltage[-2]) / max(h.t[-1] - h.t[-2], 1e-300) if len(h.t) > 1 else 0.0
+        if drift / min(frequencies) > DRIFT_TOLERANCE:
+            warnings.append(
+                f"the cell is still relaxing at the end of the rest: its voltage drifts {drift * 1e3:.3g} mV/s, "
+                f"{drift / min(frequencies) * 1e3:.3g} mV over one period of {min(frequencies):g} Hz: the "
+                "low-frequency end is not the impedance of a steady state. Lengthen the rest."
+            )
+    res = sim.quasi_static(0.0)
+    if not res.converged:
+        from fem_assb.errors import SolverError
+
+        raise SolverError(f"the steady state at open circuit did not converge: {res.reason}")
+    t_solve = time.perf_counter()
+    spectrum = impedance_spectrum(sim, frequencies)
+    t_end = time.perf_counter()
+    summary = {
+        "name": case.name,
+        "state": state,
+        "voltage_V": sim.voltage(),
+        "mean_stoichiometry": sim.mean_stoichiometry(),
+        **spectrum_summary(spectrum),
+        "cells": built.n_cells,
+        "ranks": comm.size,
+        "solver": f"direct LU ({_direct_solver(comm)}) on the real 2x2 block system",
+        "wall_time_s": t_end - t0,
+        "solve_time_per_frequency_s": (t_end - t_solve) / len(spectrum.frequency),
+        "warnings": warnings,
+        "complete": True,
+    }
+    if out is not None:
+        write_impedance(out, spectrum, summary, title=case.name, comm=comm)
+    return ImpedanceResult(spectrum, summary, out, warnings)
+
+
+def write_impedance(out, spectrum: Spectrum, summary: dict, title: str = "", comm=None) -> None:
+    """impedance.csv (frequency_Hz, Z_real_ohm_cm2, Z_imag_ohm_cm2), nyquist.png, bode.png and
+    (last) summary.json into ``out``, atomically, on rank 0 of ``comm``."""
+    from fem_assb.output import plots
+    from fem_assb.output.atomic import write_json
+    from fem_assb.output.tables import write_csv
+
+    if (comm.rank if comm is not None else 0) != 0:
+        return
+    write_csv(out / "impedance.csv", spectrum.table(), fmt="%.12g", comm=comm)
+    plots.nyquist(out / "nyquist.png", spectrum.frequency, spectrum.Z_ohm_cm2, title=title, comm=comm)
+    plots.bode(out / "bode.png", spectrum.frequency, spectrum.Z_ohm_cm2, title=title, comm=comm)
+    summary["files"] = {"impedance": "impedance.csv", "nyquist": "nyquist.png", "bode": "bode.png"}
+    write_json(out / "summary.json", summary)
