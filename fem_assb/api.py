@@ -259,7 +259,10 @@ class Simulation:
         from fem_assb.units import to_si
 
         if frequencies is not None:
-            frequencies = [to_si(f, "Hz", name="frequencies") for f in np.atleast_1d(frequencies)]
+            frequencies = [
+                to_si(f, "Hz", name="frequencies") if isinstance(f, str) else float(f)
+                for f in np.atleast_1d(np.asarray(frequencies, dtype=object))
+            ]
         res = run_impedance(
             self.case, self.output, quiet=self.quiet, comm=self.comm, frequencies=frequencies, state=state
         )

@@ -17,10 +17,13 @@ T = 298.15
 #: Layer thicknesses (m) of the thin-film cell.
 FILM = {"L_li": 5e-6, "L_sep": 20e-6, "L_cam": 0.5e-6, "L_cc": 1e-6}
 #: NMC622 | beta-LPS with the CAM made faster (i00 x 100), slower in the electron path (sigma
-#: 1e-3 S/m) and with a constant D: the Li arc (~27 kHz), the cathode arc (~1 kHz), the Warburg
-#: line and the finite-length capacitive rise (L^2 / D = 250 s) all inside 1 mHz .. 1 MHz.
+#: 1e-3 S/m) and with a constant D, the Li | SE slower (R_a = 100 Ohm cm^2) with a smaller C_DL: the
+#: Li arc (~50 kHz), the cathode arc (~1 kHz), the Warburg line and the finite-length capacitive
+#: rise (L^2 / D = 250 s) apart from each other inside 1 mHz .. 1 MHz.
 OVERRIDES = {
     "cam": {"i00": "4.98e-2 A*cm^2.5/mol^1.5", "sigma": "1e-5 S/cm", "D": "1e-11 cm^2/s"},
+    "anode": {"i0": "2.57e-4 A/cm^2"},
+    "double_layer": {"anode": "3e-8 F/cm^2"},
 }
 PRESET = "NMC622_bLPS"
 

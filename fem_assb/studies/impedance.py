@@ -189,13 +189,22 @@ class SmallSignal:
             obj.destroy()
 
 
+def checked_frequencies(frequencies) -> np.ndarray:
+    """The frequencies (Hz) as an ascending float array; InputError unless a nonempty list of
+    positive, finite values."""
+    f = np.atleast_1d(np.asarray(frequencies, dtype=float))
+    if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)) or not np.all(f > 0):
+        raise InputError(
+            f"impedance frequencies must be a nonempty list of positive, finite values in Hz (got {frequencies!r})."
+        )
+    return np.sort(f)
+
+
 def impedance_spectrum(sim, frequencies) -> Spectrum:
-    """The small-signal impedance of a :class:`~fem_assb.studies.discharge.CellSimulation` at its
-    current state (which must be steady: :func:`check_steady`), at ``frequencies`` (Hz)."""
-    f = np.asarray(frequencies, dtype=float)
-    if f.ndim != 1 or f.size == 0 or not np.all(f > 0) or not np.all(np.isfinite(f)):
-        raise InputError("impedance frequencies must be a nonempty list of positive, finite values (Hz)")
-    f = np.sort(f)
+    """The small-signal impedance of a :class:`~fem_assb.studies.discharge.CellSimulation` around
+    its current state, at ``frequencies`` (Hz). The state must be steady (zero current, relaxed:
+    :func:`run_impedance` makes it so); the forms' ``i_app`` should be 0."""
+    f = checked_frequencies(frequencies)
     lin = SmallSignal(sim.forms)
     try:
         z = lin.impedance(f)
@@ -287,6 +296,7 @@ def run_impedance(case, outdir=None, quiet: bool = True, comm=None, frequencies=
         raise InputError(f"impedance state {state!r} is unknown; use 'initial' or 'after_steps'.")
     if frequencies is None:
         frequencies = frequency_grid(section.f_min, section.f_max, section.per_decade)
+    frequencies = checked_frequencies(frequencies)
     out = None
     if outdir is not None:
         from pathlib import Path
