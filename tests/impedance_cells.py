@@ -112,5 +112,10 @@ def analytic_impedance(f, system) -> np.ndarray:
     s = np.sqrt(1j * w)
     Z_D = -dU_dc / (np.tanh(L * s / np.sqrt(D)) * FARADAY * s * np.sqrt(D))
     kappa = float(ely.kappa(ely.c0, T, np))
-    R_s = FILM["L_li"] / min(float(an.sigma), 1e5) + FILM["L_sep"] / kappa + FILM["L_cam"] / 1e-3 + FILM["L_cc"] / 1e5
+    R_s = (
+        FILM["L_li"] / min(float(an.sigma), 1e5)
+        + FILM["L_sep"] / kappa
+        + FILM["L_cam"] / 1e-3
+        + FILM["L_cc"] / 1e5
+    )
     return R_s + R_a / (1 + 1j * w * R_a * C_a) + 1.0 / (1j * w * C_c + 1.0 / (R_ct + Z_D))

@@ -83,7 +83,9 @@ def test_thin_film_cell_matches_the_analytic_impedance():
     spec = impedance_spectrum(sim, f)
     za = analytic_impedance(f, system)
     mag, phase = _errors(spec.Z, za)
-    print(f"thin film, {len(f)} frequencies: max |Z| error {mag * 100:.3f} %, max phase error {phase:.3f} deg")
+    print(
+        f"thin film, {len(f)} frequencies: max |Z| error {mag * 100:.3f} %, max phase error {phase:.3f} deg"
+    )
     assert mag < 0.01
     assert phase < 1.0
     # the features the comparison checks are all in the range: two arcs and the capacitive rise
@@ -128,21 +130,19 @@ def _compare_time_domain(freqs):
         sim._last = None
         zt = _time_domain(sim, f, amplitude=0.05)
         mag, phase = abs(zt) / abs(zs) - 1.0, np.degrees(np.angle(zt / zs))
-        print(f"{f:g} Hz: small signal {zs * 1e4:.4f}, time domain {zt * 1e4:.4f} Ohm cm^2: "
-              f"|Z| {mag * 100:+.3f} %, phase {phase:+.3f} deg")
+        print(
+            f"{f:g} Hz: small signal {zs * 1e4:.4f}, time domain {zt * 1e4:.4f} Ohm cm^2: "
+            f"|Z| {mag * 100:+.3f} %, phase {phase:+.3f} deg"
+        )
         assert abs(mag) < 0.02
         assert abs(phase) < 0.02 * 180 / np.pi * abs(np.angle(zs)) + 0.5  # 2 % of the phase, 0.5 deg floor
 
 
-def test_small_signal_equals_the_transient_solver_at_the_cathode_arc():
-    """A 0.05 A/m^2 current sine (a ~0.5 mV response) through CellSimulation.step at the cathode
-    arc (1 kHz): amplitude within 2 %, phase within 2 % (0.5 degree floor) of the small signal."""
-    _compare_time_domain([1.0e3])
-
-
-@pytest.mark.slow
 def test_small_signal_equals_the_transient_solver_at_three_frequencies():
-    """The same at the Warburg branch (1 Hz), the cathode arc (1 kHz) and the Li arc (30 kHz)."""
+    """A 0.05 A/m^2 current sine (a ~0.5 mV response) through CellSimulation.step at the Warburg
+    branch (1 Hz), the cathode arc (1 kHz) and the Li arc (30 kHz): amplitude within 2 %, phase
+    within 2 % (0.5 degree floor) of the small signal (measured: 0.02, 0.14, 0.22 % and 0.02,
+    0.17, 0.11 degree; ~15 s)."""
     _compare_time_domain([1.0, 1.0e3, 3.0e4])
 
 
@@ -201,7 +201,9 @@ def test_composite_spectrum_serial_and_two_ranks_agree():
 
     from fem_assb.studies.impedance import run_impedance
 
-    case = resolve_case(_composite_case("imp_mpi", frequencies={"min": "1 Hz", "max": "7 MHz", "per_decade": 3}))
+    case = resolve_case(
+        _composite_case("imp_mpi", frequencies={"min": "1 Hz", "max": "7 MHz", "per_decade": 3})
+    )
     z = [run_impedance(case, quiet=True, comm=c).spectrum.Z for c in (MPI.COMM_SELF, MPI.COMM_WORLD)]
     rel = np.max(np.abs(z[1] - z[0]) / np.abs(z[0]))
     print(f"{MPI.COMM_WORLD.size} ranks vs serial: max relative difference {rel:.2e}")

@@ -23,8 +23,8 @@ import numpy as np
 
 from fem_assb.case.schema import (
     FIELD_NAMES,
-    STEP_KINDS,
     IMPEDANCE_STATES,
+    STEP_KINDS,
     Case,
     Cell,
     Impedance,
@@ -44,7 +44,17 @@ from fem_assb.structure.image import LabelMap
 from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.units import quantity, to_si
 
-TOP_KEYS = ("name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs", "impedance")
+TOP_KEYS = (
+    "name",
+    "description",
+    "structure",
+    "cell",
+    "materials",
+    "operation",
+    "numerics",
+    "outputs",
+    "impedance",
+)
 
 
 def load_case(path) -> Case:

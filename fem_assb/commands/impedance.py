@@ -41,5 +41,7 @@ def run(args) -> int:
     for w in res.warnings:
         print0(f"fem-assb impedance: warning: {w}", file=sys.stderr)
     print0(json.dumps({k: res.summary[k] for k in PRINTED}, indent=2))
-    print0(f"written: {', '.join(str(out / f) for f in res.summary['files'].values())}, {out / 'summary.json'}")
+    print0(
+        f"written: {', '.join(str(out / f) for f in res.summary['files'].values())}, {out / 'summary.json'}"
+    )
     return 0

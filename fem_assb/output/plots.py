@@ -279,9 +279,14 @@ def nyquist(path, frequency_hz, z_ohm_cm2, title: str = "", comm=None) -> None:
     z = np.asarray(z_ohm_cm2)
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.plot(z.real, -z.imag, "-o", ms=2.5, lw=1.2)
+    span = max(np.ptp(z.real), np.ptp(z.imag), 1e-300)
+    labelled = []
     for k, dec in _decade_marks(frequency_hz):
         ax.plot(z[k].real, -z[k].imag, "s", color="C3", ms=5)
-        ax.annotate(f"$10^{{{dec}}}$ Hz", (z[k].real, -z[k].imag), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        if all(abs(z[k] - z[j]) > 0.04 * span for j in labelled):  # no labels on top of each other
+            ax.annotate(f"$10^{{{dec}}}$ Hz", (z[k].real, -z[k].imag), textcoords="offset points",
+                        xytext=(4, 4), fontsize=8)
+            labelled.append(k)
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel(r"$Z_\mathrm{real}$ ($\Omega$ cm$^2$)")
     ax.set_ylabel(r"$-Z_\mathrm{imag}$ ($\Omega$ cm$^2$)")

@@ -164,8 +164,9 @@ class SmallSignal:
             from fem_assb.errors import SolverError
 
             raise SolverError(
-                f"the impedance block system at {omega / (2 * np.pi):.4g} Hz was not solved ({self.solver_type} "
-                f"LU, KSP reason {reason}): the linearized cell is singular there (an isolated conductor?)"
+                f"the impedance block system at {omega / (2 * np.pi):.4g} Hz was not solved "
+                f"({self.solver_type} LU, KSP reason {reason}): the linearized cell is singular there "
+                "(an isolated conductor?)"
             )
         arr = self.x.array_r
         n = self.n_local
@@ -195,7 +196,8 @@ def checked_frequencies(frequencies) -> np.ndarray:
     f = np.atleast_1d(np.asarray(frequencies, dtype=float))
     if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)) or not np.all(f > 0):
         raise InputError(
-            f"impedance frequencies must be a nonempty list of positive, finite values in Hz (got {frequencies!r})."
+            "impedance frequencies must be a nonempty list of positive, finite values in Hz "
+            f"(got {frequencies!r})."
         )
     return np.sort(f)
 
@@ -242,7 +244,11 @@ def spectrum_summary(spec: Spectrum) -> dict:
     f, z = spec.frequency, spec.Z_ohm_cm2
     mz = -z.imag
     arcs = [
-        {"apex_frequency_Hz": float(f[k]), "Z_real_ohm_cm2": float(z[k].real), "minus_Z_imag_ohm_cm2": float(mz[k])}
+        {
+            "apex_frequency_Hz": float(f[k]),
+            "Z_real_ohm_cm2": float(z[k].real),
+            "minus_Z_imag_ohm_cm2": float(mz[k]),
+        }
         for k in range(1, len(f) - 1)
         if mz[k] > mz[k - 1] and mz[k] >= mz[k + 1] and mz[k] > 0
     ]
@@ -272,7 +278,9 @@ class ImpedanceResult:
     warnings: list = None
 
 
-def run_impedance(case, outdir=None, quiet: bool = True, comm=None, frequencies=None, state=None) -> ImpedanceResult:
+def run_impedance(
+    case, outdir=None, quiet: bool = True, comm=None, frequencies=None, state=None
+) -> ImpedanceResult:
     """The impedance spectrum of a loaded case (docs/impedance.md).
 
     frequencies: Hz (a sequence), default the case's ``impedance.frequencies`` (or 1 Hz .. 7 MHz,
@@ -322,9 +330,10 @@ def run_impedance(case, outdir=None, quiet: bool = True, comm=None, frequencies=
         drift = abs(h.voltage[-1] - h.voltage[-2]) / max(h.t[-1] - h.t[-2], 1e-300) if len(h.t) > 1 else 0.0
         if drift / min(frequencies) > DRIFT_TOLERANCE:
             warnings.append(
-                f"the cell is still relaxing at the end of the rest: its voltage drifts {drift * 1e3:.3g} mV/s, "
-                f"{drift / min(frequencies) * 1e3:.3g} mV over one period of {min(frequencies):g} Hz: the "
-                "low-frequency end is not the impedance of a steady state. Lengthen the rest."
+                "the cell is still relaxing at the end of the rest: its voltage drifts "
+                f"{drift * 1e3:.3g} mV/s, {drift / min(frequencies) * 1e3:.3g} mV over one period of "
+                f"{min(frequencies):g} Hz: the low-frequency end is not the impedance of a steady state. "
+                "Lengthen the rest."
             )
     res = sim.quasi_static(0.0)
     if not res.converged:
