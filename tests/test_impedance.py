@@ -264,6 +264,28 @@ def test_a_cell_without_double_layers_warns_that_arcs_become_resistive():
     assert res.Z.real.min() > 0
 
 
+def test_after_steps_takes_the_state_after_the_rest_and_warns_while_it_relaxes():
+    """state after_steps: the spectrum of the state after a discharge and a rest (another voltage,
+    another spectrum than the initial state); a rest of 1 s after 20 s at 5 mA/cm^2 has not
+    relaxed the particles (r^2 / D ~ 1 min): a warning says so."""
+    from fem_assb.studies.impedance import run_impedance
+
+    raw = tiny_case("after", numerics={"surface_iterations": 0})
+    raw["operation"]["steps"].append({"kind": "rest", "duration": "1 s"})
+    raw["impedance"] = {
+        "frequencies": {"min": "1 Hz", "max": "100 Hz", "per_decade": 2},
+        "state": "after_steps",
+    }
+    after = run_impedance(resolve_case(raw), quiet=True)
+    raw["impedance"]["state"] = "initial"
+    initial = run_impedance(resolve_case(raw), quiet=True)
+    assert after.summary["state"] == "after_steps"
+    assert after.summary["mean_stoichiometry"] > initial.summary["mean_stoichiometry"] + 1e-3
+    assert np.max(np.abs(after.spectrum.Z / initial.spectrum.Z - 1)) > 1e-3
+    assert any("still relaxing" in w and "Lengthen the rest" in w for w in after.warnings), after.warnings
+    assert not any("still relaxing" in w for w in initial.warnings)
+
+
 def test_after_steps_without_a_rest_in_the_api_is_refused():
     import fem_assb
 

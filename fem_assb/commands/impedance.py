@@ -21,7 +21,11 @@ PRINTED = (
 def add_arguments(parser) -> None:
     parser.add_argument("case", help="case file (YAML) with an optional impedance section")
     parser.add_argument(
-        "-o", "--output", default=None, help="output folder (default: outputs.folder of the case)"
+        "-o",
+        "--output",
+        default=None,
+        help="output folder (default: the subfolder impedance/ of the case's outputs.folder, so that a "
+        "run's summary.json is not overwritten)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -36,7 +40,7 @@ def run(args) -> int:
     from fem_assb.studies.impedance import run_impedance
 
     case = load_case(args.case)
-    out = Path(args.output) if args.output else Path(case.outputs.folder)
+    out = Path(args.output) if args.output else Path(case.outputs.folder) / "impedance"
     res = run_impedance(case, out, quiet=args.quiet)
     for w in res.warnings:
         print0(f"fem-assb impedance: warning: {w}", file=sys.stderr)

@@ -220,6 +220,8 @@ def impedance_spectrum(sim, frequencies) -> Spectrum:
 #: A rest has relaxed enough for the linearization when its voltage drifts by less than this (V)
 #: over one period of the lowest frequency (the small-signal response is ~ |Z| x 1 A/m^2).
 DRIFT_TOLERANCE = 1e-4
+#: ... and when it is within this (V) of the open-circuit voltage at the mean stoichiometry.
+RELAXED_GAP = 1e-3
 
 
 def double_layer_warnings(system) -> list[str]:
@@ -235,6 +237,26 @@ def double_layer_warnings(system) -> list[str]:
             "only). Add a double_layer section, e.g. {cathode: 8e-7 F/cm^2, anode: 2e-7 F/cm^2}."
         ]
     return []
+
+
+def relaxation_warnings(sim, f_min: float) -> list[str]:
+    """Warnings when the state after a rest is not steady: the voltage still drifts by more than
+    DRIFT_TOLERANCE (V) over one period of ``f_min`` (Hz), or it is more than RELAXED_GAP (V)
+    from the open-circuit voltage at the mean stoichiometry (the particles' concentration
+    gradients not yet relaxed)."""
+    h, out = sim.history, []
+    drift = 0.0
+    if len(h.t) > 1 and h.t[-1] > h.t[-2]:
+        drift = abs(h.voltage[-1] - h.voltage[-2]) / (h.t[-1] - h.t[-2])
+    gap = abs(sim.voltage() - sim.ocv())
+    if drift / f_min > DRIFT_TOLERANCE or gap > RELAXED_GAP:
+        out.append(
+            "the cell is still relaxing at the end of the rest: its voltage drifts "
+            f"{drift * 1e3:.3g} mV/s ({drift / f_min * 1e3:.3g} mV over one period of {f_min:g} Hz) and is "
+            f"{gap * 1e3:.3g} mV from the open-circuit voltage at the mean stoichiometry: the low-frequency "
+            "end is not the impedance of a steady state. Lengthen the rest."
+        )
+    return out
 
 
 def spectrum_summary(spec: Spectrum) -> dict:
@@ -326,15 +348,7 @@ def run_impedance(
                 "flows and the state is not steady. End the steps with a rest or use state 'initial'."
             )
         sim.run(built.ops)
-        h = sim.history
-        drift = abs(h.voltage[-1] - h.voltage[-2]) / max(h.t[-1] - h.t[-2], 1e-300) if len(h.t) > 1 else 0.0
-        if drift / min(frequencies) > DRIFT_TOLERANCE:
-            warnings.append(
-                "the cell is still relaxing at the end of the rest: its voltage drifts "
-                f"{drift * 1e3:.3g} mV/s, {drift / min(frequencies) * 1e3:.3g} mV over one period of "
-                f"{min(frequencies):g} Hz: the low-frequency end is not the impedance of a steady state. "
-                "Lengthen the rest."
-            )
+        warnings.extend(relaxation_warnings(sim, min(frequencies)))
     res = sim.quasi_static(0.0)
     if not res.converged:
         from fem_assb.errors import SolverError
