@@ -75,7 +75,8 @@ def test_thin_film_cell_matches_the_analytic_impedance():
     """Li | SE | dense CAM slab | collector at open circuit, 1 mHz .. 1 MHz (10 per decade): the
     series resistances, the Li | SE arc R_a || C_a, the cathode's Randles element C_DL || (R_ct +
     Z_D) with the finite-length (reflecting) diffusion impedance of the slab, from the analytic
-    formula of tests/impedance_cells.py: within 1 % in |Z| and 1 degree in phase."""
+    formula of tests/impedance_cells.py: within 1 % in |Z| and 1 degree in phase (measured 0.11 %,
+    0.015 degree; the series form (R_ct || C_DL) + Z_D is 14 % away)."""
     from fem_assb.studies.impedance import frequency_grid, impedance_spectrum
 
     sim, system = thin_film_simulation()
@@ -88,6 +89,8 @@ def test_thin_film_cell_matches_the_analytic_impedance():
     )
     assert mag < 0.01
     assert phase < 1.0
+    # the comparison can tell the Randles element from the series form (R_ct || C_DL) + Z_D
+    assert _errors(spec.Z, analytic_impedance(f, system, randles=False))[0] > 0.05
     # the features the comparison checks are all in the range: two arcs and the capacitive rise
     mz = -spec.Z.imag
     apexes = [k for k in range(1, len(f) - 1) if mz[k] > mz[k - 1] and mz[k] >= mz[k + 1]]
@@ -141,8 +144,8 @@ def _compare_time_domain(freqs):
 def test_small_signal_equals_the_transient_solver_at_three_frequencies():
     """A 0.05 A/m^2 current sine (a ~0.5 mV response) through CellSimulation.step at the Warburg
     branch (1 Hz), the cathode arc (1 kHz) and the Li arc (30 kHz): amplitude within 2 %, phase
-    within 2 % (0.5 degree floor) of the small signal (measured: 0.02, 0.14, 0.22 % and 0.02,
-    0.17, 0.11 degree; ~15 s)."""
+    within 2 % (0.5 degree floor) of the small signal (measured: 0.04, 0.09, 0.27 % and 0.14,
+    0.06, 0.11 degree; ~15 s)."""
     _compare_time_domain([1.0, 1.0e3, 3.0e4])
 
 
