@@ -54,7 +54,18 @@ def graded(length: float, h_min: float, ratio: float, both: bool) -> np.ndarray:
     return np.concatenate([sizes, sizes[::-1]]) if both else sizes
 
 
-def thin_film_grid(h_min: float = 1e-12, ratio: float = 1.12):
+#: A grain boundary in the separator (test_impedance's GB test): R_GB = RT / (F i_GB0) = 50 Ohm cm^2,
+#: C_GB = 1e-8 F/cm^2 (~300 kHz), the Li arc moved to ~5 kHz (C_DL,a x 10) to keep the arcs apart.
+GB_OVERRIDES = {
+    "grain_boundary": {"i_GB0": "5.14e-4 A/cm^2", "C_GB": "1e-8 F/cm^2"},
+    "double_layer": {"anode": "3e-7 F/cm^2"},
+}
+
+
+def thin_film_grid(h_min: float = 1e-12, ratio: float = 1.12, grain_boundary: bool = False):
+    """The thin-film grid; ``grain_boundary``: the separator's first cell (1 nm, at the Li) is
+    grain 1, the others grain 2: one GB facet between two 1 nm cells (their half cells, in series
+    with the GB law, are 1e-7 of R_GB)."""
     from fem_assb.meshing import cell_tags as tags
     from fem_assb.meshing.voxel_mesh import Grid
 
@@ -65,8 +76,12 @@ def thin_film_grid(h_min: float = 1e-12, ratio: float = 1.12):
     codes = [tags.LI] + [tags.SEPARATOR] * len(sep) + [tags.CAM] * len(cam) + [tags.CATHODE_CC]
     xe = np.concatenate([[0.0], np.cumsum(sizes)])
     mat = np.array(codes, dtype=np.int32)[:, None, None]
+    grain = np.zeros_like(mat)
+    if grain_boundary:
+        grain[1] = 1
+        grain[2 : 1 + len(sep)] = 2
     lat = np.array([0.0, 1e-6])
-    return Grid(xe, lat, lat, mat)
+    return Grid(xe, lat, lat, mat, grain=grain)
 
 
 def thin_film_simulation(comm=None, system=None, **grid):
@@ -122,4 +137,9 @@ def analytic_impedance(f, system, randles: bool = True) -> np.ndarray:
         + FILM["L_cc"] / 1e5
     )
     cathode = 1.0 / (1j * w * C_c + 1.0 / (R_ct + Z_D)) if randles else R_ct / (1 + 1j * w * R_ct * C_c) + Z_D
-    return R_s + R_a / (1 + 1j * w * R_a * C_a) + cathode
+    gb = getattr(system, "grain_boundary", None)
+    grain_boundary = 0.0
+    if gb is not None:  # the GB (sinh law, linearized: R_GB = RT / (F i_GB0)) || C_GB
+        R_gb = RT_F / float(gb.i_GB0)
+        grain_boundary = R_gb / (1 + 1j * w * R_gb * float(gb.C_GB))
+    return R_s + R_a / (1 + 1j * w * R_a * C_a) + cathode + grain_boundary
