@@ -98,6 +98,22 @@ def test_thin_film_cell_matches_the_analytic_impedance():
     assert mz[0] > mz[apexes].max()  # the finite slab's capacitive branch at 1 mHz
 
 
+def test_one_symbolic_factorization_serves_every_frequency():
+    """The block matrix keeps one nonzero pattern: the LU's symbolic analysis is done once, each
+    frequency is a numeric factorization and a solve (PETSc's event counts)."""
+    from petsc4py import PETSc
+
+    from fem_assb.studies.impedance import impedance_spectrum
+
+    PETSc.Log.begin()
+    events = [PETSc.Log.Event(n) for n in ("MatLUFactorSym", "MatLUFactorNum", "MatSolve")]
+    before = [e.getPerfInfo()["count"] for e in events]
+    sim, _ = thin_film_simulation(ratio=2.0)
+    impedance_spectrum(sim, [1.0, 10.0, 100.0, 1e3, 1e4])
+    counts = [e.getPerfInfo()["count"] - b for e, b in zip(events, before, strict=True)]
+    assert counts == [1, 5, 5], counts
+
+
 def test_grain_boundary_capacitance_gives_its_arc():
     """The thin film with one grain boundary in the separator (grain_boundary i_GB0, C_GB): its
     R_GB || C_GB arc (~300 kHz) added to the analytic impedance, within 1 % and 1 degree from
