@@ -7,6 +7,8 @@
     result.history.voltage, result.summary["capacity_mAh_cm2"]
     sweep = fem_assb.Sweep("cases/seed004_nmc622_blps.yaml").run()  # a case with operation.sweep
     sweep.column("capacity_mAh_cm2"), sweep.rows                    # the rows of sweep.csv
+    eis = fem_assb.Simulation("cases/seed004_impedance.yaml").impedance()  # docs/impedance.md
+    eis.frequency, eis.Z, eis.summary["arcs"]                       # Hz, Ohm cm^2 (complex)
 
     res = fem_assb.effective_conductivity(image, phase="SE", axis="x", voxel_size="0.5 um")
     res.relative_conductivity, res.tortuosity_factor

@@ -335,6 +335,17 @@ def test_after_steps_without_a_rest_in_the_api_is_refused():
         fem_assb.Simulation(case).impedance(frequencies=[-1.0, 10.0])
 
 
+def test_a_sweep_case_is_refused():
+    from fem_assb.studies.impedance import run_impedance
+
+    case = tiny_case("sweep")
+    case["operation"]["sweep"] = {"parameter": "operation.steps.0.duration", "values": ["10 s", "20 s"]}
+    with pytest.raises(
+        InputError, match="has an operation.sweep: the impedance spectrum is taken of one cell"
+    ):
+        run_impedance(resolve_case(case), quiet=True)
+
+
 def test_command_writes_csv_plots_and_summary(tmp_path):
     import yaml
 

@@ -320,6 +320,11 @@ def run_impedance(
 
     comm = comm or MPI.COMM_WORLD
     t0 = time.perf_counter()
+    if case.operation.sweep is not None:
+        raise InputError(
+            f"case {case.name} has an operation.sweep: the impedance spectrum is taken of one cell. "
+            "Remove the sweep (or make one case per point)."
+        )
     section = case.impedance or Impedance()
     state = state or section.state
     if state not in IMPEDANCE_STATES:
