@@ -7,6 +7,8 @@
     result.history.voltage, result.summary["capacity_mAh_cm2"]
     sweep = fem_assb.Sweep("cases/seed004_nmc622_blps.yaml").run()  # a case with operation.sweep
     sweep.column("capacity_mAh_cm2"), sweep.rows                    # the rows of sweep.csv
+    eis = fem_assb.Simulation("cases/seed004_impedance.yaml").impedance()  # docs/impedance.md
+    eis.frequency, eis.Z, eis.summary["arcs"]                       # Hz, Ohm cm^2 (complex)
 
     res = fem_assb.effective_conductivity(image, phase="SE", axis="x", voxel_size="0.5 um")
     res.relative_conductivity, res.tortuosity_factor
@@ -34,6 +36,7 @@ from fem_assb.errors import InputError
 
 __all__ = [
     "History",
+    "ImpedanceResult",
     "Result",
     "Simulation",
     "Step",
@@ -240,6 +243,47 @@ class Simulation:
 
         res = simulate_case(self.case, self.output, quiet=self.quiet, comm=self.comm, resume=resume)
         return Result(History.from_table(res.table), res.summary, res.output, res.complete)
+
+    def impedance(self, frequencies=None, state: str | None = None) -> ImpedanceResult:
+        """The small-signal impedance spectrum (docs/impedance.md) around the open-circuit state
+        (``state="initial"``) or the state after the case's steps (``"after_steps"``, ending with
+        a rest); default the case's ``impedance`` section. frequencies: Hz (floats or strings
+        with units), default the section's grid. Files (impedance.csv, nyquist.png, bode.png,
+        summary.json) only when ``output`` was given. Warnings (no double layer, a rest not
+        relaxed) are issued as Python warnings too.
+
+            res = Simulation("cases/seed004.yaml").impedance()
+            res.frequency, res.Z            # Hz, complex Ohm cm^2 (Z_imag < 0: capacitive)
+        """
+        import warnings
+
+        from fem_assb.studies.impedance import run_impedance
+        from fem_assb.units import to_si
+
+        if frequencies is not None:
+            frequencies = [
+                to_si(f, "Hz", name="frequencies") if isinstance(f, str) else float(f)
+                for f in np.atleast_1d(np.asarray(frequencies, dtype=object))
+            ]
+        res = run_impedance(
+            self.case, self.output, quiet=self.quiet, comm=self.comm, frequencies=frequencies, state=state
+        )
+        for w in res.warnings:
+            warnings.warn(w, stacklevel=2)
+        spec = res.spectrum
+        return ImpedanceResult(spec.frequency, spec.Z_ohm_cm2, res.summary, res.output)
+
+
+@dataclass
+class ImpedanceResult:
+    """What :meth:`Simulation.impedance` returns (identical on every rank): ``frequency`` (Hz,
+    ascending), ``Z`` (complex, Ohm cm^2 of the cell cross-section, dU/dI for the charge
+    current), ``summary`` (the dict of summary.json) and ``output`` (the folder, or None)."""
+
+    frequency: np.ndarray
+    Z: np.ndarray
+    summary: dict
+    output: Path | None = None
 
 
 @dataclass

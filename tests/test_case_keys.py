@@ -136,6 +136,16 @@ class Solver:
     note: str
 
 
+@dataclass
+class Spectrum:
+    """The impedance spectrum of the tiny cell (fem_assb.studies.impedance.run_impedance, no
+    files) differs where ``get`` looks (frequencies, Z)."""
+
+    changes: dict
+    get: object
+    base: dict = field(default_factory=dict)
+
+
 M = "materials."
 V = ("final_voltage_V",)
 STEPS = ("time_steps", "simulated_time_s", "rejected_steps", "newton_iterations")
@@ -151,6 +161,13 @@ FILM = {
 #: a two-point sweep of the tiny cell (its step lasts 20 s: 10 s and 20 s deliver different charges)
 SWEEP = {"parameter": "operation.steps.0.duration", "values": ["10 s", "20 s"]}
 SWEEP_BASE = {"operation.sweep": SWEEP}
+
+
+IMP_BASE = {"impedance": {"frequencies": {"min": "1 Hz", "max": "100 Hz", "per_decade": 2}}}
+
+
+def _freqs(result):
+    return np.round(result.spectrum.frequency, 9).tolist()
 
 
 def _sweep_table(out: Path):
@@ -538,6 +555,16 @@ KEYS: dict[str, object] = {
         {"outputs.fields": ["x"], "outputs.render": {"times": ["end"], "fields": ["x"]}},
         lambda out: sorted(p.name for p in out.glob("render_*.png")),
     ),
+    # impedance (fem-assb impedance; the physics: tests/test_impedance.py)
+    "impedance.frequencies": Spectrum({"impedance.frequencies": {"min": "1 Hz", "max": "10 Hz"}}, _freqs),
+    "frequencies.min": Spectrum({"impedance.frequencies.min": "10 Hz"}, _freqs, base=IMP_BASE),
+    "frequencies.max": Spectrum({"impedance.frequencies.max": "1 kHz"}, _freqs, base=IMP_BASE),
+    "frequencies.per_decade": Spectrum({"impedance.frequencies.per_decade": 3}, _freqs, base=IMP_BASE),
+    "impedance.state": Spectrum(
+        {"impedance.state": "after_steps"},
+        lambda r: np.round(r.spectrum.Z, 12).tolist(),
+        base={**IMP_BASE, "operation.steps": [STEP, {"kind": "rest", "duration": "20 s"}]},
+    ),
 }
 
 #: A study case (fem_assb.case.study): the 2-point sweep with a study section; its keys reach the
@@ -653,7 +680,7 @@ def accepted_keys() -> set[str]:
     from fem_assb.structure import operations
 
     keys = {k for k in L.TOP_KEYS if k in ("name", "description")}
-    containers = {"structure", "cell", "materials", "operation", "numerics", "outputs", "study"}
+    containers = {"structure", "cell", "materials", "operation", "numerics", "outputs", "study", "impedance"}
     assert set(L.TOP_KEYS) == containers | {"name", "description"}, "a new top-level section: classify it"
     keys |= {f"structure.{k}" for k in L.IMAGE_KEYS}
     keys |= {f"label.{k}" for k in ("material", "class", "grain")}
@@ -684,6 +711,8 @@ def accepted_keys() -> set[str]:
     keys |= {f"numerics.{k}" for k in L.NUMERICS_KEYS if k != "newton"}
     keys |= {f"newton.{k}" for k in L.NEWTON_KEYS}
     keys |= {f"outputs.{k}" for k in L.OUTPUT_KEYS}
+    keys |= {f"impedance.{k}" for k in L.IMPEDANCE_KEYS}
+    keys |= {f"frequencies.{k}" for k in L.FREQUENCY_KEYS}
     return keys
 
 
@@ -923,6 +952,17 @@ def test_key_changes_the_resolved_case(key, workdir):
     changed = apply(base, _prepare(check.changes, workdir))
     v0, v1 = check.get(_resolve(base, workdir)), check.get(_resolve(changed, workdir))
     assert v0 != v1, f"{key}: the resolved case did not change ({v0!r})"
+
+
+@pytest.mark.parametrize("key", _ids(Spectrum))
+def test_key_changes_the_spectrum(key, workdir):
+    from fem_assb.studies.impedance import run_impedance
+
+    check = KEYS[key]
+    base = apply(BASE, check.base)
+    changed = apply(base, check.changes)
+    v0, v1 = (check.get(run_impedance(_resolve(r, workdir), quiet=True)) for r in (base, changed))
+    assert v0 != v1, f"{key}: the impedance spectrum did not change"
 
 
 @pytest.mark.parametrize("key", _ids(Files))

@@ -23,9 +23,11 @@ import numpy as np
 
 from fem_assb.case.schema import (
     FIELD_NAMES,
+    IMPEDANCE_STATES,
     STEP_KINDS,
     Case,
     Cell,
+    Impedance,
     Newton,
     Numerics,
     Operation,
@@ -43,7 +45,8 @@ from fem_assb.structure.labels import label_map_from_dict
 from fem_assb.units import quantity, to_si
 
 TOP_KEYS = (
-    "name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs", "study"
+    "name", "description", "structure", "cell", "materials", "operation", "numerics", "outputs", "study",
+    "impedance",
 )
 
 
@@ -110,6 +113,7 @@ def resolve_case(
         from fem_assb.case.study import resolve_study
 
         study = resolve_study(raw, base_dir, name, resolve_case)
+    impedance = _impedance(raw["impedance"], operation, system) if "impedance" in raw else None
     if "sweep" in op_raw:  # every point resolved now: a bad value fails before anything runs
         operation.sweep = _resolve_sweep(raw, base_dir, name)
     case = Case(
@@ -125,6 +129,7 @@ def resolve_case(
         raw=copy.deepcopy(raw),
         notes=notes,
         study=study,
+        impedance=impedance,
     )
     if study is not None:
         from fem_assb.case.study import check_comparisons
@@ -1053,6 +1058,57 @@ def _numerics(spec) -> Numerics:
         # validated here (names, value types); PETSc reports what it did not use at the first solve
         kw["petsc_options"] = normalize(spec["petsc_options"] or {}, "numerics.petsc_options")
     return Numerics(**kw)
+
+
+IMPEDANCE_KEYS = ("frequencies", "state")
+FREQUENCY_KEYS = ("min", "max", "per_decade")
+
+
+def _impedance(spec, operation, system) -> Impedance:
+    """The ``impedance`` section (docs/impedance.md): ``frequencies: {min, max, per_decade}``
+    (Hz; defaults 1 Hz, 7 MHz, 10) and ``state: initial | after_steps`` (default initial)."""
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise InputError("impedance must be a mapping {frequencies: {min, max, per_decade}, state}.")
+    check_keys(spec, IMPEDANCE_KEYS, "impedance")
+    d = Impedance()
+    freq = spec.get("frequencies") or {}
+    if not isinstance(freq, dict):
+        raise InputError(
+            "impedance.frequencies must be a mapping {min: 1 Hz, max: 7 MHz, per_decade: 10}, "
+            f"got {type(freq).__name__}."
+        )
+    check_keys(freq, FREQUENCY_KEYS, "impedance.frequencies")
+    f = {}
+    for key, default in (("min", d.f_min), ("max", d.f_max)):
+        f[key] = to_si(freq[key], "Hz", name=f"impedance.frequencies.{key}") if key in freq else default
+        if not (math.isfinite(f[key]) and f[key] > 0):
+            raise InputError(
+                f"impedance.frequencies.{key} = {freq.get(key)!r} must be a positive frequency "
+                "(e.g. '1 Hz'): the spectrum is log-spaced."
+            )
+    if not f["min"] < f["max"]:
+        raise InputError(
+            f"impedance.frequencies: min ({f['min']:g} Hz) must be below max ({f['max']:g} Hz); "
+            "swap them or widen the range."
+        )
+    per_decade = _count(freq.get("per_decade", d.per_decade), "impedance.frequencies.per_decade", minimum=1)
+    state = spec.get("state", d.state)
+    if state not in IMPEDANCE_STATES:
+        raise InputError(
+            f"impedance.state = {state!r} is unknown{did_you_mean(str(state), IMPEDANCE_STATES)}; use "
+            "'initial' (open circuit at the initial stoichiometry) or 'after_steps' (after the "
+            "operation steps, ending with a rest)."
+        )
+    if state == "after_steps" and operation.steps[-1].kind != "rest":
+        k = len(operation.steps)
+        raise InputError(
+            f"impedance.state = after_steps, but operation step {k} ({operation.steps[-1].kind}) leaves a "
+            "current flowing: the state is not steady and has no impedance. End the steps with a rest "
+            "(e.g. {kind: rest, duration: 1 h}) or use state: initial."
+        )
+    return Impedance(f_min=f["min"], f_max=f["max"], per_decade=per_decade, state=state)
 
 
 def _count(value, name, minimum) -> int:

@@ -314,6 +314,23 @@ class Outputs:
     checkpoint_wall_time: float = 0.0
 
 
+#: The steady states an impedance spectrum is taken around (docs/impedance.md).
+IMPEDANCE_STATES = ("initial", "after_steps")
+
+
+@dataclass
+class Impedance:
+    """The case's ``impedance`` section (docs/impedance.md): log-spaced frequencies f_min .. f_max
+    (Hz, both included, ``per_decade`` points per decade) around ``state``: "initial" (open
+    circuit at the initial stoichiometry) or "after_steps" (the state after the operation steps,
+    which must end at rest)."""
+
+    f_min: float = 1.0
+    f_max: float = 7.0e6
+    per_decade: int = 10
+    state: str = "initial"
+
+
 @dataclass
 class Case:
     """A fully resolved case. ``raw``: the parsed YAML; ``path``: the case file."""
@@ -330,6 +347,7 @@ class Case:
     raw: dict = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
     study: object = None  # fem_assb.case.study.Study of a study case (the `study:` section), or None
+    impedance: Impedance | None = None  # the ``impedance`` section (fem-assb impedance), if given
 
     @property
     def temperature(self) -> float:

@@ -331,8 +331,41 @@ class CellForms:
         collector face (MODEL §4)."""
         anode = boundary_flux(self.phi, 0.0, self.k_phi, self.vphi, self.H, self.n)
         F = self.chi_el * anode * self.ds(tags.XMIN)
-        F += self.i_app * self.vphi * self.ds(tags.XMAX)
+        #: the applied current's term per A/m^2 (dF/d i_app, used by :meth:`linearization`)
+        self.collector_term = self.vphi * self.ds(tags.XMAX)
+        F += self.i_app * self.collector_term
         return F
+
+    # -- small-signal linearization (impedance, MODEL §5) ------------------------------------
+    def linearization(self):
+        """UFL forms of the cell's small-signal linearization around the state in ``u``:
+        ``(K, M, g, dV)``.
+
+        The residual is F(u; u_old) = K(u) + (S(u) - S(u_old)) / dt, with every storage term
+        linear in u and the only place ``u_old`` enters: the CAM Li c_max x (mol/m^3, in
+        :meth:`_bulk_transport`) and the double-layer charges C (phi_s - phi_e) (C/m^2,
+        :meth:`double_layer_current`). So, from the one residual ``F`` (no second copy of the
+        physics):
+
+        - ``K`` = dK/du = dF/du with u_old = u (the storage terms cancel): the steady Jacobian;
+        - ``M`` = dS/du = -dt dF/du_old (``capacitive`` must be 1): the storage "mass"; a
+          perturbation du exp(i w t) then obeys (K + i w M) du = -g di;
+        - ``g`` = dF/d i_app (the applied current's term on the collector face, A per A/m^2);
+        - ``dV`` = d(voltage)/du, with ``dV_di`` = d(voltage)/d i_app the collector's half-cell
+          drop (both per collector area after division by :attr:`area`).
+
+        ``K``, ``M`` are bilinear forms on ``V``; ``g``, ``dV`` linear forms on ``V``, ``dV_di``
+        a scalar form; all compiled (``fem.form``).
+        """
+        comm = self.vmesh.mesh.comm
+        du = ufl.TrialFunction(self.V)
+        v = ufl.TestFunction(self.V)
+        F = self.F
+        K = ufl.derivative(ufl.replace(F, {self.u_old: self.u}), self.u, du)
+        M = -self.dt * ufl.derivative(F, self.u_old, du)
+        dV = ufl.derivative(self.voltage_integral, self.u, v)
+        forms = (K, M, self.collector_term, dV, -self.collector_drop)
+        return tuple(_form(f, comm) for f in forms)
 
     # -- outputs ---------------------------------------------------------------------------
     def _outputs(self):
@@ -343,7 +376,10 @@ class CellForms:
         one = fem.Constant(msh, 1.0)
         h_b = normal_extent(self.n, self.H)
         self.area = _assemble(one * ds(tags.XMAX), comm)
-        self.voltage = _form((self.phi - self.i_app * h_b / (2.0 * self.k_phi)) * ds(tags.XMAX), comm)
+        #: the collector's half-cell drop per A/m^2 (V m^2 per A/m^2, integrated over the face)
+        self.collector_drop = h_b / (2.0 * self.k_phi) * ds(tags.XMAX)
+        self.voltage_integral = self.phi * ds(tags.XMAX) - self.i_app * self.collector_drop
+        self.voltage = _form(self.voltage_integral, comm)
         self.interface_current = _form(self.i_cam * dS(tags.CAM_SE), comm)
         self.lithium = _form(self.chi_cam * self.c_max * self.x * dx, comm)
         self.cam_volume = _assemble(self.chi_cam * dx, comm)

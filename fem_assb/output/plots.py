@@ -296,3 +296,63 @@ def material_functions(system, path) -> None:
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+def _decade_marks(f):
+    """Indices of the frequencies closest to each power of ten inside the range (Hz)."""
+    f = np.asarray(f, dtype=float)
+    lf = np.log10(f)
+    marks = []
+    for dec in range(int(np.ceil(lf.min() - 1e-9)), int(np.floor(lf.max() + 1e-9)) + 1):
+        k = int(np.argmin(np.abs(lf - dec)))
+        if abs(lf[k] - dec) < 0.5 / max(len(f), 1) + 0.05:
+            marks.append((k, dec))
+    return marks
+
+
+def nyquist(path, frequency_hz, z_ohm_cm2, title: str = "", comm=None) -> None:
+    """Nyquist plot of an impedance spectrum: -Z_imag over Z_real (Ohm cm^2), equal axes, the
+    frequencies at each decade marked (10^k Hz); on rank 0 of ``comm``."""
+    if _rank(comm) != 0:
+        return
+    plt = _figure()
+    z = np.asarray(z_ohm_cm2)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot(z.real, -z.imag, "-o", ms=2.5, lw=1.2)
+    span = max(np.ptp(z.real), np.ptp(z.imag), 1e-300)
+    labelled = []
+    for k, dec in _decade_marks(frequency_hz):
+        ax.plot(z[k].real, -z[k].imag, "s", color="C3", ms=5)
+        if all(abs(z[k] - z[j]) > 0.04 * span for j in labelled):  # no labels on top of each other
+            ax.annotate(f"$10^{{{dec}}}$ Hz", (z[k].real, -z[k].imag), textcoords="offset points",
+                        xytext=(4, 4), fontsize=8)
+            labelled.append(k)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel(r"$Z_\mathrm{real}$ ($\Omega$ cm$^2$)")
+    ax.set_ylabel(r"$-Z_\mathrm{imag}$ ($\Omega$ cm$^2$)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def bode(path, frequency_hz, z_ohm_cm2, title: str = "", comm=None) -> None:
+    """Bode plot of an impedance spectrum: |Z| (Ohm cm^2, log) and the phase (deg) over the
+    frequency (Hz, log); on rank 0 of ``comm``."""
+    if _rank(comm) != 0:
+        return
+    plt = _figure()
+    z = np.asarray(z_ohm_cm2)
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6, 5.5), sharex=True)
+    a1.loglog(frequency_hz, np.abs(z), "-o", ms=2.5, lw=1.2)
+    a1.set_ylabel(r"$|Z|$ ($\Omega$ cm$^2$)")
+    a1.set_title(title)
+    a2.semilogx(frequency_hz, np.degrees(np.angle(z)), "-o", ms=2.5, lw=1.2, color="C1")
+    a2.set_ylabel("phase (deg)")
+    a2.set_xlabel("frequency (Hz)")
+    for a in (a1, a2):
+        a.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,397 @@
+"""Small-signal impedance of a resolved cell (EIS, MODEL.md §5; docs/impedance.md).
+
+Around a steady state u* (open circuit at the initial stoichiometry, or the state after the
+case's operation steps) the cell residual F(u; u_old) = K(u) + (S(u) - S(u_old)) / dt
+(:meth:`fem_assb.forms.electrochemistry.CellForms.linearization`) gives, for a galvanostatic
+perturbation i_app = i* + di exp(i w t),
+
+    (J + i w M) du = -g di,      J = dK/du (u*),  M = dS/du,  g = dF/d i_app,
+    dU = (dV . du) / A + (dV/d i_app) di / A,
+
+with U the collector voltage and A the collector area. The PETSc build is real, so each
+frequency solves the real 2 x 2 block system
+
+    [[J, -w M], [w M, J]] [du_r; du_i] = [-g di; 0]
+
+by a direct LU factorization (MUMPS, else SuperLU_dist, else PETSc's serial LU) whose symbolic
+analysis is kept across frequencies (one nonzero pattern). The impedance is reported for the
+charge current I = -i_app (A/m^2 of the collector face, > 0 into the cathode):
+Z(w) = dU / dI in Ohm m^2 (SI inside; Ohm cm^2 = 1e4 Ohm m^2 in the files), with
+Z_imag < 0 for capacitive arcs.
+
+Programmatic API::
+
+    sim = CellSimulation(vmesh, system, T)            # at rest: the open-circuit state
+    spec = impedance_spectrum(sim, frequencies)       # Spectrum(frequency [Hz], Z [Ohm m^2])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fem_assb.errors import InputError
+
+#: Above this many cells the direct solve of the 2 x 2 block system (4 unknowns per cell, fill-in
+#: of a 3D factorization) is refused: the iterative solver for large meshes is not written yet
+#: (docs/impedance.md, "Limits").
+DIRECT_IMPEDANCE_CELLS = 150_000
+
+
+@dataclass
+class Spectrum:
+    """An impedance spectrum: ``frequency`` (Hz, ascending) and complex ``Z`` (Ohm m^2 of the
+    collector face, Z = dU/dI with I the charge current density)."""
+
+    frequency: np.ndarray
+    Z: np.ndarray
+
+    @property
+    def Z_ohm_cm2(self) -> np.ndarray:
+        return self.Z * 1e4
+
+    def table(self) -> dict:
+        """The columns of impedance.csv (Ohm cm^2)."""
+        z = self.Z_ohm_cm2
+        return {"frequency_Hz": self.frequency, "Z_real_ohm_cm2": z.real, "Z_imag_ohm_cm2": z.imag}
+
+
+def frequency_grid(f_min: float, f_max: float, per_decade: int) -> np.ndarray:
+    """Log-spaced frequencies (Hz) from f_min to f_max, ``per_decade`` points per decade, both
+    ends included (ascending)."""
+    if not (f_min > 0 and f_max > f_min):
+        raise InputError(f"impedance frequencies need 0 < min < max (got min {f_min:g} Hz, max {f_max:g} Hz)")
+    n = max(int(np.ceil(np.log10(f_max / f_min) * per_decade - 1e-9)) + 1, 2)
+    return np.logspace(np.log10(f_min), np.log10(f_max), n)
+
+
+def _direct_solver(comm) -> str:
+    """The LU package of the block system: MUMPS, else SuperLU_dist, else PETSc's own (serial)."""
+    from petsc4py import PETSc
+
+    for name in ("mumps", "superlu_dist"):
+        if PETSc.Sys.hasExternalPackage(name):
+            return name
+    if comm.size > 1:
+        raise InputError(
+            "the impedance solve needs MUMPS or SuperLU_dist under MPI, and this PETSc has neither: "
+            "run it serially or use a PETSc built with MUMPS."
+        )
+    return "petsc"
+
+
+class SmallSignal:
+    """The linearized cell (J, M, g, dV) at the state in ``forms.u``, and its frequency response.
+
+    forms: :class:`~fem_assb.forms.electrochemistry.CellForms` holding the steady state u*
+    (its ``capacitive`` Constant is set to 1: every double layer counts). The matrices are
+    assembled once; :meth:`impedance` solves one frequency after another with one LU set-up.
+    """
+
+    def __init__(self, forms):
+        from dolfinx.fem.petsc import assemble_matrix, assemble_vector
+        from petsc4py import PETSc
+
+        self.forms = forms
+        self.comm = forms.vmesh.mesh.comm
+        ncells = self.comm.allreduce(forms.vmesh.num_owned_cells)
+        if ncells > DIRECT_IMPEDANCE_CELLS:
+            raise InputError(
+                f"the impedance solve is direct only (MUMPS on the 2 x 2 block system), and this mesh has "
+                f"{ncells} cells (> {DIRECT_IMPEDANCE_CELLS}): reduce the resolution (structure.generator "
+                "voxel_size, or a smaller cut of the image)."
+            )
+        forms.capacitive.value = 1.0
+        K_form, M_form, g_form, dV_form, dVdi_form = forms.linearization()
+
+        def matrix(form):
+            A = assemble_matrix(form)
+            A.assemble()
+            return A
+
+        def vector(form):
+            b = assemble_vector(form)
+            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            return b
+
+        J, M = matrix(K_form), matrix(M_form)
+        self.g, self.dV = vector(g_form), vector(dV_form)
+        from fem_assb.forms.electrochemistry import _assemble
+
+        self.dV_di = _assemble(dVdi_form, self.comm, compiled=True)  # V m^2 per A/m^2
+        self.area = float(forms.area)
+        Mneg = M.copy()
+        Mneg.scale(-1.0)
+        # one layout for the real block system: on every rank its rows of block 0, then block 1
+        # (petsc4py's convert without ``out`` converts in place: the nests become the AIJ matrices)
+        self.A_J = PETSc.Mat().createNest([[J, None], [None, J]], comm=self.comm).convert("aij")
+        self.A_M = PETSc.Mat().createNest([[None, Mneg], [M, None]], comm=self.comm).convert("aij")
+        for m in (J, M, Mneg):
+            m.destroy()
+        self.A = self.A_J.copy()
+        self.A.axpy(1.0, self.A_M, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+        self.x, self.b = self.A.createVecs()
+        n = self.g.getLocalSize()
+        self.n_local = n
+        rhs = np.zeros(2 * n)
+        rhs[:n] = self.g.array_r  # di = -1: a charge current of 1 A/m^2, -g di = g
+        self.b.array[:] = rhs
+        self.solver_type = _direct_solver(self.comm)
+        ksp = PETSc.KSP().create(self.comm)
+        ksp.setOptionsPrefix("fem_assb_impedance_")
+        ksp.setType("preonly")
+        pc = ksp.getPC()
+        pc.setType("lu")
+        pc.setFactorSolverType(self.solver_type)
+        self.ksp = ksp
+        self.factorizations = 0
+
+    def solve(self, omega: float) -> tuple[np.ndarray, np.ndarray]:
+        """(du_r, du_i): local owned arrays of the response to a charge current of 1 A/m^2 at the
+        angular frequency ``omega`` (rad/s)."""
+        from petsc4py import PETSc
+
+        A = self.A
+        A.zeroEntries()
+        A.axpy(1.0, self.A_J, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+        A.axpy(float(omega), self.A_M, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+        self.ksp.setOperators(A)
+        self.ksp.solve(self.b, self.x)
+        self.factorizations += 1
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            from fem_assb.errors import SolverError
+
+            raise SolverError(
+                f"the impedance block system at {omega / (2 * np.pi):.4g} Hz was not solved "
+                f"({self.solver_type} LU, KSP reason {reason}): the linearized cell is singular there "
+                "(an isolated conductor?)"
+            )
+        arr = self.x.array_r
+        n = self.n_local
+        return arr[:n].copy(), arr[n:].copy()
+
+    def impedance(self, frequencies) -> np.ndarray:
+        """Z (complex, Ohm m^2) at each frequency (Hz): dU / dI for the charge current density I."""
+        from mpi4py import MPI
+
+        z = np.empty(len(frequencies), dtype=complex)
+        dv = self.dV.array_r
+        for k, f in enumerate(frequencies):
+            ur, ui = self.solve(2.0 * np.pi * float(f))
+            loc = np.array([dv @ ur, dv @ ui])
+            re, im = self.comm.allreduce(loc, op=MPI.SUM)
+            z[k] = (re + 1j * im - self.dV_di) / self.area  # di = -1 A/m^2
+        return z
+
+    def destroy(self) -> None:
+        for obj in (self.A, self.A_J, self.A_M, self.x, self.b, self.g, self.dV, self.ksp):
+            obj.destroy()
+
+
+def checked_frequencies(frequencies) -> np.ndarray:
+    """The frequencies (Hz) as an ascending float array; InputError unless a nonempty list of
+    positive, finite values."""
+    f = np.atleast_1d(np.asarray(frequencies, dtype=float))
+    if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)) or not np.all(f > 0):
+        raise InputError(
+            "impedance frequencies must be a nonempty list of positive, finite values in Hz "
+            f"(got {frequencies!r})."
+        )
+    return np.sort(f)
+
+
+def impedance_spectrum(sim, frequencies) -> Spectrum:
+    """The small-signal impedance of a :class:`~fem_assb.studies.discharge.CellSimulation` around
+    its current state, at ``frequencies`` (Hz). The state must be steady (zero current, relaxed:
+    :func:`run_impedance` makes it so); the forms' ``i_app`` should be 0."""
+    f = checked_frequencies(frequencies)
+    lin = SmallSignal(sim.forms)
+    try:
+        z = lin.impedance(f)
+    finally:
+        lin.destroy()
+    return Spectrum(f, z)
+
+
+# --- the case driver: fem-assb impedance / Simulation.impedance ---------------------------------
+
+#: A rest has relaxed enough for the linearization when its voltage drifts by less than this (V)
+#: over one period of the lowest frequency (the small-signal response is ~ |Z| x 1 A/m^2).
+DRIFT_TOLERANCE = 1e-4
+#: ... and when it is within this (V) of the open-circuit voltage at the mean stoichiometry.
+RELAXED_GAP = 1e-3
+
+
+def double_layer_warnings(system) -> list[str]:
+    """Warnings about a system without capacitances: no double layer at all gives a resistive
+    spectrum (no arcs, only the solid diffusion's capacitive branch)."""
+    dl = getattr(system, "double_layer", None)
+    gb = getattr(system, "grain_boundary", None)
+    caps = [getattr(dl, k, None) for k in ("cathode", "anode")] + [getattr(gb, "C_GB", None)]
+    if not any(c is not None and float(c) > 0 for c in caps):
+        return [
+            f"materials {system.name}: no double layer (double_layer.cathode / .anode, grain_boundary.C_GB): "
+            "the charge-transfer arcs become resistive (no semicircles, Z_imag from the solid diffusion "
+            "only). Add a double_layer section, e.g. {cathode: 8e-7 F/cm^2, anode: 2e-7 F/cm^2}."
+        ]
+    return []
+
+
+def relaxation_warnings(sim, f_min: float) -> list[str]:
+    """Warnings when the state after a rest is not steady: the voltage still drifts by more than
+    DRIFT_TOLERANCE (V) over one period of ``f_min`` (Hz), or it is more than RELAXED_GAP (V)
+    from the open-circuit voltage at the mean stoichiometry (the particles' concentration
+    gradients not yet relaxed)."""
+    h, out = sim.history, []
+    drift = 0.0
+    if len(h.t) > 1 and h.t[-1] > h.t[-2]:
+        drift = abs(h.voltage[-1] - h.voltage[-2]) / (h.t[-1] - h.t[-2])
+    gap = abs(sim.voltage() - sim.ocv())
+    if drift / f_min > DRIFT_TOLERANCE or gap > RELAXED_GAP:
+        out.append(
+            "the cell is still relaxing at the end of the rest: its voltage drifts "
+            f"{drift * 1e3:.3g} mV/s ({drift / f_min * 1e3:.3g} mV over one period of {f_min:g} Hz) and is "
+            f"{gap * 1e3:.3g} mV from the open-circuit voltage at the mean stoichiometry: the low-frequency "
+            "end is not the impedance of a steady state. Lengthen the rest."
+        )
+    return out
+
+
+def spectrum_summary(spec: Spectrum) -> dict:
+    """The summary.json entries of a spectrum (Ohm cm^2, Hz): the high-frequency intercept (Re Z
+    at the highest frequency, with its phase: near 0 when the range reaches the real axis), the
+    arcs (local maxima of -Z_imag: apex frequency and Z there) and the low-frequency value."""
+    f, z = spec.frequency, spec.Z_ohm_cm2
+    mz = -z.imag
+    arcs = [
+        {
+            "apex_frequency_Hz": float(f[k]),
+            "Z_real_ohm_cm2": float(z[k].real),
+            "minus_Z_imag_ohm_cm2": float(mz[k]),
+        }
+        for k in range(1, len(f) - 1)
+        if mz[k] > mz[k - 1] and mz[k] >= mz[k + 1] and mz[k] > 0
+    ]
+    arcs.sort(key=lambda a: -a["apex_frequency_Hz"])
+    return {
+        "high_frequency_intercept_ohm_cm2": float(z[-1].real),
+        "high_frequency_phase_deg": float(np.degrees(np.angle(z[-1]))),
+        "arcs": arcs,
+        "low_frequency": {
+            "frequency_Hz": float(f[0]),
+            "Z_real_ohm_cm2": float(z[0].real),
+            "Z_imag_ohm_cm2": float(z[0].imag),
+        },
+        "frequency_range_Hz": [float(f[0]), float(f[-1])],
+        "frequencies": int(len(f)),
+    }
+
+
+@dataclass
+class ImpedanceResult:
+    """What :func:`run_impedance` returns (on every rank): the spectrum, the summary dict (as in
+    summary.json), the folder written (or None) and the warnings."""
+
+    spectrum: Spectrum
+    summary: dict
+    output: object = None
+    warnings: list = None
+
+
+def run_impedance(
+    case, outdir=None, quiet: bool = True, comm=None, frequencies=None, state=None
+) -> ImpedanceResult:
+    """The impedance spectrum of a loaded case (docs/impedance.md).
+
+    frequencies: Hz (a sequence), default the case's ``impedance.frequencies`` (or 1 Hz .. 7 MHz,
+    10 per decade without the section); state: "initial" or "after_steps", default the case's
+    ``impedance.state``. Writes impedance.csv, nyquist.png, bode.png and summary.json into
+    ``outdir`` (rank 0, atomically) when given.
+    """
+    import time
+
+    from mpi4py import MPI
+
+    from fem_assb.case.schema import IMPEDANCE_STATES, Impedance
+    from fem_assb.output.progress import Progress
+    from fem_assb.studies.run import build
+
+    comm = comm or MPI.COMM_WORLD
+    t0 = time.perf_counter()
+    if case.operation.sweep is not None:
+        raise InputError(
+            f"case {case.name} has an operation.sweep: the impedance spectrum is taken of one cell. "
+            "Remove the sweep (or make one case per point)."
+        )
+    section = case.impedance or Impedance()
+    state = state or section.state
+    if state not in IMPEDANCE_STATES:
+        raise InputError(f"impedance state {state!r} is unknown; use 'initial' or 'after_steps'.")
+    if frequencies is None:
+        frequencies = frequency_grid(section.f_min, section.f_max, section.per_decade)
+    frequencies = checked_frequencies(frequencies)
+    out = None
+    if outdir is not None:
+        from pathlib import Path
+
+        from fem_assb.output.folder import check_output_folder
+        from fem_assb.parallel import on_rank0
+
+        out = Path(outdir)
+        on_rank0(check_output_folder, out, comm=comm)
+    warnings = double_layer_warnings(case.materials)
+    progress = Progress(quiet=quiet, comm=comm)
+    built = build(case, comm, None, progress)
+    sim = built.sim
+    if state == "after_steps":
+        last = built.ops[-1]
+        if last.kind != "rest":  # the loader refuses it too; the API may pass state= itself
+            raise InputError(
+                f"impedance state after_steps: the last operation step is a {last.kind}, a current still "
+                "flows and the state is not steady. End the steps with a rest or use state 'initial'."
+            )
+        sim.run(built.ops)
+        warnings.extend(relaxation_warnings(sim, min(frequencies)))
+    res = sim.quasi_static(0.0)
+    if not res.converged:
+        from fem_assb.errors import SolverError
+
+        raise SolverError(f"the steady state at open circuit did not converge: {res.reason}")
+    t_solve = time.perf_counter()
+    spectrum = impedance_spectrum(sim, frequencies)
+    t_end = time.perf_counter()
+    summary = {
+        "name": case.name,
+        "state": state,
+        "voltage_V": sim.voltage(),
+        "mean_stoichiometry": sim.mean_stoichiometry(),
+        **spectrum_summary(spectrum),
+        "cells": built.n_cells,
+        "ranks": comm.size,
+        "solver": f"direct LU ({_direct_solver(comm)}) on the real 2x2 block system",
+        "wall_time_s": t_end - t0,
+        "solve_time_per_frequency_s": (t_end - t_solve) / len(spectrum.frequency),
+        "warnings": warnings,
+        "complete": True,
+    }
+    if out is not None:
+        write_impedance(out, spectrum, summary, title=case.name, comm=comm)
+    return ImpedanceResult(spectrum, summary, out, warnings)
+
+
+def write_impedance(out, spectrum: Spectrum, summary: dict, title: str = "", comm=None) -> None:
+    """impedance.csv (frequency_Hz, Z_real_ohm_cm2, Z_imag_ohm_cm2), nyquist.png, bode.png and
+    (last) summary.json into ``out``, atomically, on rank 0 of ``comm``."""
+    from fem_assb.output import plots
+    from fem_assb.output.atomic import write_json
+    from fem_assb.output.tables import write_csv
+
+    if (comm.rank if comm is not None else 0) != 0:
+        return
+    write_csv(out / "impedance.csv", spectrum.table(), fmt="%.12g", comm=comm)
+    plots.nyquist(out / "nyquist.png", spectrum.frequency, spectrum.Z_ohm_cm2, title=title, comm=comm)
+    plots.bode(out / "bode.png", spectrum.frequency, spectrum.Z_ohm_cm2, title=title, comm=comm)
+    summary["files"] = {"impedance": "impedance.csv", "nyquist": "nyquist.png", "bode": "bode.png"}
+    write_json(out / "summary.json", summary)
