@@ -129,7 +129,8 @@ class VirtualCell:
     """Cathode image + planar layers. Thicknesses in m (>= 0; 0 = layer absent).
 
     ``max_cell_size`` (m): largest x cell in the graded planar layers (default 20 voxels);
-    ``growth``: size ratio of neighbouring graded cells (default 1.2).
+    ``growth``: size ratio of neighbouring graded cells (default 1.2); ``cam_materials``: the
+    CAM-class label names with their own parameter set (meshing material codes CAM_EXTRA).
     """
 
     cathode: VoxelImage
@@ -139,6 +140,9 @@ class VirtualCell:
     cathode_collector_thickness: float = 0.0
     max_cell_size: float | None = None
     growth: float = 1.2
+    #: CAM-class material names (label map) with a CAM parameter set of their own
+    #: (``materials.cams``, in that order); the other CAM voxels take ``materials.cam``
+    cam_materials: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.cathode, VoxelImage):
