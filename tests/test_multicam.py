@@ -191,3 +191,125 @@ def test_theoretical_capacity_is_the_sum_over_materials():
     # the initial state: each material at its own x0 (equal here), at rest
     assert np.allclose(sim.forms.cam_stoichiometry(), core.x0, atol=1e-14)
     assert sim.mean_stoichiometry() == pytest.approx(core.x0, abs=1e-12)
+
+
+# --- the case: fem-assb modify --shell, materials.cams, the API --------------------------------
+
+
+def _shell_image(folder, thickness="0.5um"):
+    """A small generated LCO | SE composite (8 x 6 x 6 voxels of 0.5 um) and its copy with an
+    AL_LCO shell made by ``fem-assb modify --shell`` (the CLI, in a child process of rank 0)."""
+    import subprocess
+    import sys
+
+    from child_env import ROOT, child_env
+
+    from fem_assb.structure.generate import generate_composite
+    from fem_assb.structure.io import write_image
+
+    plain, shell = folder / "plain.npz", folder / f"shell_{thickness}.npz"
+    if MPI.COMM_WORLD.rank == 0 and not shell.is_file():
+        image = generate_composite(
+            (8, 6, 6), "0.5 um", cam_fraction=0.6, se_fraction=0.4, d_cam="1.5 um", d_se="1 um", seed=0
+        )
+        write_image(image, plain)
+        cmd = [sys.executable, "-m", "fem_assb", "modify", str(plain), str(shell), "--shell", thickness]
+        done = subprocess.run(cmd, env=child_env(), cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    MPI.COMM_WORLD.barrier()
+    return plain, shell
+
+
+def _case(image, cams=None, **materials):
+    return {
+        "name": "shells",
+        "structure": {"image": str(image)},
+        "cell": {"separator": {"material": "SE", "thickness": "5 um"}, "li_metal": "2 um"},
+        "materials": {"preset": "LCO_LLZO_LT", **({"cams": cams} if cams is not None else {}), **materials},
+        "operation": {
+            "steps": [
+                {"kind": "discharge", "current_density": "0.5 mA/cm^2", "cutoff_voltage": "3.4 V", "duration": "40 s"}
+            ]
+        },
+        "numerics": {"dt_initial": "5 s", "dt_max": "10 s", "linear_solver": "direct"},
+        "outputs": {"fields": [], "plots": False},
+    }
+
+
+@pytest.mark.mpi
+def test_shell_case_runs_from_the_api_with_per_material_indicators(shared_tmp_path):
+    from fem_assb import Simulation
+    from fem_assb.structure import analysis
+    from fem_assb.structure.io import read_image
+
+    plain, shell = _shell_image(shared_tmp_path)
+    image = read_image(shell)
+    h3 = image.voxel_size**3
+    # the simulated CAM: face-connected to the collector (isolated clusters are removed)
+    kept = analysis.connected_to_face(image.mask("CAM"), "xmax")  # mask("CAM"): both materials
+    n_shell = int((kept & image.mask("AL_LCO")).sum())
+    n_core = int(kept.sum()) - n_shell
+    assert n_shell > 0 and n_core > 0
+    case = _case(shell, {"AL_LCO": {"preset": "Al-LCO"}})
+    res = Simulation(case, comm=MPI.COMM_WORLD).run()
+    base = Simulation(_case(plain), comm=MPI.COMM_WORLD).run()
+    s, s0 = res.summary, base.summary
+    assert s["complete"] and s0["complete"]
+    lco, al = get_system("LCO_LLZO_LT"), get_system("LCO_LLZO_LT", overrides={"cams": {"A": {"preset": "Al-LCO"}}}).cams["A"]
+    area = image.shape[1] * image.shape[2] * image.voxel_size**2
+    hand = FARADAY * h3 * (n_core * (lco.cam.c_max - lco.cam.c0) + n_shell * (al.c_max - al.c0)) / area
+    assert s["theoretical_capacity_mAh_cm2"] == pytest.approx(hand / 3.6e4, rel=1e-12)
+    parts = s["inventory"]["extra_cams"]
+    assert [p["name"] for p in parts] == ["AL_LCO"] and parts[0]["volume"] == pytest.approx(n_shell * h3, rel=1e-12)
+    # the shell's lost sites: C_theo falls by a quarter of the shell's LCO capacity
+    lost = FARADAY * h3 * n_shell * 0.25 * (lco.cam.c_max - lco.cam.c0) / area / 3.6e4
+    assert s0["theoretical_capacity_mAh_cm2"] - s["theoretical_capacity_mAh_cm2"] == pytest.approx(lost, rel=1e-9)
+    # the CAM mass counts each material's density
+    m_cam = h3 * (n_core * lco.cam.density + n_shell * al.density) * 1e3 / area  # g/m^2
+    m_se = s["masses_g_m2"]["cathode"] - m_cam
+    assert m_se == pytest.approx(s0["masses_g_m2"]["cathode"] - h3 * (n_core + n_shell) * lco.cam.density * 1e3 / area)
+    # same current and time: the same charge, less kinetically available (slower shell) -> lower voltage
+    assert s["capacity_mAh_cm2"] == pytest.approx(s0["capacity_mAh_cm2"], rel=1e-9)
+    assert s["final_voltage_V"] < s0["final_voltage_V"] - 1e-3
+    if MPI.COMM_WORLD.size > 1:  # the same answer on one rank
+        ser = Simulation(case, comm=MPI.COMM_SELF).run()
+        assert np.max(np.abs(ser.history.voltage - res.history.voltage)) < 1e-6
+
+
+def test_case_errors_name_the_problem_and_the_fix(tmp_path):
+    from fem_assb.case import resolve_case
+    from fem_assb.errors import InputError, NotSupportedError
+
+    _, shell = _shell_image(tmp_path)
+    with pytest.raises(InputError, match=r"cams\.AL_LC names no CAM-class label.*did you mean 'AL_LCO'"):
+        resolve_case(_case(shell, {"AL_LC": {"preset": "Al-LCO"}}))
+    with pytest.raises(InputError, match=r"unknown CAM parameter set 'AlLCO' \(did you mean 'Al-LCO'\?\)"):
+        resolve_case(_case(shell, {"AL_LCO": {"preset": "AlLCO"}}))
+    with pytest.raises(InputError, match=r"CAM labels CAM, AL_LCO have no parameter set of their own"):
+        resolve_case(_case(shell))
+    with pytest.raises(InputError, match=r"would not start at rest.*give c0 = 0\.0202935 mol/cm\^3"):
+        resolve_case(_case(shell, {"AL_LCO": {"c_max": "0.03866625 mol/cm^3"}}))
+    with pytest.raises(InputError, match=r"'CAM' is a material class, not a label name"):
+        resolve_case(_case(shell, {"CAM": {}, "AL_LCO": {}}))
+    _, whole = _shell_image(tmp_path, "20um")  # every CAM voxel in the shell
+    with pytest.raises(InputError, match=r"materials\.cam has no effect: every CAM voxel"):
+        resolve_case(_case(whole, {"AL_LCO": {}}, cam={"D": "1e-12 cm^2/s"}))
+    with pytest.raises(NotSupportedError, match=r"cams\.AL_LCO\.U0: .*roadmap issue #16"):
+        resolve_case(_case(shell, {"AL_LCO": {"U0": "4 V"}}))
+    film = _case(shell, {"AL_LCO": {"preset": "Al-LCO"}})
+    film["materials"]["preset"] = "LCO_LLZO_HT2_film"
+    with pytest.raises(NotSupportedError, match=r"resistive film with several CAM materials"):
+        resolve_case(film)
+    generated = _case(shell, {"AL_LCO": {}})
+    generated["structure"] = {"generator": {"kind": "composite", "shape": [6, 4, 4], "voxel_size": "0.5 um"}}
+    with pytest.raises(InputError, match=r"names no CAM-class label.*generated structure has only CAM"):
+        resolve_case(generated)
+
+
+def test_zero_thickness_shell_is_a_note_not_an_error(tmp_path):
+    """``--shell 0um`` (the zero point of a thickness sweep): the label exists without voxels."""
+    from fem_assb.case import resolve_case
+
+    _, shell = _shell_image(tmp_path, "0um")
+    case = resolve_case(_case(shell, {"AL_LCO": {"preset": "Al-LCO"}}))
+    assert any("no AL_LCO voxels" in n for n in case.notes)

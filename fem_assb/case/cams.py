@@ -33,15 +33,18 @@ def cam_labels(image) -> dict[str, bool]:
     return out
 
 
-def check_cam_materials(system, image, overrides: dict, generated_labels=None) -> None:
+def check_cam_materials(system, image, overrides: dict, generated_labels=None) -> list[str]:
     """Raise InputError / NotSupportedError for ``materials.cams`` entries (and ``cam``
     overrides) that would not act as written. ``image``: the VoxelImage of an image structure;
-    None for a generator, whose CAM labels are ``generated_labels`` (default: just ``CAM``)."""
+    None for a generator, whose CAM labels are ``generated_labels`` (default: just ``CAM``).
+    Returns notes for the case: an entry whose label is in the label map but has no voxels (the
+    zero point of a shell-thickness sweep, ``fem-assb modify --shell 0um``) acts on nothing."""
     cams = getattr(system, "cams", {}) or {}
     if image is not None:
         labels = cam_labels(image)
     else:
         labels = {name: True for name in (generated_labels or ("CAM",))}
+    notes = []
     for name in cams:
         where = f"materials.cams.{name}"
         if name in CLASSES:
@@ -51,15 +54,18 @@ def check_cam_materials(system, image, overrides: dict, generated_labels=None) -
             )
         if name not in labels:
             known = sorted(labels)
+            hint = (
+                " (a generated structure has only CAM: give an image with a shell label, e.g. from "
+                "fem-assb modify --shell)"
+                if image is None
+                else ""
+            )
             raise InputError(
                 f"{where} names no CAM-class label of the structure{did_you_mean(name, known)}; its "
-                f"CAM labels are {', '.join(known) or 'none'} (a generated structure has only CAM: "
-                "give an image with a shell label, e.g. from fem-assb modify --shell)."
+                f"CAM labels are {', '.join(known) or 'none'}{hint}."
             )
         if not labels[name]:
-            raise InputError(
-                f"{where} has no effect: the structure has no {name} voxels; remove the entry."
-            )
+            notes.append(f"{where}: the structure has no {name} voxels (the label map names it); the entry acts on nothing.")
     present = [n for n, has in labels.items() if has]
     plain = [n for n in present if n not in cams]
     if len(plain) > 1:
@@ -74,7 +80,7 @@ def check_cam_materials(system, image, overrides: dict, generated_labels=None) -
             "cam overrides or give them in the cams entries."
         )
     if not cams:
-        return
+        return notes
     if getattr(system, "film", None) is not None:
         raise NotSupportedError(
             "materials.cams: a resistive film with several CAM materials is not supported yet "
@@ -82,6 +88,7 @@ def check_cam_materials(system, image, overrides: dict, generated_labels=None) -
             "remove the film (materials: {film: null}) or the cams entries."
         )
     _check_equilibrium(system, cams)
+    return notes
 
 
 def _check_equilibrium(system, cams: dict) -> None:

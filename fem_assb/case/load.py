@@ -101,7 +101,7 @@ def resolve_case(
     cell = _cell(_section(raw, "cell"), system)
     operation = _operation(op_raw, system, T, notes)
     _check_effective(system, overrides, image, cell, op_raw, structure.segment)
-    check_cam_materials(system, image, overrides)  # materials.cams (several CAM materials)
+    notes += check_cam_materials(system, image, overrides)  # materials.cams (several CAM materials)
     numerics = _numerics(_section(raw, "numerics"))
     outputs = _outputs(_section(raw, "outputs"), name)
     if "sweep" in op_raw:  # every point resolved now: a bad value fails before anything runs
