@@ -217,7 +217,11 @@ KEYS: dict[str, object] = {
     "label.material": Image({}, {"labels": {1: "CAM", 2: {"material": "CAM"}}}, image=True),
     # a CAM-class label with its own parameter set (materials.cams) vs the same voxels as SE
     "label.class": Sim(
-        {"structure.labels": {1: "CAM", 2: "SE", 3: {"material": "AL_LCO", "class": "SE"}}, M + "cams": DELETE}, base=SHELL
+        {
+            "structure.labels": {1: "CAM", 2: "SE", 3: {"material": "AL_LCO", "class": "SE"}},
+            M + "cams": DELETE,
+        },
+        base=SHELL,
     ),
     "label.grain": Image({}, {"labels": {1: "CAM", 2: {"material": "SE", "grain": 3}}}, image=True),
     # label-map files (structure.labels: FILE)
@@ -350,7 +354,9 @@ KEYS: dict[str, object] = {
     # materials.cams: one entry per CAM-class label (docs/materials.md, "Several CAM materials")
     "materials.cams": Sim({M + "cams.AL_LCO": {"preset": "Al-LCO"}}, base=SHELL),
     "cams.preset": Sim({CAMS + "preset": "Al-LCO"}, base=SHELL),
-    "cams.material": Resolved({CAMS + "material": "LCO (Al)"}, lambda c: c.materials.cams["AL_LCO"].material, base=SHELL),
+    "cams.material": Resolved(
+        {CAMS + "material": "LCO (Al)"}, lambda c: c.materials.cams["AL_LCO"].material, base=SHELL
+    ),
     "cams.c_max": Sim(CAMS_75, ("theoretical_capacity_mAh_cm2",), base=SHELL),
     "cams.c0": Sim(CAMS_75, ("theoretical_capacity_mAh_cm2",), base=SHELL),
     "cams.alpha": Sim({CAMS + "alpha": 0.3}, base=SHELL),
@@ -358,7 +364,9 @@ KEYS: dict[str, object] = {
     "cams.density": Sim(
         {CAMS + "density": "3 g/cm^3"}, ("energy_density_Wh_kg", "gravimetric_capacity_mAh_g"), base=SHELL
     ),
-    "cams.U0": Rejected({CAMS + "U0": {"table": {"x": [0.0, 1.0], "value": [4.5, 3.5]}, "unit": "V"}}, 16, base=SHELL),
+    "cams.U0": Rejected(
+        {CAMS + "U0": {"table": {"x": [0.0, 1.0], "value": [4.5, 3.5]}, "unit": "V"}}, 16, base=SHELL
+    ),
     "cams.sigma": Sim({CAMS + "sigma": "1e-7 S/cm"}, base=SHELL),
     "cams.D": Sim({CAMS + "D": "1e-14 cm^2/s"}, base=SHELL),
     "electrolyte.kind": Rejected({M + "electrolyte.kind": "liquid"}, 17),
@@ -792,7 +800,10 @@ def _prepare(changes: dict, workdir: Path) -> dict:
         if isinstance(v, str) and v in files:
             v = str(workdir / files[v])
         if isinstance(v, dict):
-            v = {kk: (str(workdir / files[vv]) if isinstance(vv, str) and vv in files else vv) for kk, vv in v.items()}
+            v = {
+                kk: (str(workdir / files[vv]) if isinstance(vv, str) and vv in files else vv)
+                for kk, vv in v.items()
+            }
         if v == "FOLDER":
             v = str(workdir / "folder_out")
         out[k] = v

@@ -48,7 +48,9 @@ def _mesh(comm, shell_code=tags.CAM_EXTRA[0]):
 
 
 def _run(comm, system, I=I_APP, control=None, shell_code=tags.CAM_EXTRA[0]):
-    sim = CellSimulation(_mesh(comm, shell_code), system, control=control or StepControl(dt_max=200.0, dU_max=0.005))
+    sim = CellSimulation(
+        _mesh(comm, shell_code), system, control=control or StepControl(dt_max=200.0, dU_max=0.005)
+    )
     lithium = [sim.lithium()]
     hist = sim.run(
         [Operation("discharge", current_density=I, cutoff=U_CUT)],
@@ -118,8 +120,15 @@ def reference_1d(system, I, law="potential", n=400, U_cut=U_CUT):
     cutoff.terminal, cutoff.direction = True, -1
     q_theo = np.sum((cmax - c_start) * h) * FARADAY
     sol = solve_ivp(
-        rhs, (0.0, 2.0 * q_theo / I), c_start, method="BDF", dense_output=True, events=cutoff,
-        rtol=1e-9, atol=1e-9 * float(cmax.max()), jac_sparsity=diags([np.ones(n - 1)] * 2 + [np.ones(n)], [-1, 1, 0]),
+        rhs,
+        (0.0, 2.0 * q_theo / I),
+        c_start,
+        method="BDF",
+        dense_output=True,
+        events=cutoff,
+        rtol=1e-9,
+        atol=1e-9 * float(cmax.max()),
+        jac_sparsity=diags([np.ones(n - 1)] * 2 + [np.ones(n)], [-1, 1, 0]),
     )
     assert sol.status == 1, sol.message  # ended at the cut-off
     return {"t_end": float(sol.t_events[0][0]), "voltage": lambda t: voltage(sol.sol(t)), "q_theo": q_theo}
@@ -228,7 +237,12 @@ def _case(image, cams=None, **materials):
         "materials": {"preset": "LCO_LLZO_LT", **({"cams": cams} if cams is not None else {}), **materials},
         "operation": {
             "steps": [
-                {"kind": "discharge", "current_density": "0.5 mA/cm^2", "cutoff_voltage": "3.4 V", "duration": "40 s"}
+                {
+                    "kind": "discharge",
+                    "current_density": "0.5 mA/cm^2",
+                    "cutoff_voltage": "3.4 V",
+                    "duration": "40 s",
+                }
             ]
         },
         "numerics": {"dt_initial": "5 s", "dt_max": "10 s", "linear_solver": "direct"},
@@ -255,19 +269,28 @@ def test_shell_case_runs_from_the_api_with_per_material_indicators(shared_tmp_pa
     base = Simulation(_case(plain), comm=MPI.COMM_WORLD).run()
     s, s0 = res.summary, base.summary
     assert s["complete"] and s0["complete"]
-    lco, al = get_system("LCO_LLZO_LT"), get_system("LCO_LLZO_LT", overrides={"cams": {"A": {"preset": "Al-LCO"}}}).cams["A"]
+    lco, al = (
+        get_system("LCO_LLZO_LT"),
+        get_system("LCO_LLZO_LT", overrides={"cams": {"A": {"preset": "Al-LCO"}}}).cams["A"],
+    )
     area = image.shape[1] * image.shape[2] * image.voxel_size**2
     hand = FARADAY * h3 * (n_core * (lco.cam.c_max - lco.cam.c0) + n_shell * (al.c_max - al.c0)) / area
     assert s["theoretical_capacity_mAh_cm2"] == pytest.approx(hand / 3.6e4, rel=1e-12)
     parts = s["inventory"]["extra_cams"]
-    assert [p["name"] for p in parts] == ["AL_LCO"] and parts[0]["volume"] == pytest.approx(n_shell * h3, rel=1e-12)
+    assert [p["name"] for p in parts] == ["AL_LCO"] and parts[0]["volume"] == pytest.approx(
+        n_shell * h3, rel=1e-12
+    )
     # the shell's lost sites: C_theo falls by a quarter of the shell's LCO capacity
     lost = FARADAY * h3 * n_shell * 0.25 * (lco.cam.c_max - lco.cam.c0) / area / 3.6e4
-    assert s0["theoretical_capacity_mAh_cm2"] - s["theoretical_capacity_mAh_cm2"] == pytest.approx(lost, rel=1e-9)
+    assert s0["theoretical_capacity_mAh_cm2"] - s["theoretical_capacity_mAh_cm2"] == pytest.approx(
+        lost, rel=1e-9
+    )
     # the CAM mass counts each material's density
     m_cam = h3 * (n_core * lco.cam.density + n_shell * al.density) * 1e3 / area  # g/m^2
     m_se = s["masses_g_m2"]["cathode"] - m_cam
-    assert m_se == pytest.approx(s0["masses_g_m2"]["cathode"] - h3 * (n_core + n_shell) * lco.cam.density * 1e3 / area)
+    assert m_se == pytest.approx(
+        s0["masses_g_m2"]["cathode"] - h3 * (n_core + n_shell) * lco.cam.density * 1e3 / area
+    )
     # same current and time: the same charge, less kinetically available (slower shell) -> lower voltage
     assert s["capacity_mAh_cm2"] == pytest.approx(s0["capacity_mAh_cm2"], rel=1e-9)
     assert s["final_voltage_V"] < s0["final_voltage_V"] - 1e-3

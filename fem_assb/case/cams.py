@@ -65,7 +65,10 @@ def check_cam_materials(system, image, overrides: dict, generated_labels=None) -
                 f"CAM labels are {', '.join(known) or 'none'}{hint}."
             )
         if not labels[name]:
-            notes.append(f"{where}: the structure has no {name} voxels (the label map names it); the entry acts on nothing.")
+            notes.append(
+                f"{where}: the structure has no {name} voxels (the label map names it); "
+                "the entry acts on nothing."
+            )
     present = [n for n, has in labels.items() if has]
     plain = [n for n in present if n not in cams]
     if len(plain) > 1:

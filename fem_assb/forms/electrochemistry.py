@@ -145,15 +145,14 @@ class CellForms:
         ``system.cams`` (meshing.virtual_cell_grid.cam_material_codes), those present on some rank
         only; ``cam_codes`` their codes; per local cell (DG0 dof order, numpy) ``cell_c_max``
         [mol/m^3] and ``cell_x0`` [-] of its CAM material (system.cam's elsewhere)."""
-        from mpi4py import MPI
-
         comm = self.vmesh.mesh.comm
         codes = np.asarray(self.vmesh.material)
-        present = comm.allreduce({int(c) for c in np.unique(codes)}, op=MPI.BOR) if comm.size > 1 else set(
-            int(c) for c in np.unique(codes)
-        )
+        present = set().union(*comm.allgather({int(c) for c in np.unique(codes)}))  # on any rank
         parts = [(tags.CAM, None, self.system.cam)]
-        parts += [(c, label, cam) for c, (label, cam) in zip(tags.CAM_EXTRA, getattr(self.system, "cams", {}).items())]
+        parts += [
+            (c, label, cam)
+            for c, (label, cam) in zip(tags.CAM_EXTRA, getattr(self.system, "cams", {}).items(), strict=False)
+        ]
         self.cam_parts = [p for p in parts if p[0] in present] or parts[:1]
         self.cam_codes = tuple(p[0] for p in self.cam_parts)
         dof_material = np.empty(len(codes), dtype=np.int32)
@@ -214,7 +213,9 @@ class CellForms:
         dS, dx = self.dS, self.dx
         T, inside = self.T, self.inside
         several = len(self.cam_parts) > 1
-        conduction = (tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I) + ((tags.CAM_INTERFACE,) if several else ())
+        conduction = (tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I) + (
+            (tags.CAM_INTERFACE,) if several else ()
+        )
         F = two_point_flux(phi, self.k_phi, vphi, H, n) * dS(conduction)
         facet = {side: self.cam_mix(lambda chi, side=side: chi(side)) for side in ("+", "-")}
 
@@ -243,6 +244,8 @@ class CellForms:
         cam = self.cam_mix(self.solid)  # the touching CAM's own U0, i0, D, c_max
         c_cell = cam.c_max * self.solid(self.x)
         if self.film is not None:
+            if len(self.cam_parts) > 1:  # the film law takes one CAM's parameters (case.cams rejects it)
+                raise ValueError("the resistive-film law is built for one CAM material, not several")
             a_surf = 0.0
             if self.surface_iterations > 0:  # c_surf = c_cell - i h_s / (2 F D_s(x_cell))
                 x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
@@ -251,7 +254,9 @@ class CellForms:
                 eta0, c_cell, self.c_e, a_surf, self.system.cam, self.film, self.T, ufl
             )
         else:
-            i_cam = intercalation_current(eta0, c_cell, self.c_e, h_s, cam, self.T, ufl, self.surface_iterations)
+            i_cam = intercalation_current(
+                eta0, c_cell, self.c_e, h_s, cam, self.T, ufl, self.surface_iterations
+            )
         self.i_cam = i_cam
         F = i_cam * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         F += i_cam / FARADAY * self.solid(self.vc) * self.dS(tags.CAM_SE)
@@ -344,12 +349,8 @@ class CellForms:
         self.interface_current = _form(self.i_cam * dS(tags.CAM_SE), comm)
         self.lithium = _form(self.c_max_cell * self.x * dx, comm)
         self.cam_volume = _assemble(self.chi_cam * dx, comm)
-        #: per CAM material code: its meshed volume [m^3] and the form of its Li [mol]
+        #: per CAM material code: its meshed volume [m^3]
         self.cam_volumes = {code: _assemble(self.indicator((code,)) * dx, comm) for code in self.cam_codes}
-        self.lithium_of = {
-            code: _form(self.indicator((code,)) * float(cam.c_max) * self.x * dx, comm)
-            for code, _, cam in self.cam_parts
-        }
         self.active_area = _assemble(one * dS(tags.CAM_SE), comm)  # CAM | SE area (m^2)
         w = ufl.TestFunction(self.Q)
         self.cell_current_form = _form(self.i_cam * self.solid(w) * dS(tags.CAM_SE), comm)

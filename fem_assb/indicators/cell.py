@@ -98,7 +98,10 @@ def cell_indicators(inventory: CellInventory, charge: float, energy_delivered: f
         "theoretical_capacity_mAh_cm2": capacity.mah_per_cm2(q_theo),
         "normalized_capacity": charge / q_theo if q_theo else float("nan"),
         "gravimetric_capacity_mAh_g": capacity.gravimetric_capacity(
-            charge, inventory.area, inventory.total_cam_volume(), inventory.cam_mass() / inventory.total_cam_volume()
+            charge,
+            inventory.area,
+            inventory.total_cam_volume(),
+            inventory.cam_mass() / inventory.total_cam_volume(),
         ),
         "energy_Wh_m2": energy_delivered / 3600.0,
         "energy_density_Wh_kg": energy.energy_density(energy_delivered, masses),

@@ -445,14 +445,19 @@ CAM_SETS["Al-LCO"] = {
     },
     "c_max": {
         "value": "0.03866625 mol/cm^3",
-        "source": "003 4.3.3: 75 % of LCO's c_max (0.051555 mol/cm^3, 003 Table 3); Li9Al1Co12O24 (003 4.3.2)",
+        "source": "003 4.3.3: 75 % of LCO's c_max (0.051555 mol/cm^3, 003 Table 3); "
+        "Li9Al1Co12O24 (003 4.3.2)",
     },
     "sigma": {"value": "4.47 S/cm", "source": "assumed: LCO's (003 Table 3 [50]); 003 gives none for Al-LCO"},
-    "D": {"value": "4.46e-14 cm^2/s", "source": "003 4.3.2-4.3.3 (DFT); the fit to the cycling data is 6e-13 cm^2/s"},
+    "D": {
+        "value": "4.46e-14 cm^2/s",
+        "source": "003 4.3.2-4.3.3 (DFT); the fit to the cycling data is 6e-13 cm^2/s",
+    },
     "i00": {"value": f"0.1599 {I00_UNIT}", "source": "assumed: LCO's, 003 Table 3 (LT), calc. [30]"},
     "alpha": {"value": "0.5", "source": "003 Table 3"},
     "density": {
         "value": "5.127 g/cm^3",
-        "source": "LCO's 5.1 g/cm^3 x formula mass Li9AlCo12O24 / Li12Co12O24 = 1180.6 / 1174.5 (2.3 wt.% Al, 003 4.3.2)",
+        "source": "LCO's 5.1 g/cm^3 x formula mass Li9AlCo12O24 / Li12Co12O24 = 1180.6 / 1174.5 "
+        "(2.3 wt.% Al, 003 4.3.2)",
     },
 }

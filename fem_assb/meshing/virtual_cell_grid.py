@@ -87,7 +87,7 @@ def cam_material_codes(vcell: VirtualCell) -> dict[str, int]:
             f"{len(names)} CAM materials with their own parameter sets; at most {len(tags.CAM_EXTRA)} "
             "are supported besides materials.cam."
         )
-    return dict(zip(names, tags.CAM_EXTRA))
+    return dict(zip(names, tags.CAM_EXTRA[: len(names)], strict=True))
 
 
 def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
@@ -105,8 +105,10 @@ def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
     nx, ny, nz = image.shape
     h = image.voxel_size
     codes_cat, grains_cat, removed = cathode_codes(vcell, isolated)
-    blocks, gblocks, info = [], [], CellGridInfo(
-        **removed, n_cam_voxels=int(np.isin(codes_cat, tags.CAMS).sum())
+    blocks, gblocks, info = (
+        [],
+        [],
+        CellGridInfo(**removed, n_cam_voxels=int(np.isin(codes_cat, tags.CAMS).sum())),
     )
     x_edges = [0.0]
     layers = vcell.x_layers()

@@ -268,15 +268,19 @@ def _auto_surface_iterations(case, image, ops):
     case's first current (current density before C-rate)."""
     currents = [op.current_density for op in ops if op.current_density]
     c_rates = [op.c_rate for op in ops if op.c_rate]
-    return auto_surface_iterations(
-        case.materials.cam,
-        case.temperature,
-        image.voxel_size,
-        image.shape[0] * image.voxel_size,
-        float(np.isin(image.labels, image.label_map.values_of("CAM")).mean()),
-        current_density=currents[0] if currents else None,
-        c_rate=c_rates[0] if c_rates else None,
-    )
+    choices = [  # every CAM material (materials.cams too): the shortest diffusion length decides
+        auto_surface_iterations(
+            cam,
+            case.temperature,
+            image.voxel_size,
+            image.shape[0] * image.voxel_size,
+            float(np.isin(image.labels, image.label_map.values_of("CAM")).mean()),
+            current_density=currents[0] if currents else None,
+            c_rate=c_rates[0] if c_rates else None,
+        )
+        for cam in (case.materials.cam, *getattr(case.materials, "cams", {}).values())
+    ]
+    return min(choices, key=lambda c: c[1])
 
 
 # --- stage 2: simulate --------------------------------------------------------------------------
