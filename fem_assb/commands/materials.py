@@ -32,7 +32,8 @@ def run(args) -> int:
 
         print0("\nCAM parameter sets for further CAM labels (materials: {cams: {LABEL: {preset: NAME}}}):")
         for name, data in CAM_SETS.items():
-            print0(f"{name:<{width}}  {data['material']}: c_max {data['c_max']['value']}, D {data['D']['value']}")
+            c_max, D = data["c_max"]["value"], data["D"]["value"]
+            print0(f"{name:<{width}}  {data['material']}: c_max {c_max}, D {D}")
         return 0
     if args.png:
         check_file_target(args.png, "--png", ext=".png")
