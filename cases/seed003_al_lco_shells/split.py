@@ -72,7 +72,10 @@ def main(argv):
     ax.set_xticks(list(x), [f"{r['shell_nm']}" for r in rows])
     ax.set_xlabel("Al-LCO shell thickness [nm]")
     ax.set_ylabel("capacity loss / C_theo (0 nm)")
-    ax.set_title("seed 003 Fig. 8: capacity loss by Al-LCO shells (reduced resolution)")
+    last = len(rows) - 1
+    ax.plot([last], [PAPER_ALL["total"]], "k_", markersize=30, mew=2, label="paper, all Al-LCO: total")
+    ax.plot([last], [PAPER_ALL["lost_sites"]], "k_", markersize=30, mew=1, ls="none")
+    ax.set_title("seed 003 Fig. 8: Al-LCO shells (reduced resolution)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(png, dpi=120)
