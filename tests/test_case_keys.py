@@ -158,6 +158,23 @@ FILM = {
 }
 
 
+#: Several CAM materials: shell.npy (CAM at y < 2 whose voxels at the SE, y = 1, are AL_LCO)
+#: with seed 003 LT LCO and an AL_LCO entry in materials.cams equal to materials.cam.
+SHELL = {
+    "structure": {
+        "image": "SHELL_IMAGE",
+        "voxel_size": "0.5 um",
+        "labels": {1: "CAM", 2: "SE", 3: {"material": "AL_LCO", "class": "CAM"}},
+    },
+    M + "preset": "LCO_LLZO_LT",
+    M + "cams": {"AL_LCO": {}},
+    "operation.steps.0.cutoff_voltage": "3.4 V",
+}
+CAMS = M + "cams.AL_LCO."
+#: c_max and c0 of an entry change together (equal x0 = c0 / c_max: the cell starts at rest)
+CAMS_75 = {CAMS + "c_max": "0.03866625 mol/cm^3", CAMS + "c0": "0.0202935 mol/cm^3"}
+
+
 #: a two-point sweep of the tiny cell (its step lasts 20 s: 10 s and 20 s deliver different charges)
 SWEEP = {"parameter": "operation.steps.0.duration", "values": ["10 s", "20 s"]}
 SWEEP_BASE = {"operation.sweep": SWEEP}
@@ -218,8 +235,13 @@ KEYS: dict[str, object] = {
     "structure.labels": Image({}, {"labels": {1: "SE", 2: "CAM"}}, image=True),
     # label-map entries (structure.labels: {value: {material, class, grain}})
     "label.material": Image({}, {"labels": {1: "CAM", 2: {"material": "CAM"}}}, image=True),
-    "label.class": Rejected(
-        {"structure": "IMAGE", "structure.labels": {1: "CAM", 2: {"material": "AL_LCO", "class": "CAM"}}}, 16
+    # a CAM-class label with its own parameter set (materials.cams) vs the same voxels as SE
+    "label.class": Sim(
+        {
+            "structure.labels": {1: "CAM", 2: "SE", 3: {"material": "AL_LCO", "class": "SE"}},
+            M + "cams": DELETE,
+        },
+        base=SHELL,
     ),
     "label.grain": Image({}, {"labels": {1: "CAM", 2: {"material": "SE", "grain": 3}}}, image=True),
     # label-map files (structure.labels: FILE)
@@ -375,6 +397,24 @@ KEYS: dict[str, object] = {
     "cam.U0": Sim({M + "cam.U0": {"table": {"x": [0.0, 1.0], "value": [4.5, 3.5]}, "unit": "V"}}),
     "cam.sigma": Sim({M + "cam.sigma": "1e-5 S/cm"}),
     "cam.D": Sim({M + "cam.D": "1e-14 cm^2/s"}),
+    # materials.cams: one entry per CAM-class label (docs/materials.md, "Several CAM materials")
+    "materials.cams": Sim({M + "cams.AL_LCO": {"preset": "Al-LCO"}}, base=SHELL),
+    "cams.preset": Sim({CAMS + "preset": "Al-LCO"}, base=SHELL),
+    "cams.material": Resolved(
+        {CAMS + "material": "LCO (Al)"}, lambda c: c.materials.cams["AL_LCO"].material, base=SHELL
+    ),
+    "cams.c_max": Sim(CAMS_75, ("theoretical_capacity_mAh_cm2",), base=SHELL),
+    "cams.c0": Sim(CAMS_75, ("theoretical_capacity_mAh_cm2",), base=SHELL),
+    "cams.alpha": Sim({CAMS + "alpha": 0.3}, base=SHELL),
+    "cams.i00": Sim({CAMS + "i00": "1e-4 A*cm^2.5/mol^1.5"}, base=SHELL),
+    "cams.density": Sim(
+        {CAMS + "density": "3 g/cm^3"}, ("energy_density_Wh_kg", "gravimetric_capacity_mAh_g"), base=SHELL
+    ),
+    "cams.U0": Rejected(
+        {CAMS + "U0": {"table": {"x": [0.0, 1.0], "value": [4.5, 3.5]}, "unit": "V"}}, 16, base=SHELL
+    ),
+    "cams.sigma": Sim({CAMS + "sigma": "1e-7 S/cm"}, base=SHELL),
+    "cams.D": Sim({CAMS + "D": "1e-14 cm^2/s"}, base=SHELL),
     "electrolyte.kind": Rejected({M + "electrolyte.kind": "liquid"}, 17),
     "electrolyte.material": Resolved({M + "electrolyte.material": "other"}, _table),
     "electrolyte.c0": Sim({M + "electrolyte.c0": "0.01 mol/cm^3"}),
@@ -702,6 +742,8 @@ def accepted_keys() -> set[str]:
     keys |= {"materials.preset", "materials.temperature"}
     for section, params in system.SCHEMA.items():
         keys |= {f"{section}.{p}" for p in params}
+    keys.add("materials.cams")
+    keys |= {f"cams.{p}" for p in (*system.CAM_SET_KEYS, *system.SCHEMA["cam"])}
     keys |= {f"functional.{k}" for k in spec.FUNCTIONAL_KEYS}
     keys |= {f"constant.{k}" for k in spec.CONSTANT_KEYS}
     keys |= {f"arrhenius.{k}" for k in spec.ARRHENIUS_KEYS}
@@ -802,6 +844,9 @@ def _write_images(d: Path):
     g[:, 2:] = 2
     g[3:, 2:] = 3
     np.save(d / "grains.npy", g)
+    shell = a.copy()
+    shell[:, 1] = 3  # the CAM voxels at the SE: the AL_LCO shell of SHELL
+    np.save(d / "shell.npy", shell)
     (d / "sigma.csv").write_text("x,value\n0,1e-3\n1,3e-3\n")
 
 
@@ -906,10 +951,14 @@ def _ids(kind):
 def _prepare(changes: dict, workdir: Path) -> dict:
     out = {}
     for k, v in changes.items():
-        if v == "SIGMA_CSV":
-            v = str(workdir / "sigma.csv")
+        files = {"SIGMA_CSV": "sigma.csv", "SHELL_IMAGE": "shell.npy"}
+        if isinstance(v, str) and v in files:
+            v = str(workdir / files[v])
         if isinstance(v, dict):
-            v = {kk: (str(workdir / "sigma.csv") if vv == "SIGMA_CSV" else vv) for kk, vv in v.items()}
+            v = {
+                kk: (str(workdir / files[vv]) if isinstance(vv, str) and vv in files else vv)
+                for kk, vv in v.items()
+            }
         if v == "FOLDER":
             v = str(workdir / "folder_out")
         out[k] = v
@@ -1059,7 +1108,7 @@ def test_every_preset_key_is_classified():
     # the top keys: temperature is materials.temperature; description and sources head the table
     from fem_assb.materials.report import parameter_table
 
-    assert set(system.TOP_KEYS) - set(system.SCHEMA) == {"description", "sources", "temperature"}
+    assert set(system.TOP_KEYS) - set(system.SCHEMA) == {"description", "sources", "temperature", "cams"}
     for name, data in presets.SYSTEMS.items():
         if not _rejected_preset(name):
             table = parameter_table(get_system(name))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fem_assb.case.cams import check_cam_materials
 from fem_assb.case.schema import (
     FIELD_NAMES,
     IMPEDANCE_STATES,
@@ -106,6 +107,7 @@ def resolve_case(
     _check_lateral(structure, cell, notes)
     operation = _operation(op_raw, system, T, notes)
     _check_effective(system, overrides, image, cell, op_raw, structure.segment)
+    notes += check_cam_materials(system, image, overrides)  # materials.cams (several CAM materials)
     numerics = _numerics(_section(raw, "numerics"))
     outputs = _outputs(_section(raw, "outputs"), name)
     study = None
@@ -562,8 +564,8 @@ def _check_generator_supported(gen: dict) -> None:
 
 
 def _check_image_supported(image) -> None:
-    """Image contents whose physics is not built yet: LE or CBD voxels (#17), several CAM
-    materials (#16)."""
+    """Image contents whose physics is not built yet: LE or CBD voxels (#17). (Several CAM
+    materials: :func:`fem_assb.case.cams.check_cam_materials`.)"""
     present = {m.name: m.kind for v, m in image.label_map.materials.items() if np.any(image.labels == v)}
     liquid = sorted(n for n, k in present.items() if k in ("LE", "CBD"))
     if liquid:
@@ -572,14 +574,6 @@ def _check_image_supported(image) -> None:
             f"{' and '.join(liquid)} voxels (liquid electrolyte, carbon-binder domain)",
             17,
             "relabel them (e.g. as PORE or SE)",
-        )
-    cams = sorted(n for n, k in present.items() if k == "CAM")
-    if len(cams) > 1:
-        raise _not_supported(
-            "structure.labels",
-            f"several CAM materials ({', '.join(cams)}; each would need its own parameter set)",
-            16,
-            "map them to one CAM material (their voxels then share the preset's cam parameters)",
         )
 
 

@@ -99,8 +99,9 @@ class Cell:
     growth: float = 1.2
     lateral: str = "insulating"
 
-    def virtual_cell(self, image):
-        """The :class:`fem_assb.structure.virtual_cell.VirtualCell` of ``image`` with these layers."""
+    def virtual_cell(self, image, cam_materials=()):
+        """The :class:`fem_assb.structure.virtual_cell.VirtualCell` of ``image`` with these layers;
+        ``cam_materials``: the CAM labels with their own parameter sets (``System.cams``)."""
         from fem_assb.structure.virtual_cell import Separator, VirtualCell
 
         factor = self.separator_conductivity_factor
@@ -119,6 +120,7 @@ class Cell:
             max_cell_size=self.max_cell_size,
             growth=self.growth,
             lateral=self.lateral,
+            cam_materials=tuple(cam_materials),
         )
 
 

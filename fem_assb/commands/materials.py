@@ -28,6 +28,12 @@ def run(args) -> int:
         width = max(len(n) for n in list_systems())
         for name in list_systems():
             print0(f"{name:<{width}}  {SYSTEMS[name]['description']}")
+        from fem_assb.materials.presets import CAM_SETS
+
+        print0("\nCAM parameter sets for further CAM labels (materials: {cams: {LABEL: {preset: NAME}}}):")
+        for name, data in CAM_SETS.items():
+            c_max, D = data["c_max"]["value"], data["D"]["value"]
+            print0(f"{name:<{width}}  {data['material']}: c_max {c_max}, D {D}")
         return 0
     if args.png:
         check_file_target(args.png, "--png", ext=".png")

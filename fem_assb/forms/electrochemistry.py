@@ -33,6 +33,7 @@ from fem_assb.forms.transport import (
     GB_ITERATIONS,
     GB_TOLERANCE,
     boundary_flux,
+    cam_interface_flux,
     grain_boundary_check,
     grain_boundary_flux,
     kirchhoff_flux,
@@ -111,6 +112,7 @@ class CellForms:
         cam = system.cam
         self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
         self._spaces()
+        self._cam_materials()
         self._coefficients()
         self._measures()
         F = None
@@ -155,10 +157,10 @@ class CellForms:
         ely, an = self.system.electrolyte, self.system.anode
         self.material = fem.Function(self.Q, name="material")
         self.material.x.array[self.Q.dofmap.list[:, 0]] = self.vmesh.material
-        self.chi_cam = self.indicator((tags.CAM,))
+        self.chi_cam = self.indicator(self.cam_codes)
         self.chi_ion = self.indicator(tags.IONIC)
         self.chi_li = self.indicator((tags.LI,))
-        self.chi_el = self.indicator(tags.ELECTRONIC)
+        self.chi_el = self.indicator((*self.cam_codes, tags.LI, tags.CATHODE_CC, tags.ANODE_CC))
         c_e = float(ely.c0)
         kappa = float(np.asarray(ely.kappa(c_e, self.T, np)))
         factor = self.vmesh.conductivity_factor.get(tags.SEPARATOR, float(self.system.separator.kappa_factor))
@@ -170,7 +172,43 @@ class CellForms:
             + COLLECTOR_CONDUCTIVITY * self.indicator((tags.CATHODE_CC, tags.ANODE_CC))
         )
         self.kappa, self.kappa_separator, self.c_e = kappa, factor * kappa, c_e
-        self.k_phi = self.chi_cam * self.system.cam.sigma(self.inside(self.x), self.T, ufl) + kconst
+        self.cam_cell = self.cam_mix(lambda chi: chi)  # the CAM parameters of each cell
+        self.c_max_cell = self.chi_cam * self.cam_cell.c_max  # mol/m^3 (0 outside the CAM)
+        self.k_phi = self.chi_cam * self.cam_cell.sigma(self.inside(self.x), self.T, ufl) + kconst
+
+    def _cam_materials(self):
+        """The CAM materials of the mesh: ``cam_parts``, a list of (code, label, CAM parameters)
+        with code ``cell_tags.CAM`` for ``system.cam`` and ``CAM_EXTRA[i]`` for the i-th entry of
+        ``system.cams`` (meshing.virtual_cell_grid.cam_material_codes), those present on some rank
+        only; ``cam_codes`` their codes; per local cell (DG0 dof order, numpy) ``cell_c_max``
+        [mol/m^3] and ``cell_x0`` [-] of its CAM material (system.cam's elsewhere)."""
+        comm = self.vmesh.mesh.comm
+        codes = np.asarray(self.vmesh.material)
+        present = set().union(*comm.allgather({int(c) for c in np.unique(codes)}))  # on any rank
+        parts = [(tags.CAM, None, self.system.cam)]
+        parts += [
+            (c, label, cam)
+            for c, (label, cam) in zip(tags.CAM_EXTRA, getattr(self.system, "cams", {}).items(), strict=False)
+        ]
+        self.cam_parts = [p for p in parts if p[0] in present] or parts[:1]
+        self.cam_codes = tuple(p[0] for p in self.cam_parts)
+        dof_material = np.empty(len(codes), dtype=np.int32)
+        dof_material[self.Q.dofmap.list[:, 0]] = codes
+        self.cell_c_max = np.full(len(codes), self.c_max)
+        self.cell_x0 = np.full(len(codes), self.x0)
+        for code, _, cam in self.cam_parts:
+            sel = dof_material == code
+            self.cell_c_max[sel] = float(cam.c_max)
+            self.cell_x0[sel] = float(cam.c0) / float(cam.c_max)
+
+    def cam_mix(self, weight):
+        """The CAM parameters as UFL of the material code: ``system.cam`` itself with one CAM
+        material, else a :class:`CamMix` of each material's parameters weighted by
+        ``weight(chi_k)`` (chi_k: the material's cell indicator; e.g. ``self.solid`` for the
+        CAM side of a CAM | SE facet, ``lambda chi: chi('+')`` for the '+' side)."""
+        if len(self.cam_parts) == 1:
+            return self.cam_parts[0][2]
+        return CamMix([(weight(self.indicator((code,))), cam) for code, _, cam in self.cam_parts])
 
     def _measures(self):
         """dx over the owned cells, dS and ds over the tagged facets; quadrature degree 0.
@@ -211,16 +249,24 @@ class CellForms:
         """Charge in every conductor (two-point flux), Li diffusion in the CAM (Kirchhoff flux),
         Li storage in the CAM (implicit Euler) and x pinned to x0 outside the CAM."""
         phi, x, vphi, vc, H, n = self.phi, self.x, self.vphi, self.vc, self.H, self.n
-        dS, dx, cmax = self.dS, self.dx, self.c_max
-        cam, T, inside = self.system.cam, self.T, self.inside
-        conduction = (tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I)
+        dS, dx = self.dS, self.dx
+        T, inside = self.T, self.inside
+        several = len(self.cam_parts) > 1
+        conduction = (tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I) + (
+            (tags.CAM_INTERFACE,) if several else ()
+        )
         F = two_point_flux(phi, self.k_phi, vphi, H, n) * dS(conduction)
+        facet = {side: self.cam_mix(lambda chi, side=side: chi(side)) for side in ("+", "-")}
 
-        def D_of_x(xx):  # m^2/s
-            return cam.D(inside(xx), T, ufl)
+        def cD(side, xx):  # c_max D(x) of the material on ``side`` [mol/(m s)]
+            cam = facet[side]
+            return cam.c_max * cam.D(inside(xx), T, ufl)
 
-        F += cmax * kirchhoff_flux(x, D_of_x, vc, H, n) * dS(tags.CAM_CAM)
-        F += self.chi_cam * cmax * (x - self.u_old[1]) / self.dt * vc * dx
+        # inside one material ('+' and '-' the same): the Kirchhoff flux of c = c_max x
+        F += kirchhoff_flux(x, lambda xx: cD("+", xx), vc, H, n) * dS(tags.CAM_CAM)
+        if several:  # CAM_a | CAM_b: chemical potential (here: x) continuous, Eq. (5) of transport
+            F += cam_interface_flux(x, cD, vc, H, n) * dS(tags.CAM_INTERFACE)
+        F += self.c_max_cell * (x - self.u_old[1]) / self.dt * vc * dx
         F += (1.0 - self.chi_cam) * (x - self.x0) * vc * dx
         return F
 
@@ -234,17 +280,20 @@ class CellForms:
         s_p, s_m = self.chi_cam("+"), self.chi_cam("-")
         h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
         eta0 = self.solid(phi) - self.electrolyte(phi)
-        c_cell = self.c_max * self.solid(self.x)
+        cam = self.cam_mix(self.solid)  # the touching CAM's own U0, i0, D, c_max
+        c_cell = cam.c_max * self.solid(self.x)
+        if self.film is not None and len(self.cam_parts) > 1:  # case.cams rejects it first
+            raise ValueError("the resistive-film law is built for one CAM material, not several")
         if self.film is not None or self.surface_iterations > 0:
             a_surf = 0.0
             if self.surface_iterations > 0:  # c_surf = c_cell - i h_s / (2 F D_s(x_cell))
                 x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
-                a_surf = h_s / (2.0 * FARADAY * self.system.cam.D(x_cell, self.T, ufl))
+                a_surf = h_s / (2.0 * FARADAY * cam.D(x_cell, self.T, ufl))
             i_cam, self.film_residual = film_current(
-                eta0, c_cell, self.c_e, a_surf, self.system.cam, self.film, self.T, ufl, **self._film_steps()
+                eta0, c_cell, self.c_e, a_surf, cam, self.film, self.T, ufl, **self._film_steps()
             )
         else:
-            i_cam = intercalation_current(eta0, c_cell, self.c_e, self.system.cam, self.T, ufl)
+            i_cam = intercalation_current(eta0, c_cell, self.c_e, cam, self.T, ufl)
         self.i_cam = i_cam
         F = i_cam * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * self.dS(tags.CAM_SE)
         F += i_cam / FARADAY * self.solid(self.vc) * self.dS(tags.CAM_SE)
@@ -381,8 +430,10 @@ class CellForms:
         self.voltage_integral = self.phi * ds(tags.XMAX) - self.i_app * self.collector_drop
         self.voltage = _form(self.voltage_integral, comm)
         self.interface_current = _form(self.i_cam * dS(tags.CAM_SE), comm)
-        self.lithium = _form(self.chi_cam * self.c_max * self.x * dx, comm)
+        self.lithium = _form(self.c_max_cell * self.x * dx, comm)
         self.cam_volume = _assemble(self.chi_cam * dx, comm)
+        #: per CAM material code: its meshed volume [m^3]
+        self.cam_volumes = {code: _assemble(self.indicator((code,)) * dx, comm) for code in self.cam_codes}
         self.active_area = _assemble(one * dS(tags.CAM_SE), comm)  # CAM | SE area (m^2)
         w = ufl.TestFunction(self.Q)
         self.cell_current_form = _form(self.i_cam * self.solid(w) * dS(tags.CAM_SE), comm)
@@ -424,15 +475,15 @@ class CellForms:
     def initial_state(self, u0_cathode: float):
         """Equilibrium at zero current: phi = 0 in the anode's electronic cells, -U0_anode in the
         electrolyte, u0_cathode - U0_anode (u0_cathode = U0_CAM(x0), V) in the cathode's electronic
-        cells; x = x0 everywhere."""
+        cells; x = x0 of each cell's CAM material (:attr:`cell_x0`; system.cam's elsewhere)."""
         u0_li = float(self.system.anode.U0)
         arr = self.u.x.array.reshape(-1, 2)
         arr[:, 0] = np.where(
-            self.has_material((tags.CAM, tags.CATHODE_CC)),
+            self.has_material((*self.cam_codes, tags.CATHODE_CC)),
             u0_cathode - u0_li,
             np.where(self.has_material(tags.IONIC), 0.0 - u0_li, 0.0),
         )
-        arr[:, 1] = self.x0
+        arr[:, 1] = self.cell_x0
         self.u.x.scatter_forward()
         self.u_old.x.array[:] = self.u.x.array
 
@@ -513,8 +564,35 @@ class CellForms:
         """x of the owned CAM cells (numpy)."""
         nown = self.vmesh.num_owned_cells
         cells = self.Q.dofmap.list[:nown, 0]
-        mask = self.vmesh.material[:nown] == tags.CAM
+        mask = np.isin(self.vmesh.material[:nown], self.cam_codes)
         return self.u.x.array.reshape(-1, 2)[cells[mask], 1]
+
+
+class CamMix:
+    """CAM parameters of several materials as UFL: every attribute is sum_k w_k p_k over the
+    materials k with weights w_k (UFL indicators of the material code, 1 on the material's cells
+    or facet side, else 0), so one form serves every material. Attributes c_max, c0 [mol/m^3],
+    i00 [A m^2.5 mol^-1.5], density [kg/m^3], alpha [-] (a float when all agree); functions
+    U0(x, T, m) [V], D(x, T, m) [m^2/s], sigma(x, T, m) [S/m], as a system's ``cam``."""
+
+    def __init__(self, weighted):
+        self._weighted = list(weighted)  # [(w_k, cam_k)]
+        for key in ("c_max", "c0", "i00", "density"):
+            setattr(self, key, self._sum(lambda cam, key=key: float(getattr(cam, key))))
+        alphas = {float(cam.alpha) for _, cam in self._weighted}
+        self.alpha = alphas.pop() if len(alphas) == 1 else self._sum(lambda cam: float(cam.alpha))
+
+    def _sum(self, value):
+        return sum(w * value(cam) for w, cam in self._weighted)
+
+    def U0(self, x, T, m=ufl):
+        return self._sum(lambda cam: cam.U0(x, T, m))
+
+    def D(self, x, T, m=ufl):
+        return self._sum(lambda cam: cam.D(x, T, m))
+
+    def sigma(self, x, T, m=ufl):
+        return self._sum(lambda cam: cam.sigma(x, T, m))
 
 
 def active_film(system):

@@ -154,11 +154,12 @@ def film_current(eta0, c_cell, c_e, a_surf, cam, film, T, m=ufl, iterations: int
     (numpy: finite-difference Newton derivatives, for the 0D tables and tests).
     """
     m = mathns.of(m)
-    if float(cam.alpha) != 0.5:
+    if not isinstance(cam.alpha, (int, float)) or float(cam.alpha) != 0.5:
         law = "the resistive-film law" if film is not None else "the half-cell surface correction"
         raise ValueError(f"{law} needs alpha = 0.5 (got {cam.alpha})")
     f = FARADAY / (GAS_CONSTANT * T)
-    c_max = float(cam.c_max)
+    # a float, or UFL of the material code for several CAM materials (CellForms.cam_mix)
+    c_max = cam.c_max if isinstance(cam.c_max, ufl.core.expr.Expr) else float(cam.c_max)
     R_rf = float(film.resistance()) if film is not None else 0.0
     a_film = float(film.l_cam) / (FARADAY * float(film.D_at(T))) if film is not None else 0.0  # mol/m^3 per A/m^2
     a = a_surf + a_film

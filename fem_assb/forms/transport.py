@@ -219,3 +219,35 @@ def _np_exp(x):
     import numpy as np
 
     return np.exp(x)
+
+
+def cam_interface_flux(x, cD, v, H, n):
+    """Weak-form term of the Li flux between two CAM materials a ('+') and b ('-') in contact,
+    for ``* dS(CAM_INTERFACE)`` (docs/materials.md, "Several CAM materials"):
+
+        N = (x+ - x-) / (h+ / (2 G+) + h- / (2 G-)),
+        G = int_0^1 c_max D(x- + t (x+ - x-)) dt  of each side's own material             (5)
+
+    [mol/(m^2 s) from '+' to '-'], x = c / c_max of each side's material. The interface
+    condition is continuity of the Li chemical potential, mu_Li = -F U0(x): U0_a(x_a^s) =
+    U0_b(x_b^s) on the two sides of the interface, with the Li flux continuous through it. The
+    CAM materials of one cell must share U0(x) (checked at load, ``materials.cams``), so the
+    condition is continuity of the stoichiometry x (c jumps by c_max,b / c_max,a): each half
+    cell carries N = 2 G (x_cell - x^s) / h with one interface value x^s, and eliminating x^s
+    gives Eq. (5), the two half cells in series. G is each side's Kirchhoff mean of c_max D(x)
+    over [x-, x+], the interval that holds both cell values and x^s: exact for constant D, and
+    for two sides of the same material Eq. (5) is :func:`kirchhoff_flux` times c_max exactly.
+    A concentration-continuous law would put an Al-LCO shell (c_max 75 % of LCO's) at a
+    stoichiometry 1/0.75 times the core's at rest: a different U0 across the interface, i.e.
+    no equilibrium, and x > 1 in the shell once the core passes x = 0.75.
+
+    x: stoichiometry (DG0); cD: callable (side, xx) -> c_max D(xx) [mol/(m s)] of the material
+    on ``side`` ('+' or '-') at stoichiometry xx; v: test function; H: cell extents [m].
+    """
+    xp, xm = x("+"), x("-")
+
+    def mean(side):
+        return sum(w * cD(side, xm + t * (xp - xm)) for t, w in _GAUSS_3)
+
+    r = normal_extent(n("+"), H("+")) / (2 * mean("+")) + normal_extent(n("-"), H("-")) / (2 * mean("-"))
+    return (xp - xm) / r * (v("+") - v("-"))

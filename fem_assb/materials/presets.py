@@ -421,3 +421,43 @@ SYSTEMS["NMC622_bLPS"] = {
         },
     },
 }
+
+# --- CAM parameter sets for further CAM materials of one cell (materials.cams) -----------------
+#: A case names one per CAM-class label: ``materials: {cams: {AL_LCO: {preset: Al-LCO}}}``
+#: (docs/materials.md, "Several CAM materials"). Same keys as a system's ``cam`` section.
+CAM_SETS: dict[str, dict] = {}
+
+# Seed 003 section 4.3: Al from the LLZO:Al,Ta diffuses into the LCO from the CAM | SE interface;
+# DFT (003 4.3.2) gives Li9Al1Co12O24: one Al on a Li site plus two Li removed for charge balance,
+# so 9 of 12 Li sites remain (c_max 75 % of LCO) and D = 4.46e-14 cm^2/s (7.98e-12 for pristine
+# LCO). The seed states nothing else about the phase: U0(x), sigma and i00 are those of the LT
+# LCO, the initial stoichiometry x0 = c0/c_max is LCO's (the cell starts at rest, U0 equal in both
+# phases), and the density scales with the formula mass at the LCO volume.
+CAM_SETS["Al-LCO"] = {
+    "material": "Al-LCO",
+    "U0": {
+        "model": "lco_ramadass2004",
+        "source": "assumed: LCO's U0(x) (003 gives no Al-LCO OCP; x = c/c_max of Al-LCO)",
+    },
+    "c0": {
+        "value": "0.0202935 mol/cm^3",
+        "source": "0.75 x LCO c0 of 003 Table 3 (0.027058 mol/cm^3): LCO's x0 = 0.5248 (assumed)",
+    },
+    "c_max": {
+        "value": "0.03866625 mol/cm^3",
+        "source": "003 4.3.3: 75 % of LCO's c_max (0.051555 mol/cm^3, 003 Table 3); "
+        "Li9Al1Co12O24 (003 4.3.2)",
+    },
+    "sigma": {"value": "4.47 S/cm", "source": "assumed: LCO's (003 Table 3 [50]); 003 gives none for Al-LCO"},
+    "D": {
+        "value": "4.46e-14 cm^2/s",
+        "source": "003 4.3.2-4.3.3 (DFT); the fit to the cycling data is 6e-13 cm^2/s",
+    },
+    "i00": {"value": f"0.1599 {I00_UNIT}", "source": "assumed: LCO's, 003 Table 3 (LT), calc. [30]"},
+    "alpha": {"value": "0.5", "source": "003 Table 3"},
+    "density": {
+        "value": "5.127 g/cm^3",
+        "source": "LCO's 5.1 g/cm^3 x formula mass Li9AlCo12O24 / Li12Co12O24 = 1180.6 / 1174.5 "
+        "(2.3 wt.% Al, 003 4.3.2)",
+    },
+}

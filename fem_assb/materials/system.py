@@ -6,6 +6,8 @@ Sections and their parameters (SI units):
 
     cam            material, c_max, c0 [mol/m^3], alpha [-], i00 [A m^2.5 mol^-1.5], density [kg/m^3],
                    U0(x,T,m) [V], sigma(x,T,m) [S/m], D(x,T,m) [m^2/s]
+    cams           CAM-class label name -> a CAM section as above (further CAM materials of one
+                   cell, each entry {preset: <presets.CAM_SETS name>, <cam overrides>}; System.cams)
     electrolyte    kind (solid|liquid), material, c0 [mol/m^3], density [kg/m^3], kappa(c,T,m) [S/m],
                    D(c,T,m) [m^2/s], t_plus(c,T,m) [-], tdf(c,T,m) [-]
     anode          material, U0 [V], i0 [A/m^2], alpha [-], sigma [S/m], density [kg/m^3], capacity [C/kg]
@@ -100,7 +102,7 @@ REQUIRED = {
     "film": ("l_cam", "sigma_cam", "D_cam", "l_se", "kappa_se"),
 }
 OPTIONAL_SECTIONS = ("cbd", "grain_boundary", "film", "double_layer", "operation")
-TOP_KEYS = {"description", "sources", "temperature"} | set(SCHEMA)
+TOP_KEYS = {"description", "sources", "temperature", "cams"} | set(SCHEMA)
 
 
 class Section:
@@ -163,6 +165,12 @@ class System:
     double_layer: Section | None = None
     operation: Section | None = None
     rows: list[Row] = field(default_factory=list)
+    #: further CAM materials: CAM-class label name -> its CAM parameters (``materials.cams``)
+    cams: dict[str, CAM] = field(default_factory=dict)
+
+    def cam_of(self, label: str | None = None) -> CAM:
+        """The CAM parameters of a CAM-class label name: its ``cams`` entry, else ``cam``."""
+        return self.cams.get(label, self.cam) if label is not None else self.cam
 
     def exchange_current_density(self, x: float | None = None) -> float:
         """i0 [A/m^2] of the CAM | electrolyte interface (MODEL.md §3) at the stoichiometry x
@@ -188,6 +196,14 @@ def merge(preset: dict, overrides: dict | None) -> dict:
     for key, value in overrides.items():
         if key == "temperature":
             out["temperature"] = value
+            continue
+        if key == "cams":  # resolved per label by cam_sets (each entry names its own base)
+            if value is not None and not isinstance(value, dict):
+                raise InputError(
+                    "materials.cams must map CAM labels of the structure to parameter sets, e.g. "
+                    "cams: {AL_LCO: {preset: Al-LCO}}."
+                )
+            out["cams"] = {**(out.get("cams") or {}), **(value or {})}
             continue
         if value is None:
             if key not in OPTIONAL_SECTIONS:
@@ -224,7 +240,6 @@ def build_system(
         )
     )
     resolved: dict[str, object] = {}
-    cam_x0 = None
     for section in ("cam", "electrolyte", "anode", "separator", *OPTIONAL_SECTIONS):
         sdata = data.get(section)
         if sdata is None:
@@ -232,46 +247,101 @@ def build_system(
                 raise InputError(f"material system {name!r} has no {section} section.")
             resolved[section] = None
             continue
-        missing = [k for k in REQUIRED.get(section, ()) if k not in sdata]
-        if missing:
-            raise InputError(f"materials.{section} misses {', '.join(missing)}; give them with units.")
-        values = {}
-        if section == "cam":
-            c0 = _const(sdata["c0"], "mol/m^3", "cam.c0", T, rows, "pos")
-            c_max = _const(sdata["c_max"], "mol/m^3", "cam.c_max", T, rows, "pos")
-            if not c0 < c_max:
-                raise InputError(
-                    f"cam.c0 = {c0:g} mol/m^3 must be below cam.c_max = {c_max:g} mol/m^3 "
-                    f"(the initial stoichiometry x0 = c0/c_max must lie in (0, 1))."
-                )
-            values.update(c0=c0, c_max=c_max)
-            cam_x0 = c0 / c_max
-        for param, (unit, kind) in SCHEMA[section].items():
-            if param in values or param not in sdata:
-                continue
-            path = f"{section}.{param}"
-            pspec = sdata[param]
-            if kind == "str":
-                values[param] = str(_plain(pspec))
-                rows.append(Row(path, values[param], "", _source(pspec)))
-            elif kind.startswith("f:"):
-                _, var, check = kind.split(":")
-                v0 = cam_x0 if var == "x" else values.get("c0")
-                values[param] = _functional(pspec, unit, var, path, v0, T, base_dir, rows, check)
-            else:
-                values[param] = _const(pspec, unit, path, T, rows, kind)
-        resolved[section] = values
+        resolved[section] = _resolve_section(section, sdata, section, T, base_dir, rows)
     _complete(resolved, rows, T, data)
     _check_consistency(name, resolved, T)
     sections = {k: (None if v is None else _section_class(k)(k, v)) for k, v in resolved.items()}
+    cams = {
+        label: CAM("cam", _resolve_section("cam", sdata, f"cams.{label}", T, base_dir, rows))
+        for label, sdata in cam_sets(data).items()
+    }
     return System(
         name=name,
         description=str(data.get("description", "")),
         sources=list(data.get("sources", [])),
         temperature=T,
         rows=rows,
+        cams=cams,
         **sections,
     )
+
+
+def _resolve_section(section: str, sdata: dict, prefix: str, T, base_dir, rows) -> dict:
+    """The SI values of one section's (merged) data; ``prefix``: the parameter paths' start in
+    messages and rows (``cam``, ``cams.AL_LCO``)."""
+    missing = [k for k in REQUIRED.get(section, ()) if k not in sdata]
+    if missing:
+        raise InputError(f"materials.{prefix} misses {', '.join(missing)}; give them with units.")
+    values = {}
+    cam_x0 = None
+    if section == "cam":
+        c0 = _const(sdata["c0"], "mol/m^3", f"{prefix}.c0", T, rows, "pos")
+        c_max = _const(sdata["c_max"], "mol/m^3", f"{prefix}.c_max", T, rows, "pos")
+        if not c0 < c_max:
+            raise InputError(
+                f"{prefix}.c0 = {c0:g} mol/m^3 must be below {prefix}.c_max = {c_max:g} mol/m^3 "
+                f"(the initial stoichiometry x0 = c0/c_max must lie in (0, 1))."
+            )
+        values.update(c0=c0, c_max=c_max)
+        cam_x0 = c0 / c_max
+    for param, (unit, kind) in SCHEMA[section].items():
+        if param in values or param not in sdata:
+            continue
+        path = f"{prefix}.{param}"
+        pspec = sdata[param]
+        if kind == "str":
+            values[param] = str(_plain(pspec))
+            rows.append(Row(path, values[param], "", _source(pspec)))
+        elif kind.startswith("f:"):
+            _, var, check = kind.split(":")
+            v0 = cam_x0 if var == "x" else values.get("c0")
+            values[param] = _functional(pspec, unit, var, path, v0, T, base_dir, rows, check)
+        else:
+            values[param] = _const(pspec, unit, path, T, rows, kind)
+    return values
+
+
+#: Keys of one entry of ``materials.cams`` besides the cam parameters of SCHEMA["cam"].
+CAM_SET_KEYS = ("preset",)
+
+
+def cam_sets(data: dict) -> dict[str, dict]:
+    """The merged data of each further CAM material of a (merged) system dict: ``data["cams"]``
+    maps a CAM-class label name of the structure to an entry ``{preset: NAME, <cam parameter>:
+    ...}``. The entry starts from the CAM parameter set ``preset`` (:data:`presets.CAM_SETS`) or,
+    without one, from the system's own ``cam`` section, and its parameters override that base
+    exactly as a case's ``materials.cam`` overrides a preset's."""
+    from fem_assb.errors import did_you_mean
+    from fem_assb.materials.presets import CAM_SETS
+
+    out = {}
+    for label, entry in (data.get("cams") or {}).items():
+        where = f"materials.cams.{label}"
+        if not isinstance(entry, dict):
+            raise InputError(
+                f"{where} must be a mapping, e.g. {{preset: Al-LCO}} or cam parameters with units; "
+                f"got {entry!r}."
+            )
+        S.check_keys(entry, (*CAM_SET_KEYS, *SCHEMA["cam"]), where)
+        preset = entry.get("preset")
+        if preset is None:
+            base = data["cam"]
+        elif str(preset) in CAM_SETS:
+            base = CAM_SETS[str(preset)]
+        else:
+            raise InputError(
+                f"{where}.preset: unknown CAM parameter set {preset!r}{did_you_mean(str(preset), CAM_SETS)}; "
+                f"known: {', '.join(CAM_SETS)} (or leave preset out to start from materials.cam)."
+            )
+        section = dict(base)
+        for param, pspec in entry.items():
+            if param in CAM_SET_KEYS:
+                continue
+            if isinstance(pspec, dict) and set(pspec) <= {"arrhenius", "source"} and param in section:
+                pspec = {"_base": section[param], **pspec}
+            section[param] = {"_override": pspec}
+        out[str(label)] = section
+    return out
 
 
 def _section_class(name):

@@ -17,6 +17,10 @@ SEPARATOR = 3  #: dense solid-electrolyte separator (ionic)
 LI = 4  #: Li metal anode (electronic)
 CATHODE_CC = 5  #: cathode current collector (electronic, thin and highly conducting)
 ANODE_CC = 6  #: anode current collector (electronic)
+#: further CAM materials with their own parameter sets (``materials.cams``, in their order): the
+#: i-th CAM-class label named there gets code CAM_EXTRA[i]; CAM is ``materials.cam``
+CAM_EXTRA = (11, 12, 13, 14, 15, 16, 17, 18)
+CAMS = (CAM, *CAM_EXTRA)  #: every CAM material code
 
 MATERIAL_NAMES = {
     CAM: "CAM",
@@ -25,8 +29,9 @@ MATERIAL_NAMES = {
     LI: "LI",
     CATHODE_CC: "CATHODE_CC",
     ANODE_CC: "ANODE_CC",
+    **{c: f"CAM_{i + 2}" for i, c in enumerate(CAM_EXTRA)},
 }
-ELECTRONIC = (CAM, LI, CATHODE_CC, ANODE_CC)
+ELECTRONIC = (*CAMS, LI, CATHODE_CC, ANODE_CC)
 IONIC = (SE, SEPARATOR)
 
 # --- interior facet tags ---
@@ -37,6 +42,7 @@ CONDUCTION_I = 3  #: ionic conduction between electrolyte cells not separated by
 CAM_SE = 4  #: intercalation, Butler-Volmer (MODEL §3)
 LI_SE = 5  #: Li metal | electrolyte, Butler-Volmer with constant i0
 GRAIN_BOUNDARY = 6  #: SE | SE of different nonzero grain IDs (MODEL §3, [002] Eq. 1; is_grain_boundary)
+CAM_INTERFACE = 7  #: CAM_a | CAM_b of two CAM materials (Li: transport.cam_interface_flux; electrons)
 
 # exterior facets on the grid's bounding box (set by build_voxel_mesh)
 from fem_assb.meshing.voxel_mesh import XMAX, XMIN, YMAX, YMIN, ZMAX, ZMIN  # noqa: E402,F401
@@ -59,11 +65,13 @@ def facet_tagger(mat_a, mat_b, grain_a, grain_b) -> np.ndarray:
     io_a, io_b = np.isin(a, IONIC), np.isin(b, IONIC)
     tags = np.zeros(a.shape, dtype=np.int32)
     tags[el_a & el_b] = CONDUCTION_E
-    tags[(a == CAM) & (b == CAM)] = CAM_CAM
-    tags[(a == LI) & (b == CAM) | (a == CAM) & (b == LI)] = NONE  # never adjacent in a valid cell
+    cam_a, cam_b = np.isin(a, CAMS), np.isin(b, CAMS)
+    tags[cam_a & cam_b] = CAM_INTERFACE
+    tags[cam_a & cam_b & (a == b)] = CAM_CAM
+    tags[(a == LI) & cam_b | cam_a & (b == LI)] = NONE  # never adjacent in a valid cell
     gb = is_grain_boundary(grain_a, grain_b)
     tags[io_a & io_b & ~gb] = CONDUCTION_I
     tags[io_a & io_b & gb] = GRAIN_BOUNDARY
-    tags[((a == CAM) & io_b) | (io_a & (b == CAM))] = CAM_SE
+    tags[(cam_a & io_b) | (io_a & cam_b)] = CAM_SE
     tags[((a == LI) & io_b) | (io_a & (b == LI))] = LI_SE
     return tags

@@ -74,6 +74,6 @@ def validate_case(case):
     """(image, VirtualCell, Grid, CellGridInfo) of a loaded case: the structure built (image read
     or generated), the virtual cell assembled and :func:`validate_cell` passed."""
     image = case.structure.build()
-    vcell = case.cell.virtual_cell(image)
+    vcell = case.cell.virtual_cell(image, getattr(case.materials, "cams", {}))
     grid, info = validate_cell(vcell)
     return image, vcell, grid, info

@@ -72,9 +72,24 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
         )
     codes = np.full(image.shape, -1, dtype=np.int32)
     codes[cam_ok] = tags.CAM
+    for name, code in cam_material_codes(vcell).items():  # CAM materials with their own parameters
+        codes[cam_ok & image.mask(name)] = code
     codes[se_ok] = tags.SE
     grains = np.where(se_ok, image.grain_ids(), 0).astype(np.int32)
     return codes, grains, {"removed_cam_fraction": float(f_cam), "removed_electrolyte_fraction": float(f_se)}
+
+
+def cam_material_codes(vcell: VirtualCell) -> dict[str, int]:
+    """Material code of each CAM material of ``vcell.cam_materials`` (the label names that have a
+    parameter set of their own, ``materials.cams``): ``cell_tags.CAM_EXTRA`` in that order. Every
+    other CAM-class voxel gets ``cell_tags.CAM`` (the parameters of ``materials.cam``)."""
+    names = tuple(getattr(vcell, "cam_materials", ()) or ())
+    if len(names) > len(tags.CAM_EXTRA):
+        raise InputError(
+            f"{len(names)} CAM materials with their own parameter sets; at most {len(tags.CAM_EXTRA)} "
+            "are supported besides materials.cam."
+        )
+    return dict(zip(names, tags.CAM_EXTRA[: len(names)], strict=True))
 
 
 def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
@@ -92,7 +107,11 @@ def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
     nx, ny, nz = image.shape
     h = image.voxel_size
     codes_cat, grains_cat, removed = cathode_codes(vcell, isolated)
-    blocks, gblocks, info = [], [], CellGridInfo(**removed, n_cam_voxels=int((codes_cat == tags.CAM).sum()))
+    blocks, gblocks, info = (
+        [],
+        [],
+        CellGridInfo(**removed, n_cam_voxels=int(np.isin(codes_cat, tags.CAMS).sum())),
+    )
     x_edges = [0.0]
     layers = vcell.x_layers()
     if layers[-1].name != "cathode_collector":

@@ -133,7 +133,9 @@ class VirtualCell:
     ``max_cell_size`` (m): largest x cell in the graded planar layers (default 20 voxels);
     ``growth``: size ratio of neighbouring graded cells (default 1.2); ``lateral``: the y and z
     sides, "insulating" (default) or "periodic" (each joined to the opposite side: the cathode
-    image is one period of a laterally infinite electrode, and should itself be periodic).
+    image is one period of a laterally infinite electrode, and should itself be periodic);
+    ``cam_materials``: the CAM-class label names with their own parameter set (meshing
+    material codes CAM_EXTRA).
     """
 
     cathode: VoxelImage
@@ -144,6 +146,9 @@ class VirtualCell:
     max_cell_size: float | None = None
     growth: float = 1.2
     lateral: str = "insulating"
+    #: CAM-class material names (label map) with a CAM parameter set of their own
+    #: (``materials.cams``, in that order); the other CAM voxels take ``materials.cam``
+    cam_materials: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.cathode, VoxelImage):

@@ -132,6 +132,12 @@ def _materials_data(system) -> dict:
     out = {"name": system.name, "temperature": T}
     for f in dataclasses.fields(system):
         section = getattr(system, f.name)
+        if isinstance(section, dict) and all(hasattr(v, "as_dict") for v in section.values()):  # cams
+            out[f.name] = {
+                label: {k: _value_data(v, T, c_ref) for k, v in sorted(sec.as_dict().items())}
+                for label, sec in sorted(section.items())
+            }
+            continue
         if not hasattr(section, "as_dict"):
             continue
         out[f.name] = {k: _value_data(v, T, c_ref) for k, v in sorted(section.as_dict().items())}

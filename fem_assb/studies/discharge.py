@@ -134,8 +134,14 @@ class CellSimulation:
                 "and the electrolyte connected to the separator: no current can flow. Check the "
                 "structure's CAM and SE fractions and connectivity (fem-assb analyze)."
             )
-        #: theoretical capacity per cross-section (C/m^2), MODEL §7 [000 Eq. S2]
-        self.q_theo = (self.c_max - float(cam.c0)) * FARADAY * self.cam_volume / self.area
+        #: theoretical capacity per cross-section (C/m^2), MODEL §7 [000 Eq. S2]: the sum over the
+        #: CAM materials of (c_max - c0) F V / A, each with its own c_max, c0 and meshed volume V
+        self.q_theo = sum(
+            (float(c.c_max) - float(c.c0)) * FARADAY * self.forms.cam_volumes[code] / self.area
+            for code, _, c in self.forms.cam_parts
+        )
+        #: Li sites of the CAM, sum of c_max V (mol): the mean stoichiometry is Li / sites
+        self.sites = sum(float(c.c_max) * self.forms.cam_volumes[code] for code, _, c in self.forms.cam_parts)
         self.t = 0.0
         self.q = 0.0
         self.history = History()
@@ -149,7 +155,7 @@ class CellSimulation:
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
         f = self.forms
-        return f.has_material((tags.CAM, tags.CATHODE_CC))
+        return f.has_material((*f.cam_codes, tags.CATHODE_CC))
 
     # -- the system interface of run_segment ------------------------------------------------
     def save(self):
@@ -231,7 +237,8 @@ class CellSimulation:
 
     # -- quantities -----------------------------------------------------------------------
     def mean_stoichiometry(self) -> float:
-        return self.forms.scalar(self.forms.lithium) / (self.c_max * self.cam_volume)
+        """Li in the CAM over its sites, sum of c x V / sum of c_max V (one material: the mean x)."""
+        return self.forms.scalar(self.forms.lithium) / self.sites
 
     def interface_current(self) -> float:
         """Total CAM | SE interface current (A, anodic positive)."""

@@ -220,7 +220,7 @@ def build(case, comm, outdir=None, progress=None) -> Built:
     say = progress.message if progress is not None else (lambda text: None)
     out = prepare_output_folder(outdir, comm) if outdir is not None else None
     image = case.structure.build()
-    vcell = case.cell.virtual_cell(image)
+    vcell = case.cell.virtual_cell(image, getattr(case.materials, "cams", {}))
     vmesh, info = build_cell_mesh(vcell, comm)
     if info.removed_cam_fraction > 0 or info.removed_electrolyte_fraction > 0:
         say(
@@ -268,15 +268,19 @@ def _auto_surface_iterations(case, image, ops):
     case's first current (current density before C-rate)."""
     currents = [op.current_density for op in ops if op.current_density]
     c_rates = [op.c_rate for op in ops if op.c_rate]
-    return auto_surface_iterations(
-        case.materials.cam,
-        case.temperature,
-        image.voxel_size,
-        image.shape[0] * image.voxel_size,
-        float(np.isin(image.labels, image.label_map.values_of("CAM")).mean()),
-        current_density=currents[0] if currents else None,
-        c_rate=c_rates[0] if c_rates else None,
-    )
+    choices = [  # every CAM material (materials.cams too): the shortest diffusion length decides
+        auto_surface_iterations(
+            cam,
+            case.temperature,
+            image.voxel_size,
+            image.shape[0] * image.voxel_size,
+            float(np.isin(image.labels, image.label_map.values_of("CAM")).mean()),
+            current_density=currents[0] if currents else None,
+            c_rate=c_rates[0] if c_rates else None,
+        )
+        for cam in (case.materials.cam, *getattr(case.materials, "cams", {}).values())
+    ]
+    return min(choices, key=lambda c: c[1])
 
 
 # --- stage 2: simulate --------------------------------------------------------------------------
@@ -344,21 +348,28 @@ def _segment_fraction(sim, op, voltage: float) -> float | None:
 def inventory(built: Built):
     """The :class:`fem_assb.indicators.cell.CellInventory` of the simulated cell (collective):
     the meshed CAM and SE of the cathode (isolated clusters removed), the separator."""
-    from fem_assb.indicators.cell import CellInventory
+    from fem_assb.indicators.cell import CamPart, CellInventory
 
     sim, vm = built.sim, built.sim.forms.vmesh
     own = vm.material[: vm.num_owned_cells]
     n_se = built.comm.allreduce(int(np.count_nonzero(own == tags.SE)))
     cs = built.case.materials
+    f = sim.forms
+    extra = tuple(
+        CamPart(label, f.cam_volumes[code], float(c.c_max), float(c.c0), float(c.density))
+        for code, label, c in f.cam_parts
+        if label is not None
+    )
     return CellInventory(
         area=sim.area,
-        cam_volume=sim.cam_volume,
+        cam_volume=f.cam_volumes.get(tags.CAM, 0.0),
         se_volume=n_se * built.image.voxel_size**3,
         separator_volume=built.vcell.separator.thickness * sim.area,
         c_max=float(cs.cam.c_max),
         c0=float(cs.cam.c0),
         cam_density=float(cs.cam.density),
         se_density=float(cs.electrolyte.density),
+        extra_cams=extra,
     )
 
 
@@ -377,13 +388,12 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
     tab = hist.as_table()
     inv = inventory(built)
     q_dis, e_dis = _first_discharge(ops, tab)
-    ix, xs = _gather_cam(sim, built.info)
+    ix, util = _gather_cam(sim, built.info)  # each cell's utilization in its material's window
     tables = {"history": tab}
     plots = built.case.outputs.plots  # utilization_3d.png needs every CAM voxel's state
     tables["cam_voxels"] = _cam_voxels(sim, built.info, built.image.shape) if plots else None
     if built.comm.rank != 0:
         return None, tables
-    util = utilization.utilization(xs, sim.x0)
     nx, h = built.image.shape[0], built.image.voxel_size
     frac, edges = utilization.histogram(util, bins=50)
     tables["profile"] = {
@@ -465,13 +475,16 @@ def _segments(ops, tab, stop_reasons) -> list[dict]:
 
 
 def _gather_cam(sim, info):
-    """(x index in the cathode image, stoichiometry) of every CAM cell, on rank 0."""
+    """(x index in the cathode image, utilization (x - x0) / (1 - x0) with the x0 of the cell's CAM
+    material: each in its own stoichiometry window) of every CAM cell, on rank 0."""
     vm = sim.forms.vmesh
     nown = vm.num_owned_cells
     cells = sim.forms.Q.dofmap.list[:nown, 0]
-    cam = vm.material[:nown] == tags.CAM
+    cam = np.isin(vm.material[:nown], sim.forms.cam_codes)
     ix = np.unravel_index(vm.voxel_index[:nown][cam], vm.grid_shape)[0] - info.cathode_slice[0]
     x = sim.forms.u.x.array.reshape(-1, 2)[cells[cam], 1]
+    # each cell's utilization in its own material's window, (x - x0) / (1 - x0)
+    x = (x - sim.forms.cell_x0[cells[cam]]) / (1.0 - sim.forms.cell_x0[cells[cam]])
     parts = sim.comm.gather((ix, x), root=0)
     if sim.comm.rank != 0:
         return None, None
@@ -565,15 +578,16 @@ def _write_case_copy(case, path: Path) -> bool:
 
 
 def _cam_voxels(sim, info, shape):
-    """(flat C-order index in the cathode image of ``shape``, stoichiometry) of every CAM cell,
-    on rank 0 (None elsewhere; collective)."""
+    """(flat C-order index in the cathode image of ``shape``, utilization (x - x0) / (1 - x0) with
+    the x0 of the cell's CAM material) of every CAM cell, on rank 0 (None elsewhere; collective)."""
     vm = sim.forms.vmesh
     nown = vm.num_owned_cells
     cells = sim.forms.Q.dofmap.list[:nown, 0]
-    cam = vm.material[:nown] == tags.CAM
+    cam = np.isin(vm.material[:nown], sim.forms.cam_codes)
     i, j, k = np.unravel_index(vm.voxel_index[:nown][cam], vm.grid_shape)
     flat = np.ravel_multi_index((i - info.cathode_slice[0], j, k), shape)
     x = sim.forms.u.x.array.reshape(-1, 2)[cells[cam], 1]
+    x = (x - sim.forms.cell_x0[cells[cam]]) / (1.0 - sim.forms.cell_x0[cells[cam]])  # utilization
     parts = sim.comm.gather((flat, x), root=0)
     if sim.comm.rank != 0:
         return None
@@ -592,13 +606,12 @@ def _picture_failed(summary: dict, name: str, exc: Exception) -> None:
 
 def _utilization_3d(built: Built, cam_voxels, summary: dict, files: dict) -> None:
     """utilization_3d.png: the CAM voxels coloured by their utilization at the end of the run."""
-    from fem_assb.indicators import utilization
     from fem_assb.output import render
 
     image = built.image
     util = np.full(image.shape, np.nan)
     flat, x = cam_voxels
-    util.flat[flat] = utilization.utilization(x, built.sim.x0)
+    util.flat[flat] = x  # _cam_voxels: each cell's utilization in its material's window
     grey = "; grey: not simulated" if np.isnan(util[image.mask("CAM")]).any() else ""
     title = (
         f"{built.case.name}: CAM utilization at t = {built.sim.t:.4g} s "
@@ -663,16 +676,16 @@ class _Fields:
         if self.writer is None:
             return
         f, u = self.sim.forms, self.sim.forms.u.x.array.reshape(-1, 2)
-        cam = f.has_material((tags.CAM,))
+        cam = f.has_material(f.cam_codes)
         for n, fn in self.funcs.items():
             if n == "phi":
                 fn.x.array[:] = u[:, 0]
             elif n == "x":
                 fn.x.array[:] = np.where(cam, u[:, 1], np.nan)
             elif n == "c":
-                fn.x.array[:] = np.where(cam, u[:, 1] * f.c_max, np.nan)
+                fn.x.array[:] = np.where(cam, u[:, 1] * f.cell_c_max, np.nan)
             elif n == "utilization":
-                fn.x.array[:] = np.where(cam, (u[:, 1] - f.x0) / (1 - f.x0), np.nan)
+                fn.x.array[:] = np.where(cam, (u[:, 1] - f.cell_x0) / (1 - f.cell_x0), np.nan)
             elif n == "current":
                 f.cell_interface_current(fn)
         self.writer.write(t)
