@@ -20,7 +20,7 @@ from fem_assb.materials import get_system
 from fem_assb.meshing import cell_tags as tags
 from fem_assb.meshing.voxel_mesh import build_voxel_mesh
 from fem_assb.solvers.time_stepping import StepControl
-from fem_assb.studies.discharge import CellSimulation, Operation
+from fem_assb.studies.discharge import SURFACE_ITERATIONS, CellSimulation, Operation
 
 #: CAM cells of the 2 um planar slab; the first quarter (0.5 um) at the SE is the shell. The end of
 #: the discharge is the saturation of the slow shell's surface, resolved only by fine cells:
@@ -48,8 +48,11 @@ def _mesh(comm, shell_code=tags.CAM_EXTRA[0]):
 
 
 def _run(comm, system, I=I_APP, control=None, shell_code=tags.CAM_EXTRA[0]):
-    sim = CellSimulation(
-        _mesh(comm, shell_code), system, control=control or StepControl(dt_max=200.0, dU_max=0.005)
+    sim = CellSimulation(  # the half-cell surface correction: the 1D reference has face values
+        _mesh(comm, shell_code),
+        system,
+        control=control or StepControl(dt_max=200.0, dU_max=0.005),
+        surface_iterations=SURFACE_ITERATIONS,
     )
     lithium = [sim.lithium()]
     hist = sim.run(
