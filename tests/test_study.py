@@ -175,6 +175,17 @@ def test_report_only_without_results_says_so(tmp_path, capsys):
     assert "run the study first" in capsys.readouterr().err
 
 
+def test_sections_swept_as_values_are_categories_in_the_plots():
+    """A sweep of whole lists (structure.modify) is plotted on a categorical axis with short
+    labels, not read as numbers; quantities keep a numeric axis in the unit of the first."""
+    from fem_assb.studies.report import _axis
+
+    x, label, ticks = _axis("structure.modify", ["[]", '[{"delaminate":0.5,"seed":0}]'])
+    assert list(x) == [0, 1] and label == "modify" and ticks == ["none", "delaminate:0.5, seed:0"]
+    x, label, ticks = _axis("operation.steps.0.current_density", ["1 mA/cm^2", "40 A/m^2"])
+    assert ticks is None and np.allclose(x, [1, 4]) and "mA" in label
+
+
 @pytest.mark.mpi
 def test_study_on_two_ranks_gives_the_serial_rows(shared_tmp_path):
     """Under mpirun the points run one per rank; the rows equal the serial sweep's."""

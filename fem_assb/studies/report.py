@@ -271,8 +271,9 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
         lines += ["## Notes and deviations", ""] + [f"- {n}" for n in study.notes] + [""]
     files = []
     groups: dict[tuple, list[VariantResult]] = {}
-    for r in results.values():
-        groups.setdefault(tuple(r.parameters), []).append(r)
+    for r in results.values():  # one plot per swept parameters (and categories, when not numbers)
+        _, _, ticks = _axis(r.parameters[0], r.values[0])
+        groups.setdefault((tuple(r.parameters), tuple(ticks or ())), []).append(r)
     lines += ["## Results", ""]
     for k, members in enumerate(groups.values()):
         png = out / f"{name}_{k}.png"
@@ -293,15 +294,27 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
     return [report, *files]
 
 
+def _axis(parameter: str, values: list[str]):
+    """(positions, label, tick labels or None) of a swept parameter's values as written in
+    sweep.json: quantities on a numeric axis (:func:`fem_assb.studies.sweep.axis_of`), sections
+    and lists (written as JSON, e.g. structure.modify) as categories with short tick labels."""
+    from fem_assb.studies.sweep import axis_of
+
+    if any(str(v).lstrip().startswith(("[", "{")) for v in values):
+        strip = str.maketrans("", "", '[]{}"')
+        ticks = [str(v).translate(strip).replace(",", ", ") or "none" for v in values]
+        return np.arange(len(values), dtype=float), _short(parameter), ticks
+    return axis_of(parameter, values)
+
+
 def _plot(path: Path, members: list[VariantResult], title: str, metrics) -> None:
     """The two ``metrics`` (study.plot) against the first swept parameter, a line per value of
     the others, solid for the first variant of the group and dashed, dotted for the next."""
     from fem_assb.case.study import METRIC_UNITS
     from fem_assb.output import plots
-    from fem_assb.studies.sweep import axis_of
 
     first = members[0]
-    x, xlabel, xticks = axis_of(first.parameters[0], first.values[0])
+    x, xlabel, xticks = _axis(first.parameters[0], first.values[0])
     series = []
     for m, r in enumerate(members):
         style = ("-", "--", ":", "-.")[m % 4]
@@ -311,7 +324,7 @@ def _plot(path: Path, members: list[VariantResult], title: str, metrics) -> None
         for idx, row in zip(r.index, r.rows, strict=True):
             cap[idx] = row[metrics[0]]
             energy[idx] = row[metrics[1]]
-        xs, _, _ = axis_of(r.parameters[0], r.values[0])
+        xs, _, _ = _axis(r.parameters[0], r.values[0])
         others = [range(n) for n in shape[1:]]
         for ks in np.ndindex(*[len(o) for o in others]) if others else [()]:
             label = ", ".join(
