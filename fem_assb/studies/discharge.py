@@ -121,6 +121,7 @@ class CellSimulation:
             tol_x=tol_x,
             petsc_options=petsc_options,
             report=report,
+            x_upper=self.forms.x_upper,
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
@@ -221,7 +222,7 @@ class CellSimulation:
         x_now = u.reshape(-1, 2)[:, 1].copy()
         u += min(dt / dt_last, 2.0) * (u - u_before)
         xs = u.reshape(-1, 2)
-        xs[:, 1] = keep_inside(xs[:, 1], x_now, 0.5)
+        xs[:, 1] = keep_inside(xs[:, 1], x_now, 0.5, upper=self.forms.x_upper)
 
     def max_change(self) -> float:
         a = self.forms.u.x.array.reshape(-1, 2)[:, 1]
@@ -240,6 +241,11 @@ class CellSimulation:
     def lithium(self) -> float:
         """Li in the CAM (mol)."""
         return self.forms.scalar(self.forms.lithium)
+
+    def electrolyte_lithium(self) -> float:
+        """Li+ in the liquid electrolyte (mol), int eps c_e dx (0 without liquid)."""
+        form = self.forms.electrolyte_lithium
+        return 0.0 if form is None else self.forms.scalar(form)
 
     def ocv(self) -> float:
         """U0_CAM(mean stoichiometry) - U0_anode (V)."""
@@ -477,7 +483,10 @@ def build_cell_mesh(vcell, comm=None):
     info = comm.bcast(info, root=0)
     vmesh = build_voxel_mesh(comm, grid, cell_tags.facet_tagger)
     if vcell.separator.conductivity_factor is not None:  # kappa_separator = factor kappa (MODEL §1)
-        vmesh.conductivity_factor[cell_tags.SEPARATOR] = float(vcell.separator.conductivity_factor)
+        code = cell_tags.SEPARATOR_LE if vcell.separator.material == "LE" else cell_tags.SEPARATOR
+        vmesh.conductivity_factor[code] = float(vcell.separator.conductivity_factor)
+    if vcell.separator.material == "LE":  # the porous separator's storage eps c_e (docs/liquid.md)
+        vmesh.porosity[cell_tags.SEPARATOR_LE] = float(vcell.separator.porosity)
     faces = vcell.cathode.inactive_faces
     if faces is not None:  # delaminated CAM | SE faces carry no current (MODEL §3, [004])
         from fem_assb.meshing.virtual_cell_grid import deactivate_faces
