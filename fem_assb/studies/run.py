@@ -348,13 +348,17 @@ def inventory(built: Built):
 
     sim, vm = built.sim, built.sim.forms.vmesh
     own = vm.material[: vm.num_owned_cells]
-    n_se = built.comm.allreduce(int(np.count_nonzero(own == tags.SE)))
+    # the cathode's electrolyte: SE or LE voxels; an LE separator weighs its electrolyte only
+    # (porosity x thickness: its membrane's mass has no parameter yet, docs/liquid.md)
+    n_se = built.comm.allreduce(int(np.count_nonzero(np.isin(own, (tags.SE, tags.LE)))))
+    sep = built.vcell.separator
+    sep_fill = float(sep.porosity) if sep.material == "LE" else 1.0
     cs = built.case.materials
     return CellInventory(
         area=sim.area,
         cam_volume=sim.cam_volume,
         se_volume=n_se * built.image.voxel_size**3,
-        separator_volume=built.vcell.separator.thickness * sim.area,
+        separator_volume=sep_fill * sep.thickness * sim.area,
         c_max=float(cs.cam.c_max),
         c0=float(cs.cam.c0),
         cam_density=float(cs.cam.density),
