@@ -67,7 +67,7 @@ def liquid_discharge_1d(
     sol (dense), voltage(y), c_e(y) and the electrolyte cell centres x_e (m)."""
     f = F / (R * T)
     cmax, c0e = cam.c_max, ely.c0
-    dxe = np.concatenate([np.full(n_sep, L_sep / n_sep), np.full(n_le, L_le / n_le)])
+    dxe = np.concatenate([np.full(n_sep, L_sep / n_sep), np.full(n_le, L_le / max(n_le, 1))])  # n_le = 0: none
     xe = np.cumsum(dxe) - dxe / 2
     eps = np.concatenate([np.full(n_sep, eps_sep), np.ones(n_le)])
     fk = np.concatenate([np.full(n_sep, fk_sep), np.ones(n_le)])
