@@ -203,3 +203,18 @@ def test_virtual_cell_with_graded_liquid_separator_matches_1d_reference():
     sel = (u_ref > 3.35) & (tab["t"][1:] > 0.02 * ref["t_end"])
     assert sel.sum() > 50
     assert np.max(np.abs(tab["voltage"][1:][sel] - u_ref[sel])) < 2e-3
+
+
+def test_depleted_electrolyte_ends_the_discharge_with_a_message():
+    """D_e = 2e-12 m^2/s at 2 mA/cm^2: the steady profile would need c_e < 0 at the CAM, so the
+    electrolyte depletes there; c_e stays positive (the pre-check), the voltage falls to the
+    cut-off (i0 ~ c_e^alpha, ln c_e) without a failed step and the step ends with the note."""
+    system = constant_liquid_system(0.25, D_e="2e-8 cm^2/s")
+    sim = CellSimulation(liquid_planar_mesh(MPI.COMM_WORLD), system, T, control=StepControl(dt_max=20.0, dU_max=0.005))
+    tab = sim.run([Operation("discharge", current_density=I, cutoff=3.0)]).as_table()
+    assert np.all(np.isfinite(tab["voltage"])) and tab["voltage"][-1] == pytest.approx(3.0, abs=1e-3)
+    low, where = sim.electrolyte_minimum()
+    assert 0 < low < 1e-2
+    assert P["L_li"] + P["L_sep"] < where < P["L_li"] + P["L_sep"] + P["L_le"]  # in the LE layer
+    assert sim.history.notes[0].startswith("electrolyte depleted at t = ")
+    assert tab["t"][-1] < 0.3 * 332.0  # well before the CAM's capacity (332 s at D_e = 2e-11)

@@ -47,6 +47,8 @@ class History:
     rejected: int = 0
     steps: int = 0
     stop_reasons: list = field(default_factory=list)
+    #: {operation step index: message}: what else ended a step (an electrolyte depleted)
+    notes: dict = field(default_factory=dict)
 
     def as_table(self):
         return {
@@ -64,6 +66,10 @@ class History:
 #: and need several times the iterations of a time step (measured: > 15 at 32^3 voxels). 59
 #: SNES iterations are the 60 of the Newton loop before SNES, which did not test its last update.
 QUASI_STATIC_MAX_IT = 59
+#: c_e / c_e0 below which a liquid electrolyte counts as depleted when a step ends (the note of
+#: History.notes; the positivity rule keeps c_e > 0, so the voltage falls to the cut-off instead:
+#: i0 ~ c_e^alpha and the diffusion potential ~ ln c_e, docs/liquid.md)
+DEPLETED = 0.01
 
 
 def _unless_residual(res: NewtonResult, residual: float, tolerance: float, reason: str) -> NewtonResult:
@@ -428,6 +434,41 @@ class CellSimulation:
             state=state,
         )
         self.history.stop_reasons.append(reason)
+        note = self.depletion_note()
+        if note:
+            self.history.notes[k] = note
+            if self.comm.rank == 0:
+                self.newton._report(f"step {k}: {note}")
+
+    def electrolyte_minimum(self):
+        """(c_e / c_e0, x in m) of the liquid cell with the lowest concentration, all ranks
+        (None without liquid)."""
+        f = self.forms
+        if not f.has_liquid:
+            return None
+        from dolfinx.mesh import compute_midpoints
+
+        nown = f.vmesh.num_owned_cells
+        liquid = np.flatnonzero(np.isin(f.vmesh.material[:nown], tags.LIQUID))
+        best = (np.inf, 0.0)
+        if liquid.size:
+            x = f.u.x.array.reshape(-1, 2)[f.Q.dofmap.list[liquid, 0], 1]
+            k = int(np.argmin(x))
+            mid = compute_midpoints(f.vmesh.mesh, f.vmesh.mesh.topology.dim, liquid[k : k + 1].astype(np.int32))
+            best = (float(x[k]), float(mid[0, 0]))
+        return min(self.comm.allgather(best))
+
+    def depletion_note(self) -> str:
+        """A message when the liquid electrolyte is depleted (c_e < DEPLETED c_e0 somewhere), else ''."""
+        low = self.electrolyte_minimum()
+        if low is None or not low[0] < DEPLETED:
+            return ""
+        x_cc = self.forms.vmesh.bounds[0][1]
+        return (
+            f"electrolyte depleted at t = {self.t:.6g} s: c_e = {low[0]:.3g} c_e0 at x = {low[1] * 1e6:.4g} um "
+            f"({(x_cc - low[1]) * 1e6:.4g} um from the cathode collector face); the discharge is limited by the "
+            "electrolyte's transport"
+        )
 
 
 #: Below this many cells ``linear_solver: auto`` takes the direct solver (MUMPS), above it the

@@ -405,7 +405,7 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
         "final_voltage_V": float(tab["voltage"][-1]),
         "final_mean_stoichiometry": float(tab["x_mean"][-1]),
         "simulated_time_s": float(sim.t),
-        "segments": _segments(ops, tab, hist.stop_reasons),
+        "segments": _segments(ops, tab, hist.stop_reasons, hist.notes),
         "removed_cam_fraction": built.info.removed_cam_fraction,
         "removed_electrolyte_fraction": built.info.removed_electrolyte_fraction,
         "inventory": inv.as_dict(),
@@ -445,9 +445,10 @@ def _first_discharge(ops, tab) -> tuple[float, float]:
     return q, energy.delivered_energy(tab["t"][sel], tab["voltage"][sel], tab["current"][sel])
 
 
-def _segments(ops, tab, stop_reasons) -> list[dict]:
+def _segments(ops, tab, stop_reasons, notes=None) -> list[dict]:
     """Per operation step: kind, capacity, end voltage, duration and why it stopped (the steps
-    a stopped run did not reach are left out)."""
+    a stopped run did not reach are left out); ``note``: what else ended it (an electrolyte
+    depleted, CellSimulation.depletion_note), where there is one."""
     from fem_assb.indicators import capacity as cap
 
     out = []
@@ -463,6 +464,7 @@ def _segments(ops, tab, stop_reasons) -> list[dict]:
                 "end_voltage_V": float(tab["voltage"][sel][-1]),
                 "duration_s": float(np.ptp(tab["t"][sel])),
                 "stop": stop_reasons[k] if k < len(stop_reasons) else "signal",
+                **({"note": notes[k]} if notes and k in notes else {}),
             }
         )
     return out
