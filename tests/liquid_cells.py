@@ -50,7 +50,9 @@ def liquid_planar_mesh(comm, **kw):
     return build_voxel_mesh(comm, liquid_planar_grid(**kw) if comm.rank == 0 else None, tags.facet_tagger)
 
 
-def constant_liquid_system(t_plus: float, D_e: str = "2e-7 cm^2/s", kappa: str = "9.4e-3 S/cm", tdf: float = 1.85):
+def constant_liquid_system(
+    t_plus: float, D_e: str = "2e-7 cm^2/s", kappa: str = "9.4e-3 S/cm", tdf: float = 1.85
+):
     """NMC811 | LiPF6 with constant electrolyte parameters (and a constant CAM D, sigma) so the
     1D reference needs no fits; D_e lowered from the seed's 3.79e-6 cm^2/s so that the
     concentration polarization is tens of mV at 2 mA/cm^2 (the test sees it)."""

@@ -67,7 +67,9 @@ def _run(comm, system, linear_solver="direct", cutoff=3.0):
     rows = []
 
     def on_step(s, rec):
-        rows.append((s.t, rec.voltage, s.interface_current() / s.area + s.forms.i_app.value, s.electrolyte_lithium()))
+        rows.append(
+            (s.t, rec.voltage, s.interface_current() / s.area + s.forms.i_app.value, s.electrolyte_lithium())
+        )
 
     hist = sim.run([Operation("discharge", current_density=I, cutoff=cutoff)], on_step=on_step)
     return sim, hist.as_table(), np.array(rows)
@@ -80,7 +82,9 @@ def _seed_function_system():
 
     fits = {"t_plus": {"model": "t_plus_landesfeind2019"}, "tdf": {"model": "tdf_landesfeind2019"}}
     sep = {k: str(v) for k, v in SEPARATOR.items()}
-    return get_system("NMC811_LiPF6", overrides={"cam": {"D": "1e-9 cm^2/s"}, "electrolyte": fits, "separator": sep})
+    return get_system(
+        "NMC811_LiPF6", overrides={"cam": {"D": "1e-9 cm^2/s"}, "electrolyte": fits, "separator": sep}
+    )
 
 
 @pytest.mark.parametrize("t_plus", [0.25, 1.0, "seed functions"])
@@ -167,7 +171,9 @@ def test_virtual_cell_with_graded_liquid_separator_matches_1d_reference():
     system = constant_liquid_system(0.25)
     n_cam = 16
     image = VoxelImage(np.ones((n_cam, 1, 1), dtype=np.int32), P["L_cam"] / n_cam)
-    sep = Separator("LE", P["L_sep"], porosity=SEPARATOR["porosity"], conductivity_factor=SEPARATOR["kappa_factor"])
+    sep = Separator(
+        "LE", P["L_sep"], porosity=SEPARATOR["porosity"], conductivity_factor=SEPARATOR["kappa_factor"]
+    )
     vcell = VirtualCell(image, sep, li_metal_thickness=P["L_li"], cathode_collector_thickness=P["L_cc"])
     vm, info = build_cell_mesh(vcell, MPI.COMM_WORLD)
     assert [(name, n) for name, _, _, _, n in info.layers][1][0] == "separator"
@@ -210,7 +216,9 @@ def test_depleted_electrolyte_ends_the_discharge_with_a_message():
     electrolyte depletes there; c_e stays positive (the pre-check), the voltage falls to the
     cut-off (i0 ~ c_e^alpha, ln c_e) without a failed step and the step ends with the note."""
     system = constant_liquid_system(0.25, D_e="2e-8 cm^2/s")
-    sim = CellSimulation(liquid_planar_mesh(MPI.COMM_WORLD), system, T, control=StepControl(dt_max=20.0, dU_max=0.005))
+    sim = CellSimulation(
+        liquid_planar_mesh(MPI.COMM_WORLD), system, T, control=StepControl(dt_max=20.0, dU_max=0.005)
+    )
     tab = sim.run([Operation("discharge", current_density=I, cutoff=3.0)]).as_table()
     assert np.all(np.isfinite(tab["voltage"])) and tab["voltage"][-1] == pytest.approx(3.0, abs=1e-3)
     low, where = sim.electrolyte_minimum()

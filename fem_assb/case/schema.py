@@ -80,7 +80,8 @@ class Cell:
     separator_material "SE" (dense solid electrolyte) or "LE" (porous, soaked with the liquid
     electrolyte, docs/liquid.md); separator_conductivity_factor [-]: the separator's ionic
     conductivity relative to the bulk electrolyte's (1 = the same material);
-    separator_porosity [-]: the LE separator's porosity (None for SE). Grading of the planar layers: max_cell_size [m] (None = 20
+    separator_porosity [-]: the LE separator's porosity (None for SE). Grading of the planar
+    layers: max_cell_size [m] (None = 20
     voxels), growth [-]. lateral: the y and z sides, "insulating" or "periodic" (case key
     ``cell.lateral``; a generated structure is then generated periodic in y and z).
     """

@@ -1,11 +1,12 @@
-"""Residual of the all-solid-state cell: phi (all conductors) and c (CAM) as DG0 on one mesh.
+"""Residual of the cell: phi (all conductors) and c (CAM; c_e in a liquid) as DG0 on one mesh.
 
-Unknowns (one blocked DG0 space, block size 2): u[0] = phi (V), u[1] = x = c / c_max in the
-CAM (dimensionless), x = c_e / c_e0 in the liquid electrolyte cells (LE pores, porous separator:
-``cell_tags.LIQUID``; docs/liquid.md); x is pinned to x0 in every other cell. The residual rows are balances per
-cell (DESIGN §2): charge in A, Li in mol/s. Bulk fluxes are the two-point fluxes of
-:mod:`fem_assb.forms.transport`; interface laws come from :mod:`fem_assb.forms.interface`. Each
-law runs over its own tagged facets only, with quadrature degree 0 (DESIGN §3a).
+Unknowns (one blocked DG0 space, block size 2): u[0] = phi (V), u[1] = x = c / c_max in the CAM
+(dimensionless), x = c_e / c_e0 in the liquid electrolyte cells (LE pores, porous separator:
+``cell_tags.LIQUID``; docs/liquid.md); x is pinned to x0 in every other cell. The residual rows
+are balances per cell (DESIGN §2): charge in A, Li in mol/s. Bulk fluxes are the two-point
+fluxes of :mod:`fem_assb.forms.transport`; interface laws come from
+:mod:`fem_assb.forms.interface`. Each law runs over its own tagged facets only, with quadrature
+degree 0 (DESIGN §3a).
 
 Boundary conditions (MODEL §4): phi = 0 on the anode face (x = 0) through the half-cell
 transmissibility 2 k / h (or Li | SE Butler-Volmer with phi_Li = 0 when the separator itself is
@@ -427,14 +428,15 @@ class CellForms:
             h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
             x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
             a_surf = h_s / (2.0 * FARADAY * self.system.cam.D(x_cell, self.T, ufl))
-            i, residual = film_current(
-                eta0, c_cell, c_e, a_surf, self.system.cam, None, self.T, ufl, iterations=self.surface_iterations
-            )
+            steps = self.surface_iterations
+            cam = self.system.cam
+            i, residual = film_current(eta0, c_cell, c_e, a_surf, cam, None, self.T, ufl, iterations=steps)
             area = self.solid(H[0] * H[1] * H[2] / normal_extent(n, H))
             w = ufl.TestFunction(self.Q)
             check = _form(abs(residual) / area * self.solid(w) * dS, self.vmesh.mesh.comm)
-            what = f"the half-cell surface correction at CAM | LE, after {self.surface_iterations} Newton steps,"
-            self.local_laws.append(LocalLaw("surface_liquid", check, FILM_TOLERANCE, "V", what, "SURFACE_NOT_CONVERGED"))
+            what = f"the half-cell surface correction at CAM | LE, after {steps} Newton steps,"
+            law = LocalLaw("surface_liquid", check, FILM_TOLERANCE, "V", what, "SURFACE_NOT_CONVERGED")
+            self.local_laws.append(law)
         else:
             i = intercalation_current(eta0, c_cell, c_e, self.system.cam, self.T, ufl)
         self.i_liq = i

@@ -65,7 +65,8 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     f_se = 1.0 - se_ok.sum() / se.sum() if se.any() else 0.0
     if se.any() and not se_ok.any():  # no SE at all: a dense CAM film on the separator
         raise PercolationError(
-            f"the {'liquid' if liquid else 'solid'} electrolyte of the cathode does not connect to the separator (no {'LE' if liquid else 'SE'} voxel on the "
+            f"the {'liquid' if liquid else 'solid'} electrolyte of the cathode does not connect to the "
+            f"separator (no {'LE' if liquid else 'SE'} voxel on the "
             "x = 0 face is face-connected into the cathode): no ionic path, the cell cannot be cycled. "
             "Check the image orientation (axis 0 = x from the separator) or the SE fraction."
         )

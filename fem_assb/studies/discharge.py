@@ -454,7 +454,8 @@ class CellSimulation:
         if liquid.size:
             x = f.u.x.array.reshape(-1, 2)[f.Q.dofmap.list[liquid, 0], 1]
             k = int(np.argmin(x))
-            mid = compute_midpoints(f.vmesh.mesh, f.vmesh.mesh.topology.dim, liquid[k : k + 1].astype(np.int32))
+            msh = f.vmesh.mesh
+            mid = compute_midpoints(msh, msh.topology.dim, liquid[k : k + 1].astype(np.int32))
             best = (float(x[k]), float(mid[0, 0]))
         return min(self.comm.allgather(best))
 
@@ -465,9 +466,9 @@ class CellSimulation:
             return ""
         x_cc = self.forms.vmesh.bounds[0][1]
         return (
-            f"electrolyte depleted at t = {self.t:.6g} s: c_e = {low[0]:.3g} c_e0 at x = {low[1] * 1e6:.4g} um "
-            f"({(x_cc - low[1]) * 1e6:.4g} um from the cathode collector face); the discharge is limited by the "
-            "electrolyte's transport"
+            f"electrolyte depleted at t = {self.t:.6g} s: c_e = {low[0]:.3g} c_e0 at "
+            f"x = {low[1] * 1e6:.4g} um ({(x_cc - low[1]) * 1e6:.4g} um from the cathode collector face); "
+            "the discharge is limited by the electrolyte's transport"
         )
 
 

@@ -36,7 +36,9 @@ from fem_assb.constants import GAS_CONSTANT as R
 def _bv_eta(i, i0, alpha, f):
     if alpha == 0.5:
         return 2.0 / f * np.arcsinh(i / (2.0 * i0))
-    return brentq(lambda e: i0 * (np.exp(alpha * f * e) - np.exp(-(1 - alpha) * f * e)) - i, -5, 5, xtol=1e-14)
+    return brentq(
+        lambda e: i0 * (np.exp(alpha * f * e) - np.exp(-(1 - alpha) * f * e)) - i, -5, 5, xtol=1e-14
+    )
 
 
 def liquid_discharge_1d(
@@ -67,7 +69,9 @@ def liquid_discharge_1d(
     sol (dense), voltage(y), c_e(y) and the electrolyte cell centres x_e (m)."""
     f = F / (R * T)
     cmax, c0e = cam.c_max, ely.c0
-    dxe = np.concatenate([np.full(n_sep, L_sep / n_sep), np.full(n_le, L_le / max(n_le, 1))])  # n_le = 0: none
+    dxe = np.concatenate(
+        [np.full(n_sep, L_sep / n_sep), np.full(n_le, L_le / max(n_le, 1))]
+    )  # n_le = 0: none
     xe = np.cumsum(dxe) - dxe / 2
     eps = np.concatenate([np.full(n_sep, eps_sep), np.ones(n_le)])
     fk = np.concatenate([np.full(n_sep, fk_sep), np.ones(n_le)])
@@ -130,8 +134,13 @@ def liquid_discharge_1d(
         eta_li = _bv_eta(I, i0_li, 0.5, f)
         r_cam = np.sum(hs / ev(cam.sigma, np.clip(cs / cmax, 1e-9, 1 - 1e-9)))
         return (
-            -I * L_li / sigma_li - eta_li + dphi + float(cam.U0(csurf / cmax, T, np)) + eta_c
-            - I * r_cam - I * L_cc / sigma_cc
+            -I * L_li / sigma_li
+            - eta_li
+            + dphi
+            + float(cam.U0(csurf / cmax, T, np))
+            + eta_c
+            - I * r_cam
+            - I * L_cc / sigma_cc
         )
 
     def event(t, y):
