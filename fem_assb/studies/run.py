@@ -675,8 +675,9 @@ class _Fields:
                 fn.x.array[:] = u[:, 0]
             elif n == "x":
                 fn.x.array[:] = np.where(cam, u[:, 1], np.nan)
-            elif n == "c":
-                fn.x.array[:] = np.where(cam, u[:, 1] * f.c_max, np.nan)
+            elif n == "c":  # c_s in the CAM, c_e in the liquid electrolyte (docs/liquid.md)
+                liq, c_e0 = f.has_material(tags.LIQUID), getattr(f, "c_e0", 0.0)
+                fn.x.array[:] = np.where(cam, u[:, 1] * f.c_max, np.where(liq, u[:, 1] * c_e0, np.nan))
             elif n == "utilization":
                 fn.x.array[:] = np.where(cam, (u[:, 1] - f.x0) / (1 - f.x0), np.nan)
             elif n == "current":
