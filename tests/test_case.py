@@ -309,7 +309,7 @@ BAD = [
         {"operation__steps": [{"kind": "dischrge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3 V"}]},
         "did you mean 'discharge'",
     ),
-    ({"cell__separator__material": "LE"}, "roadmap issue #17, liquid electrolytes"),
+    ({"cell__separator__material": "LE"}, "material = 'LE' does not fit the solid electrolyte"),
     ({"cell__separator__material": "XE"}, "does not fit the solid electrolyte"),
     ({"numerics__linear_solver": "itertive"}, "did you mean 'iterative'"),
     ({"numerics__dt_initial": "1 h"}, "dt_min <= dt_initial <= dt_max"),

@@ -277,5 +277,7 @@ def test_an_unconverged_film_law_fails_the_solve(monkeypatch):
     bad = CellSimulation(planar_mesh(MPI.COMM_WORLD, n_cam=8), s, T)
     bad.forms.u.x.array[:] = good.forms.u.x.array  # the converged state of the full law
     assert bad.forms.film_residual_max() > 1e3 * FILM_TOLERANCE
-    with pytest.raises(SolverError, match="FILM_NOT_CONVERGED: the resistive-film law, after its .* left a residual"):
+    with pytest.raises(
+        SolverError, match="FILM_NOT_CONVERGED: the resistive-film law, after its .* left a residual"
+    ):
         bad.run([Operation("discharge", current_density=0.3, cutoff=3.0)])

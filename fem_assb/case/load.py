@@ -195,21 +195,17 @@ LIQUID_ONLY = {
 
 
 def _check_overrides_supported(overrides: dict) -> None:
-    """Reject, before the system is built, overrides that name a liquid electrolyte (#17)."""
-    ely, sep = _override(overrides, "electrolyte"), _override(overrides, "separator")
-    if str(ely.get("kind", "solid")) == "liquid":
-        raise _not_supported(
-            "materials.electrolyte.kind", "a liquid electrolyte", 17, "use a solid electrolyte"
-        )
-    if str(sep.get("material", "SE")) == "LE":
-        raise _not_supported(
-            "materials.separator.material",
-            "a porous separator soaked with liquid electrolyte (LE)",
-            17,
-            "use a dense solid-electrolyte separator (SE)",
-        )
+    """Reject, before the system is built, overrides of a phase not built yet: the CBD (#17).
+    A liquid electrolyte with a porous LE separator is built (docs/liquid.md)."""
     if overrides.get("cbd") is not None:
         raise _not_supported("materials.cbd", "a carbon-binder domain (CBD)", 17, "remove the cbd section")
+
+
+def _check_solid_only(system, overrides: dict) -> None:
+    """With a solid electrolyte, the keys of the salt's transport have no physics (#17 builds it
+    for liquids only): rejected with the roadmap issue, as before the liquid was built."""
+    if system.electrolyte.kind == "liquid":
+        return
     for section, keys in LIQUID_ONLY.items():
         for key in keys:
             if key in _override(overrides, section):
@@ -225,21 +221,20 @@ def _check_overrides_supported(overrides: dict) -> None:
 
 def _check_materials_supported(system, overrides: dict) -> None:
     """Reject, with the roadmap issue, material inputs whose physics is not built yet (preset or
-    override): liquid electrolytes, CBD and porous separators (#17). A resistive film is checked
+    override): the CBD, salt-transport keys and porous separators with a solid electrolyte, a film
+    at a liquid interface (#17). A liquid electrolyte with a porous LE separator and LE pores is
+    built (docs/liquid.md). A resistive film is checked
     by :func:`_check_film`."""
     ely = system.electrolyte
-    if ely.kind == "liquid":
-        key = (
-            "materials.electrolyte.kind"
-            if "kind" in _override(overrides, "electrolyte")
-            else "materials.preset"
-        )
-        raise _not_supported(
-            f"{key} ({system.name})",
-            f"a liquid electrolyte ({ely.material}: concentration transport, CBD, porous separator)",
-            17,
-            "use a solid-electrolyte preset (fem-assb materials list)",
-        )
+    _check_solid_only(system, overrides)
+    if ely.kind == "liquid":  # LE pores and an LE separator (docs/liquid.md); the CBD is not built:
+        # a preset's cbd section is parameters only (rejected where a structure has CBD voxels)
+        _check_film(system, _override(overrides, "film"))
+        if system.film is not None and (system.film.l_cam > 0 or system.film.l_se > 0):
+            raise _not_supported(
+                "materials.film", "a resistive film at a CAM | liquid interface", 17, "remove the film"
+            )
+        return
     if system.cbd is not None:
         raise _not_supported(
             f"materials.preset ({system.name}): cbd",
@@ -543,10 +538,6 @@ def _check_generator_supported(gen: dict) -> None:
         from fem_assb.structure.generate import _periodic_axes
 
         _periodic_axes(g.get("periodic", False))  # validates the value
-        if str(g.get("pore", "PORE")) == "LE":
-            raise _not_supported(
-                f"{where}.pore", "liquid electrolyte in the pores (pore: LE)", 17, "use pore: PORE"
-            )
         if "cbd_fraction" in g and to_si(g["cbd_fraction"], "", name=f"{where}.cbd_fraction") > 0:
             raise _not_supported(
                 f"{where}.cbd_fraction", "a carbon-binder domain (CBD)", 17, "remove cbd_fraction"
@@ -567,13 +558,13 @@ def _check_image_supported(image) -> None:
     """Image contents whose physics is not built yet: LE or CBD voxels (#17). (Several CAM
     materials: :func:`fem_assb.case.cams.check_cam_materials`.)"""
     present = {m.name: m.kind for v, m in image.label_map.materials.items() if np.any(image.labels == v)}
-    liquid = sorted(n for n, k in present.items() if k in ("LE", "CBD"))
-    if liquid:
+    cbd = sorted(n for n, k in present.items() if k == "CBD")
+    if cbd:  # LE voxels are built (docs/liquid.md), the carbon-binder domain is not
         raise _not_supported(
             "structure.labels",
-            f"{' and '.join(liquid)} voxels (liquid electrolyte, carbon-binder domain)",
+            f"{' and '.join(cbd)} voxels (carbon-binder domain)",
             17,
-            "relabel them (e.g. as PORE or SE)",
+            "relabel them (e.g. as LE or PORE)",
         )
 
 
@@ -620,13 +611,6 @@ def _cell(spec, system) -> Cell:
     check_keys(sep, SEPARATOR_KEYS, "cell.separator")
     ssep = system.separator
     material = str(sep.get("material", ssep.material))
-    if material == "LE":
-        raise _not_supported(
-            "cell.separator.material",
-            "a porous separator soaked with liquid electrolyte (LE)",
-            17,
-            "use material: SE (a dense solid-electrolyte separator)",
-        )
     if material != ssep.material:
         kind = system.electrolyte.kind
         raise InputError(
@@ -638,12 +622,14 @@ def _cell(spec, system) -> Cell:
         if "thickness" in sep
         else ssep.thickness
     )
-    if "porosity" in sep:
-        raise _not_supported(
-            "cell.separator.porosity",
-            "a porous separator",
-            17,
-            "remove porosity (a solid-electrolyte separator is dense)",
+    porosity = None
+    if material == "LE":  # the porous separator (docs/liquid.md): the cell's value, else the materials'
+        porosity = _fraction(sep.get("porosity", ssep.porosity), "cell.separator.porosity")
+        if not porosity > 0:
+            raise InputError("cell.separator.porosity must be > 0 for a porous (LE) separator.")
+    elif "porosity" in sep:
+        raise InputError(
+            "cell.separator.porosity has no effect: a solid-electrolyte (SE) separator is dense; remove it."
         )
     factor = _fraction(
         sep.get("conductivity_factor", ssep.kappa_factor), "cell.separator.conductivity_factor"
@@ -670,6 +656,7 @@ def _cell(spec, system) -> Cell:
         else None,
         growth=growth,
         lateral=lateral,
+        separator_porosity=porosity,
     )
 
 

@@ -82,9 +82,11 @@ class Structure:
 class Cell:
     """The virtual-cell layers along x (MODEL.md §1), thicknesses in m (0 = layer absent).
 
-    separator_material "SE" (dense solid electrolyte; a porous "LE" separator is issue #17);
-    separator_conductivity_factor [-]: the separator's ionic conductivity relative to the SE's
-    (1 = the same material). Grading of the planar layers: max_cell_size [m] (None = 20
+    separator_material "SE" (dense solid electrolyte) or "LE" (porous, soaked with the liquid
+    electrolyte, docs/liquid.md); separator_conductivity_factor [-]: the separator's ionic
+    conductivity relative to the bulk electrolyte's (1 = the same material);
+    separator_porosity [-]: the LE separator's porosity (None for SE). Grading of the planar
+    layers: max_cell_size [m] (None = 20
     voxels), growth [-]. lateral: the y and z sides, "insulating" or "periodic" (case key
     ``cell.lateral``; a generated structure is then generated periodic in y and z).
     """
@@ -98,6 +100,7 @@ class Cell:
     max_cell_size: float | None = None
     growth: float = 1.2
     lateral: str = "insulating"
+    separator_porosity: float | None = None
 
     def virtual_cell(self, image, cam_materials=()):
         """The :class:`fem_assb.structure.virtual_cell.VirtualCell` of ``image`` with these layers;
@@ -106,10 +109,12 @@ class Cell:
 
         factor = self.separator_conductivity_factor
         # A factor of 1 is the Separator's default for SE (given only when it differs).
+        liquid = self.separator_material == "LE"  # its factor and porosity always given
         sep = Separator(
             self.separator_material,
             self.separator_thickness,
-            conductivity_factor=None if factor == 1.0 else factor,
+            porosity=self.separator_porosity if liquid else None,
+            conductivity_factor=factor if liquid or factor != 1.0 else None,
         )
         return VirtualCell(
             image,

@@ -1,10 +1,12 @@
-"""Residual of the all-solid-state cell: phi (all conductors) and c (CAM) as DG0 on one mesh.
+"""Residual of the cell: phi (all conductors) and c (CAM; c_e in a liquid) as DG0 on one mesh.
 
-Unknowns (one blocked DG0 space, block size 2): u[0] = phi (V), u[1] = x = c / c_max in the
-CAM (dimensionless); x is pinned to x0 in every other cell. The residual rows are balances per
-cell (DESIGN §2): charge in A, Li in mol/s. Bulk fluxes are the two-point fluxes of
-:mod:`fem_assb.forms.transport`; interface laws come from :mod:`fem_assb.forms.interface`. Each
-law runs over its own tagged facets only, with quadrature degree 0 (DESIGN §3a).
+Unknowns (one blocked DG0 space, block size 2): u[0] = phi (V), u[1] = x = c / c_max in the CAM
+(dimensionless), x = c_e / c_e0 in the liquid electrolyte cells (LE pores, porous separator:
+``cell_tags.LIQUID``; docs/liquid.md); x is pinned to x0 in every other cell. The residual rows
+are balances per cell (DESIGN §2): charge in A, Li in mol/s. Bulk fluxes are the two-point
+fluxes of :mod:`fem_assb.forms.transport`; interface laws come from
+:mod:`fem_assb.forms.interface`. Each law runs over its own tagged facets only, with quadrature
+degree 0 (DESIGN §3a).
 
 Boundary conditions (MODEL §4): phi = 0 on the anode face (x = 0) through the half-cell
 transmissibility 2 k / h (or Li | SE Butler-Volmer with phi_Li = 0 when the separator itself is
@@ -37,6 +39,8 @@ from fem_assb.forms.transport import (
     grain_boundary_check,
     grain_boundary_flux,
     kirchhoff_flux,
+    liquid_current,
+    liquid_li_flux,
     normal_extent,
     two_point_flux,
 )
@@ -97,7 +101,16 @@ class CellForms:
     """
 
     #: The physical blocks of the residual, in the order their terms are summed.
-    BLOCKS = ("_bulk_transport", "_cam_electrolyte", "_metal_electrolyte", "_grain_boundaries", "_collectors")
+    BLOCKS = (
+        "_bulk_transport",
+        "_cam_electrolyte",
+        "_metal_electrolyte",
+        "_grain_boundaries",
+        "_collectors",
+        "_liquid_transport",
+        "_cam_liquid",
+        "_metal_liquid",
+    )
     #: Local Newton steps of the grain-boundary law (transport Eq. 4), checked after each solve.
     gb_iterations = GB_ITERATIONS
 
@@ -114,6 +127,7 @@ class CellForms:
         self._spaces()
         self._cam_materials()
         self._coefficients()
+        self._liquid_coefficients()
         self._measures()
         F = None
         for name in self.BLOCKS:
@@ -223,6 +237,7 @@ class CellForms:
         owned = np.arange(vmesh.num_owned_cells, dtype=np.int32)
         self.dx = ufl.Measure("dx", domain=msh, subdomain_data=[(0, owned)], subdomain_id=0, metadata=md)
         interior = (tags.CAM_CAM, tags.CONDUCTION_E, tags.CONDUCTION_I, tags.CAM_SE, tags.LI_SE)
+        interior += (tags.LIQUID_LIQUID, tags.CAM_LE, tags.LI_LE, tags.CAM_INTERFACE)
         _, self.ds, self.dS = vmesh.measures(interior_tags=interior + (tags.GRAIN_BOUNDARY,))
 
     # -- helpers ---------------------------------------------------------------------------
@@ -267,7 +282,7 @@ class CellForms:
         if several:  # CAM_a | CAM_b: chemical potential (here: x) continuous, Eq. (5) of transport
             F += cam_interface_flux(x, cD, vc, H, n) * dS(tags.CAM_INTERFACE)
         F += self.c_max_cell * (x - self.u_old[1]) / self.dt * vc * dx
-        F += (1.0 - self.chi_cam) * (x - self.x0) * vc * dx
+        F += (1.0 - self.chi_cam - self.chi_liq) * (x - self.x0) * vc * dx  # liquid: _liquid_transport
         return F
 
     def _cam_electrolyte(self):
@@ -416,6 +431,128 @@ class CellForms:
         forms = (K, M, self.collector_term, dV, -self.collector_drop)
         return tuple(_form(f, comm) for f in forms)
 
+    # -- the liquid network (docs/liquid.md) ---------------------------------------------------
+    def _liquid_coefficients(self):
+        """The liquid network's indicator, porosity and effective-medium factors (docs/liquid.md).
+
+        The second unknown in a liquid cell is x = c_e / c_e0 (c_e0: the electrolyte's c0): the
+        DESIGN's field ``c`` reused, scaled to order one like the CAM stoichiometry, so the
+        Newton solver's per-block tolerance (tol_x) and update limits apply to both without a
+        third field (the Jacobian, the sparsity pattern, the preconditioner's blocks and every
+        state array keep block size 2). Pore voxels (LE): eps = 1 and the bulk kappa, D_e; the
+        porous separator (SEPARATOR_LE): eps = the virtual cell's porosity (``VoxelMesh.porosity``,
+        else the materials' separator.porosity), kappa_eff = conductivity_factor (the mesh's, else
+        separator.kappa_factor) x kappa, D_eff = separator.D_factor x D_e."""
+        msh = self.vmesh.mesh
+        local = bool(np.isin(self.vmesh.material, tags.LIQUID).any())
+        self.has_liquid = bool(msh.comm.allreduce(int(local)))
+        self.chi_liq = self.indicator(tags.LIQUID)
+        #: upper bound of the second unknown per local cell (the Newton pre-check, the predictor):
+        #: 1 for a stoichiometry, none for c_e / c_e0 (positivity only)
+        self.x_upper = np.where(np.isin(self.material.x.array, tags.LIQUID), np.inf, 1.0)
+        if not self.has_liquid:
+            return
+        ely, sep = self.system.electrolyte, self.system.separator
+        if getattr(ely, "kind", "solid") != "liquid":
+            raise ValueError("the mesh has liquid-electrolyte cells but the system's electrolyte is solid")
+        self.c_e0 = float(ely.c0)
+        porosity = getattr(self.vmesh, "porosity", {}).get(tags.SEPARATOR_LE, float(sep.porosity))
+        k_factor = self.vmesh.conductivity_factor.get(tags.SEPARATOR_LE, float(sep.kappa_factor))
+        d_factor = float(sep.D_factor)
+        chi_le, chi_sep = self.indicator((tags.LE,)), self.indicator((tags.SEPARATOR_LE,))
+        self.eps = chi_le + porosity * chi_sep
+        self.kappa_factor_liq = chi_le + k_factor * chi_sep
+        self.D_factor_liq = chi_le + d_factor * chi_sep
+        self.liquid_factors = {"porosity": porosity, "kappa_factor": k_factor, "D_factor": d_factor}
+
+    def liquid_properties(self, x):
+        """(c_e [mol/m^3], kappa_eff [S/m], D_eff [m^2/s], t+, TDF) of a liquid cell whose second
+        unknown is ``x`` = c_e / c_e0: the materials' functions of c_e and T (MODEL §2; constant
+        overrides are constant functions), times the medium's factors."""
+        ely, T = self.system.electrolyte, self.T
+        c = self.c_e0 * x
+        kappa = self.kappa_factor_liq * ely.kappa(c, T, ufl)
+        D = self.D_factor_liq * ely.D(c, T, ufl)
+        return c, kappa, D, ely.t_plus(c, T, ufl), ely.tdf(c, T, ufl)
+
+    def _liquid_transport(self):
+        """Concentrated-solution transport in the liquid network (MODEL §2, transport Eqs. 5-6):
+        charge (i_e) and Li+ (N) two-point fluxes on the LIQUID_LIQUID facets and the storage
+        eps c_e0 (x - x_old) / dt of every liquid cell (implicit Euler); None without liquid."""
+        if not self.has_liquid:
+            return None
+        x, H, n, dS = self.x, self.H, self.n, self.dS(tags.LIQUID_LIQUID)
+        c, kappa, D, t_plus, tdf = self.liquid_properties(x)
+        i_e = liquid_current(self.phi, ufl.ln(x), kappa, t_plus, tdf, H, n, self.T)
+        N = liquid_li_flux(c, D, t_plus, i_e, H, n)
+        F = i_e * (self.vphi("+") - self.vphi("-")) * dS
+        F += N * (self.vc("+") - self.vc("-")) * dS
+        F += self.chi_liq * self.eps * self.c_e0 * (x - self.u_old[1]) / self.dt * self.vc * self.dx
+        return F
+
+    def _cam_liquid(self):
+        """CAM | liquid electrolyte intercalation (MODEL §3) on the CAM_LE facets: Butler-Volmer
+        with i0(c_e, c_s), c_e the electrolyte cell's c_e0 x (cell-centre kinetics; with
+        ``surface_iterations`` the CAM surface correction, as at CAM | SE, checked after every
+        solve), and its Li+ flux i / F into the electrolyte cell's c_e balance. Sets ``i_liq``
+        (A/m^2, anodic positive; None without CAM_LE facets)."""
+        self.i_liq = None
+        if not _has_tag(self.vmesh, tags.CAM_LE):
+            return None
+        if self.film is not None:
+            raise ValueError("the resistive film is a CAM | SE law; a CAM | liquid interface has none")
+        phi, H, n, dS = self.phi, self.H, self.n, self.dS(tags.CAM_LE)
+        eta0 = self.solid(phi) - self.electrolyte(phi)
+        cam = self.cam_mix(self.solid)  # the touching CAM's own parameters
+        c_cell = cam.c_max * self.solid(self.x)
+        c_e = self.c_e0 * self.electrolyte(self.x)
+        if self.surface_iterations > 0:
+            s_p, s_m = self.chi_cam("+"), self.chi_cam("-")
+            h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
+            x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
+            a_surf = h_s / (2.0 * FARADAY * cam.D(x_cell, self.T, ufl))
+            steps = self.surface_iterations
+            i, residual = film_current(eta0, c_cell, c_e, a_surf, cam, None, self.T, ufl, iterations=steps)
+            area = self.solid(H[0] * H[1] * H[2] / normal_extent(n, H))
+            w = ufl.TestFunction(self.Q)
+            check = _form(abs(residual) / area * self.solid(w) * dS, self.vmesh.mesh.comm)
+            what = f"the half-cell surface correction at CAM | LE, after {steps} Newton steps,"
+            law = LocalLaw("surface_liquid", check, FILM_TOLERANCE, "V", what, "SURFACE_NOT_CONVERGED")
+            self.local_laws.append(law)
+        else:
+            i = intercalation_current(eta0, c_cell, c_e, cam, self.T, ufl)
+        self.i_liq = i
+        F = i * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * dS
+        F += i / FARADAY * (self.solid(self.vc) - self.electrolyte(self.vc)) * dS
+        phi_old = self.u_old[0]
+        i_dl = self.double_layer_current("cathode", eta0, self.solid(phi_old) - self.electrolyte(phi_old))
+        if i_dl is not None:  # charge only: the double layer stores no Li
+            F += i_dl * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * dS
+        return F
+
+    def _metal_liquid(self):
+        """Li metal | liquid electrolyte (MODEL §3): the Li | SE law (constant i0, alpha, U0;
+        :func:`~fem_assb.forms.interface.metal_current`) on the LI_LE facets, and on the x = 0
+        face of a liquid separator without a Li layer only the Li+ source (its charge is
+        :meth:`_metal_electrolyte`'s, chi_ion includes the liquid); the Li+ flux i / F enters
+        the electrolyte cell's c_e balance. None without liquid."""
+        if not self.has_liquid:
+            return None
+        phi, vphi, vc, an, T = self.phi, self.vphi, self.vc, self.system.anode, self.T
+        i_face = metal_current(0.0 - phi, an, T)  # Faradaic only: the double layer stores no Li
+        F = -self.chi_liq * i_face / FARADAY * vc * self.ds(tags.XMIN)
+        if _has_tag(self.vmesh, tags.LI_LE):
+            dS = self.dS(tags.LI_LE)
+            l_p, l_m = self.chi_li("+"), self.chi_li("-")
+            eta0 = (l_p - l_m) * (phi("+") - phi("-"))  # phi_Li - phi_e
+            i_li = metal_current(eta0, an, T)
+            phi_old = self.u_old[0]
+            i_dl = self.double_layer_current("anode", eta0, (l_p - l_m) * (phi_old("+") - phi_old("-")))
+            jump_v = l_p * vphi("+") + l_m * vphi("-") - l_m * vphi("+") - l_p * vphi("-")
+            F += (i_li if i_dl is None else i_li + i_dl) * jump_v * dS
+            F -= i_li / FARADAY * (l_m * vc("+") + l_p * vc("-")) * dS  # into the electrolyte cell
+        return F
+
     # -- outputs ---------------------------------------------------------------------------
     def _outputs(self):
         """Scalar forms and constants: collector area, voltage, interface current, Li in the CAM,
@@ -429,23 +566,40 @@ class CellForms:
         self.collector_drop = h_b / (2.0 * self.k_phi) * ds(tags.XMAX)
         self.voltage_integral = self.phi * ds(tags.XMAX) - self.i_app * self.collector_drop
         self.voltage = _form(self.voltage_integral, comm)
-        self.interface_current = _form(self.i_cam * dS(tags.CAM_SE), comm)
+        i_int = self.i_cam * dS(tags.CAM_SE)
+        if self.i_liq is not None:  # CAM | liquid electrolyte too
+            i_int = i_int + self.i_liq * dS(tags.CAM_LE)
+        self.interface_current = _form(i_int, comm)
         self.lithium = _form(self.c_max_cell * self.x * dx, comm)
         self.cam_volume = _assemble(self.chi_cam * dx, comm)
         #: per CAM material code: its meshed volume [m^3]
         self.cam_volumes = {code: _assemble(self.indicator((code,)) * dx, comm) for code in self.cam_codes}
-        self.active_area = _assemble(one * dS(tags.CAM_SE), comm)  # CAM | SE area (m^2)
+        interfaces = (tags.CAM_SE, tags.CAM_LE) if self.i_liq is not None else (tags.CAM_SE,)
+        self.active_area = _assemble(one * dS(interfaces), comm)  # CAM | electrolyte area (m^2)
         w = ufl.TestFunction(self.Q)
-        self.cell_current_form = _form(self.i_cam * self.solid(w) * dS(tags.CAM_SE), comm)
-        self.cell_area_form = _form(self.solid(w) * dS(tags.CAM_SE), comm)
+        cell_current = self.i_cam * self.solid(w) * dS(tags.CAM_SE)
+        if self.i_liq is not None:
+            cell_current = cell_current + self.i_liq * self.solid(w) * dS(tags.CAM_LE)
+        self.cell_current_form = _form(cell_current, comm)
+        self.cell_area_form = _form(self.solid(w) * dS(interfaces), comm)
+        #: Li+ in the liquid electrolyte (mol), int eps c_e dx; None without liquid
+        self.electrolyte_lithium = None
+        if self.has_liquid:
+            self.electrolyte_lithium = _form(self.chi_liq * self.eps * self.c_e0 * self.x * dx, comm)
         self.film_check_form = None
         if self.film_residual is not None:
             self.film_check_form = self._cam_facet_check(self.film_residual, w)
             steps = self._film_steps().get("iterations", FILM_ITERATIONS)
             if self.film is not None:
-                what, reason = f"the resistive-film law, after its {steps} Newton steps,", "FILM_NOT_CONVERGED"
+                what, reason = (
+                    f"the resistive-film law, after its {steps} Newton steps,",
+                    "FILM_NOT_CONVERGED",
+                )
             else:
-                what, reason = f"the half-cell surface correction, after {steps} Newton steps,", "SURFACE_NOT_CONVERGED"
+                what, reason = (
+                    f"the half-cell surface correction, after {steps} Newton steps,",
+                    "SURFACE_NOT_CONVERGED",
+                )
             name = "film" if self.film is not None else "surface"
             self.local_laws.append(LocalLaw(name, self.film_check_form, FILM_TOLERANCE, "V", what, reason))
 
@@ -475,7 +629,8 @@ class CellForms:
     def initial_state(self, u0_cathode: float):
         """Equilibrium at zero current: phi = 0 in the anode's electronic cells, -U0_anode in the
         electrolyte, u0_cathode - U0_anode (u0_cathode = U0_CAM(x0), V) in the cathode's electronic
-        cells; x = x0 of each cell's CAM material (:attr:`cell_x0`; system.cam's elsewhere)."""
+        cells; x = x0 of each cell's CAM material (:attr:`cell_x0`; system.cam's elsewhere) but in
+        the liquid, where c_e = c_e0 (x = 1)."""
         u0_li = float(self.system.anode.U0)
         arr = self.u.x.array.reshape(-1, 2)
         arr[:, 0] = np.where(
@@ -483,7 +638,7 @@ class CellForms:
             u0_cathode - u0_li,
             np.where(self.has_material(tags.IONIC), 0.0 - u0_li, 0.0),
         )
-        arr[:, 1] = self.cell_x0
+        arr[:, 1] = np.where(self.has_material(tags.LIQUID), 1.0, self.cell_x0)  # c_e = c_e0
         self.u.x.scatter_forward()
         self.u_old.x.array[:] = self.u.x.array
 

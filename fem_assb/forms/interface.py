@@ -161,7 +161,9 @@ def film_current(eta0, c_cell, c_e, a_surf, cam, film, T, m=ufl, iterations: int
     # a float, or UFL of the material code for several CAM materials (CellForms.cam_mix)
     c_max = cam.c_max if isinstance(cam.c_max, ufl.core.expr.Expr) else float(cam.c_max)
     R_rf = float(film.resistance()) if film is not None else 0.0
-    a_film = float(film.l_cam) / (FARADAY * float(film.D_at(T))) if film is not None else 0.0  # mol/m^3 per A/m^2
+    a_film = (
+        float(film.l_cam) / (FARADAY * float(film.D_at(T))) if film is not None else 0.0
+    )  # mol/m^3 per A/m^2
     a = a_surf + a_film
     logit = a_film > 0 or not (isinstance(a_surf, (int, float)) and a_surf == 0)
     eps2 = (SATURATION_WIDTH * c_max) ** 2

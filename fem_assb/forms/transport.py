@@ -251,3 +251,51 @@ def cam_interface_flux(x, cD, v, H, n):
 
     r = normal_extent(n("+"), H("+")) / (2 * mean("+")) + normal_extent(n("-"), H("-")) / (2 * mean("-"))
     return (xp - xm) / r * (v("+") - v("-"))
+
+
+# -- liquid electrolyte: concentrated-solution theory (MODEL.md §2) ------------------------------
+#
+# In the liquid network (LE pores, porous separator; meshing.cell_tags.LIQUID) the electrolyte
+# carries phi_e and c_e, with (MODEL §2, Latz & Zausch; kappa_D = kappa (t+ - 1)/F dmu/dc,
+# dmu/dc = 2RT TDF / c)
+#
+#     i_e = -kappa_eff grad phi_e + kappa_eff (1 - t+) (2RT/F) TDF grad ln c_e            (5)
+#     N   = -D_eff grad c_e + t+ i_e / F                                                  (6)
+#     eps dc_e/dt = -div N (+ the interface sources),  div i_e = 0 (+ the interface currents)
+#
+# On a facet between two liquid cells, both are two-point fluxes from '+' to '-': (5) with the
+# transmissibility of kappa_eff (Eq. 1, the half cells in series: the porous separator against an
+# LE pore is a series of the two media) acting on the jump of phi_e minus the diffusion potential
+# of the jump of ln c_e, t+ and TDF at the mean of the two cell values; (6) with the
+# transmissibility of D_eff on the jump of c_e plus the face t+ times (5) / F. With constant
+# parameters and eps, a steady homogeneous layer carrying i has the exact linear profile of
+# slope -(1 - t+) i / (F D_eff) (tests/test_liquid.py).
+
+
+def face_mean(w):
+    """Arithmetic mean of a cell quantity over the two sides of an interior facet."""
+    return 0.5 * (w("+") + w("-"))
+
+
+def liquid_current(phi, ln_c, kappa, t_plus, tdf, H, n, T):
+    """Eq. (5): electrolyte current density from the '+' to the '-' cell [A/m^2],
+
+        i_e = T_kappa [(phi+ - phi-) - (1 - t+_f) (2 R T / F) TDF_f (ln c+ - ln c-)],
+
+    T_kappa = 1 / (h+/(2 kappa+) + h-/(2 kappa-)) (Eq. 1). phi [V], ln_c: ln of c_e (or of c_e
+    over any constant reference: only its jump enters), kappa [S/m]: the cells' effective
+    conductivity (bulk kappa(c_e, T) times the medium's factor), t_plus, tdf [-]: the cell values,
+    averaged on the facet (:func:`face_mean`); T [K]."""
+    diffusion = (1.0 - face_mean(t_plus)) * (2.0 * R_GAS * T / FARADAY) * face_mean(tdf)
+    return transmissibility(kappa, H, n) * ((phi("+") - phi("-")) - diffusion * (ln_c("+") - ln_c("-")))
+
+
+def liquid_li_flux(c, D, t_plus, i_e, H, n):
+    """Eq. (6): Li+ flux density from the '+' to the '-' cell [mol/(m^2 s)],
+
+        N = T_D (c+ - c-) + t+_f i_e / F,
+
+    T_D = 1 / (h+/(2 D+) + h-/(2 D-)) [m/s] (Eq. 1 for the effective diffusivities D [m^2/s]),
+    c [mol/m^3], i_e [A/m^2] from :func:`liquid_current` on the same facet, t+ at the mean of
+    the two cells."""
+    return transmissibility(D, H, n) * (c("+") - c("-")) + face_mean(t_plus) * i_e / FARADAY

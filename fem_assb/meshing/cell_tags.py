@@ -1,7 +1,8 @@
 """Material codes of the mesh cells and facet tags of the electrochemistry (one place).
 
 Material codes go into the meshing ``Grid.material`` array (-1 = no cell). Conductor classes:
-electronic (CAM, Li metal, collectors) and ionic (composite SE, separator).
+electronic (CAM, Li metal, collectors) and ionic (composite SE, separator; the liquid network:
+LE pores and the porous LE separator, ``LIQUID``, whose facets have tags of their own).
 Facet tags are what :func:`facet_tagger` returns for an interior facet between two cells; each
 law of :mod:`fem_assb.forms.electrochemistry` integrates over its own tag only (DESIGN §3a).
 """
@@ -21,6 +22,8 @@ ANODE_CC = 6  #: anode current collector (electronic)
 #: i-th CAM-class label named there gets code CAM_EXTRA[i]; CAM is ``materials.cam``
 CAM_EXTRA = (11, 12, 13, 14, 15, 16, 17, 18)
 CAMS = (CAM, *CAM_EXTRA)  #: every CAM material code
+LE = 7  #: liquid-electrolyte pore voxel of the cathode (ionic, c_e an unknown; eps = 1, bulk kappa, D_e)
+SEPARATOR_LE = 8  #: porous separator soaked with liquid electrolyte (homogenized: porosity, factors)
 
 MATERIAL_NAMES = {
     CAM: "CAM",
@@ -30,9 +33,14 @@ MATERIAL_NAMES = {
     CATHODE_CC: "CATHODE_CC",
     ANODE_CC: "ANODE_CC",
     **{c: f"CAM_{i + 2}" for i, c in enumerate(CAM_EXTRA)},
+    LE: "LE",
+    SEPARATOR_LE: "SEPARATOR_LE",
 }
 ELECTRONIC = (*CAMS, LI, CATHODE_CC, ANODE_CC)
-IONIC = (SE, SEPARATOR)
+#: The liquid network: cells whose second unknown is c_e / c_e0 (docs/liquid.md).
+LIQUID = (LE, SEPARATOR_LE)
+#: Every electrolyte (phi_e): the solid ones and the liquid network.
+IONIC = (SE, SEPARATOR) + LIQUID
 
 # --- interior facet tags ---
 NONE = 0  #: insulating (e.g. electrolyte | collector)
@@ -42,7 +50,10 @@ CONDUCTION_I = 3  #: ionic conduction between electrolyte cells not separated by
 CAM_SE = 4  #: intercalation, Butler-Volmer (MODEL §3)
 LI_SE = 5  #: Li metal | electrolyte, Butler-Volmer with constant i0
 GRAIN_BOUNDARY = 6  #: SE | SE of different nonzero grain IDs (MODEL §3, [002] Eq. 1; is_grain_boundary)
-CAM_INTERFACE = 7  #: CAM_a | CAM_b of two CAM materials (Li: transport.cam_interface_flux; electrons)
+LIQUID_LIQUID = 7  #: concentrated-solution transport between liquid cells (phi_e and c_e, MODEL §2)
+CAM_LE = 8  #: intercalation at CAM | liquid electrolyte, Butler-Volmer with i0(c_e, c_s)
+LI_LE = 9  #: Li metal | liquid electrolyte, Butler-Volmer with constant i0
+CAM_INTERFACE = 10  #: CAM_a | CAM_b of two CAM materials (Li: transport.cam_interface_flux; electrons)
 
 # exterior facets on the grid's bounding box (set by build_voxel_mesh)
 from fem_assb.meshing.voxel_mesh import XMAX, XMIN, YMAX, YMIN, ZMAX, ZMIN  # noqa: E402,F401
@@ -74,4 +85,11 @@ def facet_tagger(mat_a, mat_b, grain_a, grain_b) -> np.ndarray:
     tags[io_a & io_b & gb] = GRAIN_BOUNDARY
     tags[(cam_a & io_b) | (io_a & cam_b)] = CAM_SE
     tags[((a == LI) & io_b) | (io_a & (b == LI))] = LI_SE
+    # The liquid network (docs/liquid.md): its own tags; a solid | liquid electrolyte facet
+    # carries nothing (the materials never mix the two, MODEL §1).
+    lq_a, lq_b = np.isin(a, LIQUID), np.isin(b, LIQUID)
+    tags[(lq_a & io_b & ~lq_b) | (io_a & ~lq_a & lq_b)] = NONE
+    tags[lq_a & lq_b] = LIQUID_LIQUID
+    tags[(cam_a & lq_b) | (lq_a & cam_b)] = CAM_LE
+    tags[((a == LI) & lq_b) | (lq_a & (b == LI))] = LI_LE
     return tags

@@ -24,8 +24,12 @@ NO_INTERFACE = (
 )
 
 
+#: The CAM | electrolyte facet tags of the cell forms: solid (CAM_SE) and liquid (CAM_LE).
+INTERFACE_TAGS = (tags.CAM_SE, tags.CAM_LE)
+
+
 def active_faces(grid, info: CellGridInfo, inactive_faces=None) -> int:
-    """Number of CAM | electrolyte faces of ``grid`` (the ``CAM_SE`` facets of the cell forms),
+    """Number of CAM | electrolyte faces of ``grid`` (the ``CAM_SE`` and ``CAM_LE`` facets of the cell forms),
     without the faces that ``inactive_faces`` (the cathode image's, see VoxelImage) switches off,
     with the faces across periodic sides (``grid.periodic``; never inactive)."""
     mat = grid.material
@@ -38,7 +42,7 @@ def active_faces(grid, info: CellGridInfo, inactive_faces=None) -> int:
         lo[axis], hi[axis] = slice(0, -1), slice(1, None)
         a, b = mat[tuple(lo)], mat[tuple(hi)]
         live = (a >= 0) & (b >= 0)
-        face = live & (tags.facet_tagger(a, b, grain[tuple(lo)], grain[tuple(hi)]) == tags.CAM_SE)
+        face = live & np.isin(tags.facet_tagger(a, b, grain[tuple(lo)], grain[tuple(hi)]), INTERFACE_TAGS)
         if inactive_faces is not None and face.any():
             off = np.asarray(inactive_faces[axis], dtype=bool)
             # grid faces of the cathode block: x faces i (between i, i+1) for i0 <= i < i1 - 1
@@ -52,7 +56,7 @@ def active_faces(grid, info: CellGridInfo, inactive_faces=None) -> int:
         a, b = np.take(mat, 0, axis=axis), np.take(mat, -1, axis=axis)
         ga, gb = np.take(grain, 0, axis=axis), np.take(grain, -1, axis=axis)
         live = (a >= 0) & (b >= 0)
-        total += int(np.count_nonzero(live & (tags.facet_tagger(a, b, ga, gb) == tags.CAM_SE)))
+        total += int(np.count_nonzero(live & np.isin(tags.facet_tagger(a, b, ga, gb), INTERFACE_TAGS)))
     return total
 
 

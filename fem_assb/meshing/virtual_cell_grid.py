@@ -18,7 +18,7 @@ from fem_assb.meshing import cell_tags as tags
 from fem_assb.structure import analysis
 from fem_assb.structure.virtual_cell import VirtualCell
 
-_LAYER_CODES = {"CC": None, "LI": tags.LI, "SE": tags.SEPARATOR}
+_LAYER_CODES = {"CC": None, "LI": tags.LI, "SE": tags.SEPARATOR, "LE": tags.SEPARATOR_LE}
 
 
 @dataclass
@@ -40,13 +40,22 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     """
     image = vcell.cathode
     kinds = {m.kind for v, m in image.label_map.materials.items() if image.mask(m.name).any()}
-    if kinds & {"LE", "CBD"}:
+    if "CBD" in kinds:
         raise InputError(
-            "the discharge simulator handles all-solid-state cells only (CAM, SE, PORE); this image has "
-            f"{' and '.join(sorted(kinds & {'LE', 'CBD'}))} voxels. Relabel them or use an SE separator."
+            "the discharge simulator does not handle a carbon-binder domain yet (roadmap issue #17); "
+            "this image has CBD voxels. Relabel them (e.g. as LE or PORE)."
         )
+    if {"SE", "LE"} <= kinds:
+        raise InputError(
+            "this image has both SE and LE voxels: a cathode's electrolyte is either solid or liquid. "
+            "Relabel one of them."
+        )
+    # The electrolyte of the cathode: the solid one (SE) or the liquid pores (LE, docs/liquid.md),
+    # matching the separator (VirtualCell checks that).
+    liquid = "LE" in kinds or (vcell.separator.material == "LE" and "SE" not in kinds)
+    ely_code = tags.LE if liquid else tags.SE
     cam = analysis.class_mask(image, ("CAM",))
-    se = analysis.class_mask(image, ("SE",))
+    se = analysis.class_mask(image, ("LE",) if liquid else ("SE",))
     if not cam.any():
         raise InputError("the cathode image has no CAM voxels; there is nothing to (dis)charge.")
     wrap = vcell.periodic_axes
@@ -56,7 +65,8 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     f_se = 1.0 - se_ok.sum() / se.sum() if se.any() else 0.0
     if se.any() and not se_ok.any():  # no SE at all: a dense CAM film on the separator
         raise PercolationError(
-            "the solid electrolyte of the cathode does not connect to the separator (no SE voxel on the "
+            f"the {'liquid' if liquid else 'solid'} electrolyte of the cathode does not connect to the "
+            f"separator (no {'LE' if liquid else 'SE'} voxel on the "
             "x = 0 face is face-connected into the cathode): no ionic path, the cell cannot be cycled. "
             "Check the image orientation (axis 0 = x from the separator) or the SE fraction."
         )
@@ -74,8 +84,8 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     codes[cam_ok] = tags.CAM
     for name, code in cam_material_codes(vcell).items():  # CAM materials with their own parameters
         codes[cam_ok & image.mask(name)] = code
-    codes[se_ok] = tags.SE
-    grains = np.where(se_ok, image.grain_ids(), 0).astype(np.int32)
+    codes[se_ok] = ely_code
+    grains = np.where(se_ok & (not liquid), image.grain_ids(), 0).astype(np.int32)
     return codes, grains, {"removed_cam_fraction": float(f_cam), "removed_electrolyte_fraction": float(f_se)}
 
 
@@ -101,8 +111,6 @@ def virtual_cell_grid(vcell: VirtualCell, isolated: str = "remove"):
     """
     from fem_assb.meshing.voxel_mesh import Grid
 
-    if vcell.separator.material != "SE":
-        raise InputError("the all-solid-state simulator needs a dense SE separator (material: SE).")
     image = vcell.cathode
     nx, ny, nz = image.shape
     h = image.voxel_size

@@ -133,6 +133,7 @@ class VoxelMesh:
     grid_shape: tuple[int, int, int]
     bounds: tuple[tuple[float, float], ...]
     conductivity_factor: dict = field(default_factory=dict)
+    porosity: dict = field(default_factory=dict)  # {material code: porosity [-]} (a porous separator)
     periodic: tuple[int, ...] = ()
     periodic_facets: dict = field(default_factory=dict)
     _domains: tuple | None = field(default=None, repr=False)

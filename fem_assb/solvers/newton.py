@@ -14,7 +14,7 @@ measured to work on this problem (docs/discharge.md, "Solver"):
   5 at the end of a discharge);
 - **line-search pre-check** (``SNESLineSearchSetPreCheck``): the phi update limited to
   ``max_dphi`` (V), and stoichiometries kept inside (0, 1) by a fraction-to-the-boundary rule
-  (:func:`keep_inside`);
+  (:func:`keep_inside`; the liquid's c_e / c_e0 kept positive by the same rule, ``x_upper``);
 - **line search**: backtracking on the merit "largest block max-norm of the scaled residual
   over its tolerance": the step is halved while the merit did not fall, up to
   ``max_backtracks`` times (a Python ``SNESLINESEARCHSHELL``, :mod:`fem_assb.solvers.linesearch`);
@@ -107,6 +107,7 @@ class BlockNewton:
         prefix: str = OPTIONS_PREFIX,
         petsc_options=None,
         report=None,
+        x_upper=None,
     ):
         if linear_solver not in ("direct", "iterative"):
             raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
@@ -128,6 +129,9 @@ class BlockNewton:
         self.tol_phi, self.tol_x, self.max_dphi = tol_phi, tol_x, max_dphi
         self.max_backtracks = max_backtracks
         self.nown = u.function_space.dofmap.index_map.size_local
+        #: upper bound of the second unknown per owned cell: 1 (a stoichiometry), or inf where it
+        #: is c_e / c_e0 (liquid cells: positivity only); None: 1 everywhere
+        self.x_upper = 1.0 if x_upper is None else np.asarray(x_upper, dtype=float)[: self.nown]
         self.linear_solver = linear_solver
 
         snes = self.snes = PETSc.SNES().create(self.comm)
@@ -342,7 +346,7 @@ class BlockNewton:
         xo = x.array_r[1 : 2 * self.nown : 2]
         yx = y.array[1 : 2 * self.nown : 2]
         target = xo - yx
-        inside = keep_inside(target, xo)
+        inside = keep_inside(target, xo, upper=self.x_upper)
         idx = np.flatnonzero(inside != target)
         self._clipped = (idx, yx[idx].copy())
         yx[idx] = xo[idx] - inside[idx]
@@ -389,7 +393,8 @@ class BlockNewton:
             if idx.size:
                 xa = x.array[1 : 2 * self.nown : 2]
                 xo = x0.array_r[1 : 2 * self.nown : 2][idx]
-                xa[idx] = keep_inside(xo - lam * full, xo)
+                up = self.x_upper if np.isscalar(self.x_upper) else self.x_upper[idx]
+                xa[idx] = keep_inside(xo - lam * full, xo, upper=up)
         self.u.x.scatter_forward()
 
     def _converged(self, snes, it, norms):
@@ -540,16 +545,19 @@ def error_estimate(d, d_prev):
     return estimate
 
 
-def keep_inside(x_new, x_old, fraction: float = 0.9):
+def keep_inside(x_new, x_old, fraction: float = 0.9, upper=1.0):
     """Stoichiometries of a Newton (or predictor) update kept inside (0, 1) per cell: where x_new
     leaves the interval the cell moves ``fraction`` of the way from x_old to the bound instead.
+    ``upper``: the upper bound (a number or one per cell; inf: positivity only, the liquid's
+    c_e / c_e0, docs/liquid.md).
 
     Clipping to the bound itself put saturating surface cells where i0 ~ sqrt(c_max - c) has an
     infinite derivative, and Newton cycled between the bound and 0.99 (a 32^3 cathode at the
     end of discharge, docs/discharge.md); this fraction-to-the-boundary rule approaches it.
     """
-    x_old = np.clip(x_old, 0.0, 1.0)
-    out = np.where(x_new >= 1.0, x_old + fraction * (1.0 - x_old), x_new)
+    x_old = np.clip(x_old, 0.0, upper)
+    with np.errstate(invalid="ignore"):  # inf - inf where x_old is inf: never selected
+        out = np.where(x_new >= upper, x_old + fraction * (upper - x_old), x_new)
     return np.where(out <= 0.0, (1.0 - fraction) * x_old, out)
 
 

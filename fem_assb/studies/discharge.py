@@ -47,6 +47,8 @@ class History:
     rejected: int = 0
     steps: int = 0
     stop_reasons: list = field(default_factory=list)
+    #: {operation step index: message}: what else ended a step (an electrolyte depleted)
+    notes: dict = field(default_factory=dict)
 
     def as_table(self):
         return {
@@ -64,6 +66,10 @@ class History:
 #: and need several times the iterations of a time step (measured: > 15 at 32^3 voxels). 59
 #: SNES iterations are the 60 of the Newton loop before SNES, which did not test its last update.
 QUASI_STATIC_MAX_IT = 59
+#: c_e / c_e0 below which a liquid electrolyte counts as depleted when a step ends (the note of
+#: History.notes; the positivity rule keeps c_e > 0, so the voltage falls to the cut-off instead:
+#: i0 ~ c_e^alpha and the diffusion potential ~ ln c_e, docs/liquid.md)
+DEPLETED = 0.01
 
 
 def _unless_residual(res: NewtonResult, residual: float, tolerance: float, reason: str) -> NewtonResult:
@@ -121,6 +127,7 @@ class CellSimulation:
             tol_x=tol_x,
             petsc_options=petsc_options,
             report=report,
+            x_upper=self.forms.x_upper,
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
@@ -185,7 +192,9 @@ class CellSimulation:
             if not res.converged:
                 return res
             self.residuals[law.name] = self.forms.local_residual(law)
-            res = _unless_residual(res, self.residuals[law.name], law.tolerance, law.failure(self.residuals[law.name]))
+            res = _unless_residual(
+                res, self.residuals[law.name], law.tolerance, law.failure(self.residuals[law.name])
+            )
         return res
 
     @property
@@ -227,7 +236,7 @@ class CellSimulation:
         x_now = u.reshape(-1, 2)[:, 1].copy()
         u += min(dt / dt_last, 2.0) * (u - u_before)
         xs = u.reshape(-1, 2)
-        xs[:, 1] = keep_inside(xs[:, 1], x_now, 0.5)
+        xs[:, 1] = keep_inside(xs[:, 1], x_now, 0.5, upper=self.forms.x_upper)
 
     def max_change(self) -> float:
         a = self.forms.u.x.array.reshape(-1, 2)[:, 1]
@@ -247,6 +256,11 @@ class CellSimulation:
     def lithium(self) -> float:
         """Li in the CAM (mol)."""
         return self.forms.scalar(self.forms.lithium)
+
+    def electrolyte_lithium(self) -> float:
+        """Li+ in the liquid electrolyte (mol), int eps c_e dx (0 without liquid)."""
+        form = self.forms.electrolyte_lithium
+        return 0.0 if form is None else self.forms.scalar(form)
 
     def ocv(self) -> float:
         """U0_CAM(mean stoichiometry) - U0_anode (V)."""
@@ -429,6 +443,42 @@ class CellSimulation:
             state=state,
         )
         self.history.stop_reasons.append(reason)
+        note = self.depletion_note()
+        if note:
+            self.history.notes[k] = note
+            if self.comm.rank == 0:
+                self.newton._report(f"step {k}: {note}")
+
+    def electrolyte_minimum(self):
+        """(c_e / c_e0, x in m) of the liquid cell with the lowest concentration, all ranks
+        (None without liquid)."""
+        f = self.forms
+        if not f.has_liquid:
+            return None
+        from dolfinx.mesh import compute_midpoints
+
+        nown = f.vmesh.num_owned_cells
+        liquid = np.flatnonzero(np.isin(f.vmesh.material[:nown], tags.LIQUID))
+        best = (np.inf, 0.0)
+        if liquid.size:
+            x = f.u.x.array.reshape(-1, 2)[f.Q.dofmap.list[liquid, 0], 1]
+            k = int(np.argmin(x))
+            msh = f.vmesh.mesh
+            mid = compute_midpoints(msh, msh.topology.dim, liquid[k : k + 1].astype(np.int32))
+            best = (float(x[k]), float(mid[0, 0]))
+        return min(self.comm.allgather(best))
+
+    def depletion_note(self) -> str:
+        """A message when the liquid electrolyte is depleted (c_e < DEPLETED c_e0 somewhere), else ''."""
+        low = self.electrolyte_minimum()
+        if low is None or not low[0] < DEPLETED:
+            return ""
+        x_cc = self.forms.vmesh.bounds[0][1]
+        return (
+            f"electrolyte depleted at t = {self.t:.6g} s: c_e = {low[0]:.3g} c_e0 at "
+            f"x = {low[1] * 1e6:.4g} um ({(x_cc - low[1]) * 1e6:.4g} um from the cathode collector face); "
+            "the discharge is limited by the electrolyte's transport"
+        )
 
 
 #: Below this many cells ``linear_solver: auto`` takes the direct solver (MUMPS), above it the
@@ -484,7 +534,10 @@ def build_cell_mesh(vcell, comm=None):
     info = comm.bcast(info, root=0)
     vmesh = build_voxel_mesh(comm, grid, cell_tags.facet_tagger)
     if vcell.separator.conductivity_factor is not None:  # kappa_separator = factor kappa (MODEL §1)
-        vmesh.conductivity_factor[cell_tags.SEPARATOR] = float(vcell.separator.conductivity_factor)
+        code = cell_tags.SEPARATOR_LE if vcell.separator.material == "LE" else cell_tags.SEPARATOR
+        vmesh.conductivity_factor[code] = float(vcell.separator.conductivity_factor)
+    if vcell.separator.material == "LE":  # the porous separator's storage eps c_e (docs/liquid.md)
+        vmesh.porosity[cell_tags.SEPARATOR_LE] = float(vcell.separator.porosity)
     faces = vcell.cathode.inactive_faces
     if faces is not None:  # delaminated CAM | SE faces carry no current (MODEL §3, [004])
         from fem_assb.meshing.virtual_cell_grid import deactivate_faces

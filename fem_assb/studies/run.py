@@ -226,7 +226,7 @@ def build(case, comm, outdir=None, progress=None) -> Built:
         say(
             f"removed isolated clusters: {100 * info.removed_cam_fraction:.2f} % of the CAM "
             f"(not connected to the collector), {100 * info.removed_electrolyte_fraction:.2f} % of "
-            "the SE (not connected to the separator)"
+            f"the {'LE' if vcell.separator.material == 'LE' else 'SE'} (not connected to the separator)"
         )
     num = case.numerics
     n_cells = comm.allreduce(vmesh.num_owned_cells)
@@ -352,7 +352,11 @@ def inventory(built: Built):
 
     sim, vm = built.sim, built.sim.forms.vmesh
     own = vm.material[: vm.num_owned_cells]
-    n_se = built.comm.allreduce(int(np.count_nonzero(own == tags.SE)))
+    # the cathode's electrolyte: SE or LE voxels; an LE separator weighs its electrolyte only
+    # (porosity x thickness: its membrane's mass has no parameter yet, docs/liquid.md)
+    n_se = built.comm.allreduce(int(np.count_nonzero(np.isin(own, (tags.SE, tags.LE)))))
+    sep = built.vcell.separator
+    sep_fill = float(sep.porosity) if sep.material == "LE" else 1.0
     cs = built.case.materials
     f = sim.forms
     extra = tuple(
@@ -364,7 +368,7 @@ def inventory(built: Built):
         area=sim.area,
         cam_volume=f.cam_volumes.get(tags.CAM, 0.0),
         se_volume=n_se * built.image.voxel_size**3,
-        separator_volume=built.vcell.separator.thickness * sim.area,
+        separator_volume=sep_fill * sep.thickness * sim.area,
         c_max=float(cs.cam.c_max),
         c0=float(cs.cam.c0),
         cam_density=float(cs.cam.density),
@@ -411,7 +415,7 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
         "final_voltage_V": float(tab["voltage"][-1]),
         "final_mean_stoichiometry": float(tab["x_mean"][-1]),
         "simulated_time_s": float(sim.t),
-        "segments": _segments(ops, tab, hist.stop_reasons),
+        "segments": _segments(ops, tab, hist.stop_reasons, hist.notes),
         "removed_cam_fraction": built.info.removed_cam_fraction,
         "removed_electrolyte_fraction": built.info.removed_electrolyte_fraction,
         "inventory": inv.as_dict(),
@@ -451,9 +455,10 @@ def _first_discharge(ops, tab) -> tuple[float, float]:
     return q, energy.delivered_energy(tab["t"][sel], tab["voltage"][sel], tab["current"][sel])
 
 
-def _segments(ops, tab, stop_reasons) -> list[dict]:
+def _segments(ops, tab, stop_reasons, notes=None) -> list[dict]:
     """Per operation step: kind, capacity, end voltage, duration and why it stopped (the steps
-    a stopped run did not reach are left out)."""
+    a stopped run did not reach are left out); ``note``: what else ended it (an electrolyte
+    depleted, CellSimulation.depletion_note), where there is one."""
     from fem_assb.indicators import capacity as cap
 
     out = []
@@ -469,6 +474,7 @@ def _segments(ops, tab, stop_reasons) -> list[dict]:
                 "end_voltage_V": float(tab["voltage"][sel][-1]),
                 "duration_s": float(np.ptp(tab["t"][sel])),
                 "stop": stop_reasons[k] if k < len(stop_reasons) else "signal",
+                **({"note": notes[k]} if notes and k in notes else {}),
             }
         )
     return out
@@ -682,8 +688,9 @@ class _Fields:
                 fn.x.array[:] = u[:, 0]
             elif n == "x":
                 fn.x.array[:] = np.where(cam, u[:, 1], np.nan)
-            elif n == "c":
-                fn.x.array[:] = np.where(cam, u[:, 1] * f.cell_c_max, np.nan)
+            elif n == "c":  # c_s in the CAM, c_e in the liquid electrolyte (docs/liquid.md)
+                liq, c_e0 = f.has_material(tags.LIQUID), getattr(f, "c_e0", 0.0)
+                fn.x.array[:] = np.where(cam, u[:, 1] * f.cell_c_max, np.where(liq, u[:, 1] * c_e0, np.nan))
             elif n == "utilization":
                 fn.x.array[:] = np.where(cam, (u[:, 1] - f.cell_x0) / (1 - f.cell_x0), np.nan)
             elif n == "current":
