@@ -363,3 +363,14 @@ def test_structure_modify_acts_in_a_run(tmp_path):
 def test_bad_structure_modify_is_a_clean_error(modify, error, message):
     with pytest.raises(error, match=message):
         _built(modify)
+
+
+def test_log_axis_for_values_over_two_decades():
+    """The study plots put log-spaced sweeps (a film resistance 1 to 1e5 Ohm cm^2) on a log axis,
+    linear ones (f_L60 0 to 1, currents 1 to 8 mA/cm^2) on a linear one."""
+    from fem_assb.output.plots import _log_spaced
+
+    assert _log_spaced([[1.0, 1e2, 1e3, 1e5], [1.0, 10.0]])
+    assert not _log_spaced([[0.0, 0.2, 0.5, 1.0]])  # zero: no log axis
+    assert not _log_spaced([[1.0, 4.0, 6.0, 8.0]])
+    assert not _log_spaced([])

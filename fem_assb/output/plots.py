@@ -109,6 +109,15 @@ def sweep_indicators(path, x, series, xlabel: str, xticks=None, title: str = "")
     plt.close(fig)
 
 
+def _log_spaced(xs) -> bool:
+    """True where the swept values are positive and span two decades or more (a log axis)."""
+    import numpy as np
+
+    v = np.concatenate([np.asarray(x, dtype=float).ravel() for x in xs]) if xs else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return bool(v.size and np.all(v > 0) and v.max() / v.min() >= 100.0)
+
+
 def study_indicators(
     path, series, xlabel: str, xticks=None, title: str = "", dpi: int = 80, ylabels=None
 ) -> None:
@@ -137,6 +146,8 @@ def study_indicators(
         ax.grid(alpha=0.3)
         if xticks is not None:
             ax.set_xticks(list(range(len(xticks))), xticks, rotation=20, ha="right", fontsize=7)
+        elif _log_spaced([x for _, x, *_ in series]):
+            ax.set_xscale("log")  # e.g. a film resistance from 1 to 1e5 Ohm cm^2
     fig.suptitle(title, fontsize=9)
     if labelled:
         handles, labels = a.get_legend_handles_labels()

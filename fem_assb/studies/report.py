@@ -287,7 +287,7 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
         for row in r.rows:
             cells = [row[p] for p in r.parameters] + [_fmt(row.get(c), f) for c, _, f in TABLE]
             cells.append(row["status"] + (f": {row['error']}" if row.get("error") else ""))
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
         lines.append("")
     report = out / f"{name}.md"
     write_text(report, "\n".join(lines).rstrip() + "\n")
