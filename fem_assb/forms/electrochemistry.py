@@ -27,6 +27,7 @@ from fem_assb.forms.interface import (
     FARADAY,
     FILM_ITERATIONS,
     FILM_TOLERANCE,
+    film_coefficients,
     film_current,
     intercalation_current,
     metal_current,
@@ -589,7 +590,7 @@ class CellForms:
         self.film_check_form = None
         if self.film_residual is not None:
             self.film_check_form = self._cam_facet_check(self.film_residual, w)
-            steps = self._film_steps().get("iterations", FILM_ITERATIONS)
+            steps = FILM_ITERATIONS if self.film is not None else self.surface_iterations
             if self.film is not None:
                 what, reason = (
                     f"the resistive-film law, after its {steps} Newton steps,",
@@ -604,9 +605,13 @@ class CellForms:
             self.local_laws.append(LocalLaw(name, self.film_check_form, FILM_TOLERANCE, "V", what, reason))
 
     def _film_steps(self) -> dict:
-        """Phase-1 Newton steps of :func:`film_current`: its default with a film; without one
-        (the surface correction alone), ``surface_iterations`` (numerics.surface_iterations)."""
-        return {} if self.film is not None else {"iterations": self.surface_iterations}
+        """Keywords of :func:`film_current`: with a film its default Newton steps and the film's
+        R_RF and a_film as Constants (one compiled kernel for every film); without one (the
+        surface correction alone), ``surface_iterations`` (numerics.surface_iterations) steps."""
+        if self.film is None:
+            return {"iterations": self.surface_iterations}
+        msh = self.vmesh.mesh
+        return {"coefficients": tuple(fem.Constant(msh, v) for v in film_coefficients(self.film, self.T))}
 
     def _cam_facet_check(self, residual, w):
         """The compiled check form of a law on the CAM | SE facets: per CAM cell the sum over its

@@ -109,7 +109,17 @@ def _exp(q, m):
     return np.exp(q) if m.name == "numpy" else ufl.exp(q)
 
 
-def film_current(eta0, c_cell, c_e, a_surf, cam, film, T, m=ufl, iterations: int = FILM_ITERATIONS):
+def film_coefficients(film, T: float) -> tuple[float, float]:
+    """(R_RF [Ohm m^2], a_film = l_cam / (F D_cam(T)) [mol/m^3 per A/m^2]) of a film, (0, 0)
+    without one ([003] Eqs. 4-10, :func:`film_current`)."""
+    if film is None:
+        return 0.0, 0.0
+    return float(film.resistance()), float(film.l_cam) / (FARADAY * float(film.D_at(T)))
+
+
+def film_current(
+    eta0, c_cell, c_e, a_surf, cam, film, T, m=ufl, iterations: int = FILM_ITERATIONS, coefficients=None
+):
     """CAM | SE current density i (A/m^2, anodic positive) through a resistive film, and the
     residual (V) of its implicit law: (i, r). MODEL §3, [003] Eqs. 4-10 (Eq. 11: ``film.D_at``).
 
@@ -151,7 +161,10 @@ def film_current(eta0, c_cell, c_e, a_surf, cam, film, T, m=ufl, iterations: int
     cam: U0(x, T, m), c_max, i00, alpha; film: the materials' Film section (l_cam, sigma_cam,
     D_cam, l_se, kappa_se; D_cam at T by its Arrhenius law, ``D_at``) or None (no film: the
     half-cell surface correction alone, a_surf > 0); T (K); m: ufl or numpy
-    (numpy: finite-difference Newton derivatives, for the 0D tables and tests).
+    (numpy: finite-difference Newton derivatives, for the 0D tables and tests); coefficients:
+    None, or (R_RF, a_film) as UFL Constants holding the film's values (the cell forms: one
+    compiled kernel serves every film of a sweep; each film parameter set used to compile its
+    own, 13 to 50 s per case).
     """
     m = mathns.of(m)
     if not isinstance(cam.alpha, (int, float)) or float(cam.alpha) != 0.5:
@@ -160,12 +173,11 @@ def film_current(eta0, c_cell, c_e, a_surf, cam, film, T, m=ufl, iterations: int
     f = FARADAY / (GAS_CONSTANT * T)
     # a float, or UFL of the material code for several CAM materials (CellForms.cam_mix)
     c_max = cam.c_max if isinstance(cam.c_max, ufl.core.expr.Expr) else float(cam.c_max)
-    R_rf = float(film.resistance()) if film is not None else 0.0
-    a_film = (
-        float(film.l_cam) / (FARADAY * float(film.D_at(T))) if film is not None else 0.0
-    )  # mol/m^3 per A/m^2
-    a = a_surf + a_film
+    R_rf, a_film = film_coefficients(film, T)  # Ohm m^2; mol/m^3 per A/m^2
     logit = a_film > 0 or not (isinstance(a_surf, (int, float)) and a_surf == 0)
+    if coefficients is not None:
+        R_rf, a_film = coefficients
+    a = a_surf + a_film
     eps2 = (SATURATION_WIDTH * c_max) ** 2
 
     def U0_of(y):
