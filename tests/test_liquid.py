@@ -20,7 +20,9 @@ T = 298.15
 I = 20.0  # A/m^2 (2 mA/cm^2): about 27 mV of concentration overpotential at t+ = 0.25
 
 
-def _reference(system):
+def _reference(system, **layers):
+    """The independent 1D solution of the planar liquid cell (``layers``: e.g. L_le, n_le
+    replaced)."""
     from reference.liquid_1d import liquid_discharge_1d
 
     return liquid_discharge_1d(
@@ -29,7 +31,6 @@ def _reference(system):
         I=I,
         T=T,
         L_sep=P["L_sep"],
-        L_le=P["L_le"],
         L_cam=P["L_cam"],
         eps_sep=SEPARATOR["porosity"],
         fk_sep=SEPARATOR["kappa_factor"],
@@ -40,6 +41,7 @@ def _reference(system):
         sigma_li=min(system.anode.sigma, 1e5),  # the forms' METAL_CONDUCTIVITY_CAP
         L_cc=P["L_cc"],
         sigma_cc=1e5,  # COLLECTOR_CONDUCTIVITY
+        **{"L_le": P["L_le"], **layers},
     )
 
 
@@ -162,7 +164,6 @@ def test_virtual_cell_with_graded_liquid_separator_matches_1d_reference():
     """The virtual cell's porous LE separator (graded at both faces, VirtualCell) on a dense CAM
     image (no electrolyte in the cathode: the CAM | LE interface is the separator face), through
     build_cell_mesh (porosity and conductivity factor from the cell's separator)."""
-    from reference.liquid_1d import liquid_discharge_1d
 
     from fem_assb.structure.image import VoxelImage
     from fem_assb.structure.virtual_cell import Separator, VirtualCell
@@ -182,25 +183,7 @@ def test_virtual_cell_with_graded_liquid_separator_matches_1d_reference():
         vm, system, T, control=StepControl(dt_max=20.0, dU_max=0.005), surface_iterations=SURFACE_ITERATIONS
     )
     tab = sim.run([Operation("discharge", current_density=I, cutoff=3.0)]).as_table()
-    ref = liquid_discharge_1d(
-        system.cam,
-        system.electrolyte,
-        I=I,
-        T=T,
-        L_sep=P["L_sep"],
-        L_le=0.0,
-        n_le=0,
-        L_cam=P["L_cam"],
-        eps_sep=SEPARATOR["porosity"],
-        fk_sep=SEPARATOR["kappa_factor"],
-        fD_sep=SEPARATOR["D_factor"],
-        i0_li=system.anode.i0,
-        U_cut=3.0,
-        L_li=P["L_li"],
-        sigma_li=min(system.anode.sigma, 1e5),
-        L_cc=P["L_cc"],
-        sigma_cc=1e5,
-    )
+    ref = _reference(system, L_le=0.0, n_le=0)
     assert abs(tab["t"][-1] / ref["t_end"] - 1) < 0.01  # measured +0.29 %
     u_ref = np.array([ref["voltage"](ref["sol"].sol(t)) for t in tab["t"][1:]])
     # Left out, as in test_discharge_planar: the first 2 % (the initial CAM diffusion layer is
