@@ -59,24 +59,21 @@ class LocalLaw:
     """A law solved inside the forms by a fixed number of local Newton steps per facet (the
     grain-boundary law, the resistive film, the half-cell surface correction), and the check of
     what those steps leave: ``form`` assembles, per cell, the sum over its facets of |residual|
-    (in ``unit``); a converged solve counts only where its largest value is within ``tolerance``
-    (:meth:`fem_assb.studies.discharge.CellSimulation.step`), else the step is cut and retried."""
+    (V); a converged solve counts only where its largest value is within ``tolerance`` (V,
+    :meth:`fem_assb.studies.discharge.CellSimulation.step`), else the step is cut and retried."""
 
-    name: str  # "grain_boundary", "film", "surface"
+    name: str  # "grain_boundary", "film", "surface", "surface_liquid"
     form: object  # compiled DG0 vector form
     tolerance: float
-    unit: str  # of the residual: "V" or "c_max"
     what: str  # the law, for the failure reason
     reason: str = "LOCAL_LAW_NOT_CONVERGED"
-    advice: str = ""
 
     def failure(self, residual: float) -> str:
         """The reason of a solve this law's residual refuses."""
-        text = (
-            f"{self.reason}: {self.what} left a residual of {residual:.3g} {self.unit} "
-            f"(> {self.tolerance:g} {self.unit}) on some facet"
+        return (
+            f"{self.reason}: {self.what} left a residual of {residual:.3g} V "
+            f"(> {self.tolerance:g} V) on some facet"
         )
-        return f"{text}; {self.advice}" if self.advice else text
 
 
 class CellForms:
@@ -121,7 +118,7 @@ class CellForms:
         self.film = active_film(system) if film_law is None else (system.film if film_law else None)
         if film_law and system.film is None:
             raise ValueError("film_law=True needs a system with a film section")
-        self.film_residual = None  # UFL residual (V) of the film law, when it is used
+        self.film_check_form = None  # the film (or surface-correction) law's check, when used
         self.local_laws: list[LocalLaw] = []  # checked after every solve (LocalLaw)
         cam = system.cam
         self.c_max, self.x0 = float(cam.c_max), float(cam.c0) / float(cam.c_max)
@@ -291,23 +288,25 @@ class CellForms:
         sets ``i_cam`` (A/m^2, anodic positive) for the outputs. With a resistive film
         (``self.film``) the film law of [003] (:func:`~fem_assb.forms.interface.film_current`,
         the half-cell surface correction folded into its concentration drop) instead of the
-        plain one, and ``film_residual`` (V), checked after every solve."""
-        phi, H, n = self.phi, self.H, self.n
-        s_p, s_m = self.chi_cam("+"), self.chi_cam("-")
-        h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
+        plain one, its residual checked after every solve (``film_check_form``, a LocalLaw)."""
+        phi = self.phi
         eta0 = self.solid(phi) - self.electrolyte(phi)
         cam = self.cam_mix(self.solid)  # the touching CAM's own U0, i0, D, c_max
         c_cell = cam.c_max * self.solid(self.x)
         if self.film is not None and len(self.cam_parts) > 1:  # case.cams rejects it first
             raise ValueError("the resistive-film law is built for one CAM material, not several")
         if self.film is not None or self.surface_iterations > 0:
-            a_surf = 0.0
-            if self.surface_iterations > 0:  # c_surf = c_cell - i h_s / (2 F D_s(x_cell))
-                x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
-                a_surf = h_s / (2.0 * FARADAY * cam.D(x_cell, self.T, ufl))
-            i_cam, self.film_residual = film_current(
+            a_surf = self._surface_drop(cam)
+            i_cam, residual = film_current(
                 eta0, c_cell, self.c_e, a_surf, cam, self.film, self.T, ufl, **self._film_steps()
             )
+            if self.film is not None:
+                name, reason = "film", "FILM_NOT_CONVERGED"
+                what = f"the resistive-film law, after its {FILM_ITERATIONS} Newton steps,"
+            else:
+                name, reason = "surface", "SURFACE_NOT_CONVERGED"
+                what = f"the half-cell surface correction, after {self.surface_iterations} Newton steps,"
+            self.film_check_form = self._interface_law_check(name, residual, tags.CAM_SE, what, reason)
         else:
             i_cam = intercalation_current(eta0, c_cell, self.c_e, cam, self.T, ufl)
         self.i_cam = i_cam
@@ -378,7 +377,6 @@ class CellForms:
                 "grain_boundary",
                 self.gb_check_form,
                 GB_TOLERANCE,
-                "V",
                 f"the grain-boundary law is not converged after {self.gb_iterations} local Newton steps: it",
                 reason="GB_NOT_CONVERGED",
             )
@@ -502,24 +500,20 @@ class CellForms:
             return None
         if self.film is not None:
             raise ValueError("the resistive film is a CAM | SE law; a CAM | liquid interface has none")
-        phi, H, n, dS = self.phi, self.H, self.n, self.dS(tags.CAM_LE)
+        phi, dS = self.phi, self.dS(tags.CAM_LE)
         eta0 = self.solid(phi) - self.electrolyte(phi)
         cam = self.cam_mix(self.solid)  # the touching CAM's own parameters
         c_cell = cam.c_max * self.solid(self.x)
         c_e = self.c_e0 * self.electrolyte(self.x)
         if self.surface_iterations > 0:
-            s_p, s_m = self.chi_cam("+"), self.chi_cam("-")
-            h_s = s_p * normal_extent(n("+"), H("+")) + s_m * normal_extent(n("-"), H("-"))
-            x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
-            a_surf = h_s / (2.0 * FARADAY * cam.D(x_cell, self.T, ufl))
-            steps = self.surface_iterations
-            i, residual = film_current(eta0, c_cell, c_e, a_surf, cam, None, self.T, ufl, iterations=steps)
-            area = self.solid(H[0] * H[1] * H[2] / normal_extent(n, H))
-            w = ufl.TestFunction(self.Q)
-            check = _form(abs(residual) / area * self.solid(w) * dS, self.vmesh.mesh.comm)
-            what = f"the half-cell surface correction at CAM | LE, after {steps} Newton steps,"
-            law = LocalLaw("surface_liquid", check, FILM_TOLERANCE, "V", what, "SURFACE_NOT_CONVERGED")
-            self.local_laws.append(law)
+            a_surf = self._surface_drop(cam)
+            i, residual = film_current(
+                eta0, c_cell, c_e, a_surf, cam, None, self.T, ufl, **self._film_steps()
+            )
+            what = (
+                f"the half-cell surface correction at CAM | LE, after {self.surface_iterations} Newton steps,"
+            )
+            self._interface_law_check("surface_liquid", residual, tags.CAM_LE, what, "SURFACE_NOT_CONVERGED")
         else:
             i = intercalation_current(eta0, c_cell, c_e, cam, self.T, ufl)
         self.i_liq = i
@@ -587,22 +581,6 @@ class CellForms:
         self.electrolyte_lithium = None
         if self.has_liquid:
             self.electrolyte_lithium = _form(self.chi_liq * self.eps * self.c_e0 * self.x * dx, comm)
-        self.film_check_form = None
-        if self.film_residual is not None:
-            self.film_check_form = self._cam_facet_check(self.film_residual, w)
-            steps = FILM_ITERATIONS if self.film is not None else self.surface_iterations
-            if self.film is not None:
-                what, reason = (
-                    f"the resistive-film law, after its {steps} Newton steps,",
-                    "FILM_NOT_CONVERGED",
-                )
-            else:
-                what, reason = (
-                    f"the half-cell surface correction, after {steps} Newton steps,",
-                    "SURFACE_NOT_CONVERGED",
-                )
-            name = "film" if self.film is not None else "surface"
-            self.local_laws.append(LocalLaw(name, self.film_check_form, FILM_TOLERANCE, "V", what, reason))
 
     def _film_steps(self) -> dict:
         """Keywords of :func:`film_current`: with a film its default Newton steps and the film's
@@ -613,12 +591,29 @@ class CellForms:
         msh = self.vmesh.mesh
         return {"coefficients": tuple(fem.Constant(msh, v) for v in film_coefficients(self.film, self.T))}
 
-    def _cam_facet_check(self, residual, w):
-        """The compiled check form of a law on the CAM | SE facets: per CAM cell the sum over its
-        interface facets of |residual| (a facet integral of |residual| / facet area)."""
+    def _surface_drop(self, cam):
+        """a_surf = h_s / (2 F D_s(x_cell)) (mol/m^3 per A/m^2) of the half-cell surface
+        correction on a CAM | electrolyte facet, c_surf = c_cell - a_surf i (DESIGN §3a), h_s the
+        CAM cell's extent normal to the facet; 0 without the correction."""
+        if self.surface_iterations <= 0:
+            return 0.0
+        H, n = self.H, self.n
+        h_s = self.chi_cam("+") * normal_extent(n("+"), H("+")) + self.chi_cam("-") * normal_extent(
+            n("-"), H("-")
+        )
+        x_cell = ufl.min_value(ufl.max_value(self.solid(self.x), 1e-9), 1.0 - 1e-9)
+        return h_s / (2.0 * FARADAY * cam.D(x_cell, self.T, ufl))
+
+    def _interface_law_check(self, name: str, residual, tag: int, what: str, reason: str):
+        """Register the :class:`LocalLaw` of a law solved per facet on the CAM | electrolyte facets
+        ``tag`` (residual in V): its check form, per CAM cell the sum over its facets of
+        |residual| (a facet integral of |residual| / facet area), compiled and returned."""
         H = self.H
         area = self.solid(H[0] * H[1] * H[2] / normal_extent(self.n, H))
-        return _form(abs(residual) / area * self.solid(w) * self.dS(tags.CAM_SE), self.vmesh.mesh.comm)
+        w = ufl.TestFunction(self.Q)
+        form = _form(abs(residual) / area * self.solid(w) * self.dS(tag), self.vmesh.mesh.comm)
+        self.local_laws.append(LocalLaw(name, form, FILM_TOLERANCE, what, reason))
+        return form
 
     # -- state helpers -------------------------------------------------------------------
     def has_material(self, codes) -> np.ndarray:
