@@ -236,31 +236,36 @@ def test_cli_json_bare_npy_and_label_map(tmp_path):
     assert main(["keff", str(path), "--phase", "1", "--grain-resistance", "3.6"]) == 1
 
 
-def _reference_fv(mask, axis, h, kappa, grains=None, r_gb=0.0):
+def _reference_fv(mask, axis, h, kappa, grains=None, r_gb=0.0, periodic=False):
     """Independent cell-centred finite volumes with scipy: the same discrete problem, built
-    directly on the voxel lattice (half-cell Dirichlet faces, harmonic/series transmissibility)."""
+    directly on the voxel lattice (half-cell Dirichlet faces, harmonic/series transmissibility);
+    ``periodic``: the two lateral axes wrap (np.roll pairs), as keff with lateral="periodic"."""
     import scipy.sparse as sp
     from scipy.sparse.linalg import spsolve
 
     from fem_assb.structure.analysis import percolating
 
-    keep = percolating(mask, axis)
+    wrap = tuple(d for d in range(3) if d != axis) if periodic else ()
+    keep = percolating(mask, axis, periodic=wrap)
     idx = -np.ones(mask.shape, dtype=np.int64)
     idx[keep] = np.arange(keep.sum())
     n = int(keep.sum())
     rows, cols, vals = [], [], []
     diag = np.zeros(n)
     area = h * h
+    g = grains if grains is not None else np.zeros(mask.shape, dtype=np.int32)
     for d in range(3):
-        a = [slice(None)] * 3
-        b = [slice(None)] * 3
-        a[d], b[d] = slice(0, -1), slice(1, None)
-        ia, ib = idx[tuple(a)], idx[tuple(b)]
+        if d in wrap:  # every voxel with its +d neighbour, the last one with the first
+            ia, ib = idx, np.roll(idx, -1, axis=d)
+            ga, gb = g, np.roll(g, -1, axis=d)
+        else:
+            a = [slice(None)] * 3
+            b = [slice(None)] * 3
+            a[d], b[d] = slice(0, -1), slice(1, None)
+            ia, ib, ga, gb = idx[tuple(a)], idx[tuple(b)], g[tuple(a)], g[tuple(b)]
         both = (ia >= 0) & (ib >= 0)
-        r = np.full(both.sum(), h / kappa)
-        if grains is not None:
-            ga, gb = grains[tuple(a)][both], grains[tuple(b)][both]
-            r = r + np.where((ga != gb) & (ga > 0) & (gb > 0), r_gb, 0.0)
+        ga, gb = ga[both], gb[both]
+        r = h / kappa + np.where((ga != gb) & (ga > 0) & (gb > 0), r_gb, 0.0)
         t = area / r
         i, j = ia[both], ib[both]
         rows += [i, j]

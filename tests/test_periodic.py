@@ -18,6 +18,7 @@ dolfinx = pytest.importorskip("dolfinx")
 import ufl  # noqa: E402
 from dolfinx import fem  # noqa: E402
 from mpi4py import MPI  # noqa: E402
+from test_keff import _reference_fv  # noqa: E402  (the independent FV solve, periodic=True)
 
 from fem_assb.errors import InputError  # noqa: E402
 from fem_assb.meshing import cell_tags as tags  # noqa: E402
@@ -164,59 +165,13 @@ def test_keff_of_a_periodic_structure_does_not_change_when_it_is_rolled_laterall
         assert max(abs(ins[a] / base["insulating"][a] - 1) for a in lateral_axes) > TEETH, axis
 
 
-def _reference_fv(mask, axis, h, kappa, grains, r_gb):
-    """Independent cell-centred finite volumes with scipy on the voxel lattice, with periodic
-    lateral faces (np.roll pairs along the two other axes): the same discrete problem as keff
-    with lateral="periodic"."""
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import spsolve
-
-    from fem_assb.structure.analysis import percolating
-
-    wrap = tuple(d for d in range(3) if d != axis)
-    keep = percolating(mask, axis, periodic=wrap)
-    idx = -np.ones(mask.shape, dtype=np.int64)
-    idx[keep] = np.arange(keep.sum())
-    n = int(keep.sum())
-    rows, cols, vals, diag = [], [], [], np.zeros(n)
-    for d in range(3):
-        if d in wrap:  # every voxel with its +d neighbour, the last one with the first
-            ia, ib = idx, np.roll(idx, -1, axis=d)
-            ga, gb = grains, np.roll(grains, -1, axis=d)
-        else:
-            lo, hi = [slice(None)] * 3, [slice(None)] * 3
-            lo[d], hi[d] = slice(0, -1), slice(1, None)
-            ia, ib, ga, gb = idx[tuple(lo)], idx[tuple(hi)], grains[tuple(lo)], grains[tuple(hi)]
-        both = (ia >= 0) & (ib >= 0)
-        gba, gbb = ga[both], gb[both]
-        t = h * h / (h / kappa + np.where((gba != gbb) & (gba > 0) & (gbb > 0), r_gb, 0.0))
-        i, j = ia[both], ib[both]
-        rows += [i, j]
-        cols += [j, i]
-        vals += [-t, -t]
-        np.add.at(diag, i, t)
-        np.add.at(diag, j, t)
-    tb = h * h * 2 * kappa / h
-    lo, hi = np.take(idx, 0, axis=axis), np.take(idx, -1, axis=axis)
-    lo, hi = lo[lo >= 0], hi[hi >= 0]
-    diag[lo] += tb
-    diag[hi] += tb
-    rhs = np.zeros(n)
-    rhs[lo] = tb
-    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    phi = spsolve((A + sp.diags(diag)).tocsc(), rhs)
-    current = np.sum(tb * (1.0 - phi[lo]))
-    cross = np.prod([mask.shape[k] * h for k in range(3) if k != axis])
-    return current / cross * mask.shape[axis] * h / kappa
-
-
 def test_periodic_keff_matches_an_independent_finite_volume_solve():
     img = _periodic_structure((12, 10, 9), 0.45, seed=11)
     grains = _grains(img.shape, seed=2)
     h, kappa, r_gb = 0.5e-6, 0.05, 2e-5
     r = _keff(img, "periodic", voxel_size=h, grains=grains, bulk_conductivity=kappa, grain_resistance=r_gb)
     for a, d in (("x", 0), ("y", 1), ("z", 2)):
-        ref = _reference_fv(img == 1, d, h, kappa, grains, r_gb)
+        ref = _reference_fv(img == 1, d, h, kappa, grains, r_gb, periodic=True)
         assert ref > 0
         assert r["axes"][a]["relative_conductivity"] == pytest.approx(ref, rel=1e-9), a
         assert r["axes"][a]["current_balance"] < 1e-9
