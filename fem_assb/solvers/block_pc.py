@@ -1,4 +1,5 @@
-"""Block preconditioner of the (phi, x) Newton system: BoomerAMG on phi, then Jacobi on x.
+"""Block preconditioner of the (phi, x) Newton system: BoomerAMG on phi, then Jacobi on x
+(or, where the second field holds a liquid's c_e, a second BoomerAMG on the x block).
 
 The same operator as PETSc's multiplicative PCFIELDSPLIT with BoomerAMG on field 0 and Jacobi
 on field 1,
@@ -27,15 +28,24 @@ class PhiAMGThenJacobi:
     """petsc4py Python-PC context. inverse_diagonal: PETSc Vec of 1 / diag(J) (kept current by
     the caller); prefix: options prefix of the inner BoomerAMG PC, which reads the options
     database at every set-up (the caller puts its options there, e.g.
-    :data:`fem_assb.solvers.linear.BOOMERAMG_3D`)."""
+    :data:`fem_assb.solvers.linear.BOOMERAMG_3D`).
 
-    def __init__(self, inverse_diagonal, prefix: str):
+    ``second_amg_prefix``: None (Jacobi on the second field) or the options prefix of a second
+    BoomerAMG on the whole second-field block, used where that block holds the electrolyte
+    concentration of a liquid (docs/liquid.md, "Solver"): a diffusion operator over the pore
+    network, which Jacobi leaves to the Krylov method (measured on cases/lib_le_small.yaml:
+    140 BiCGStab iterations per Newton iteration with Jacobi)."""
+
+    def __init__(self, inverse_diagonal, prefix: str, second_amg_prefix: str | None = None):
         self.dinv = inverse_diagonal
         self.prefix = prefix
+        self.second_prefix = second_amg_prefix
         self.amg = None
         self.H = None  # the phi block in hypre's format
         self.is_phi = None
         self.r_phi = self.y_phi = self.w = None
+        self.amg_c = self.H_c = self.is_c = None  # the second block's AMG (second_amg_prefix)
+        self.r_c = self.y_c = None
 
     def setUp(self, pc):
         A, P = pc.getOperators()
@@ -43,20 +53,34 @@ class PhiAMGThenJacobi:
         if self.is_phi is None:
             r0, r1 = P.getOwnershipRange()
             self.is_phi = PETSc.IS().createStride((r1 - r0) // 2, first=r0, step=2, comm=comm)
+            if self.second_prefix is not None:
+                self.is_c = PETSc.IS().createStride((r1 - r0) // 2, first=r0 + 1, step=2, comm=comm)
             self.w = A.createVecLeft()
-        else:  # the old hierarchy and block go before the new ones are built (peak memory)
-            self.amg.destroy()
-            self.H.destroy()
+        else:  # the old hierarchies and blocks go before the new ones are built (peak memory)
+            for obj in (self.amg, self.H, self.amg_c, self.H_c):
+                if obj is not None:
+                    obj.destroy()
             release_free_heap()
-        self.amg = PETSc.PC().create(comm)
-        self.amg.setOptionsPrefix(self.prefix)
-        self.amg.setFromOptions()
-        self.H = hypre_submatrix(P, self.is_phi)  # hypre's format, no COO delegate
-        self.amg.setOperators(self.H)
-        self.amg.setUp()
-        release_free_heap()  # the set-up's temporaries, before the next assembly allocates
+        self.amg, self.H = self._amg(P, self.is_phi, self.prefix)
         if self.r_phi is None:
             self.r_phi, self.y_phi = self.H.createVecs()
+        if self.is_c is not None:
+            self.amg_c, self.H_c = self._amg(P, self.is_c, self.second_prefix)
+            if self.r_c is None:
+                self.r_c, self.y_c = self.H_c.createVecs()
+
+    @staticmethod
+    def _amg(P, rows, prefix: str):
+        """BoomerAMG (options under ``prefix``) set up on the diagonal block ``rows`` of P,
+        extracted in hypre's format (no COO delegate)."""
+        amg = PETSc.PC().create(P.getComm())
+        amg.setOptionsPrefix(prefix)
+        amg.setFromOptions()
+        H = hypre_submatrix(P, rows)
+        amg.setOperators(H)
+        amg.setUp()
+        release_free_heap()  # the set-up's temporaries, before the next assembly allocates
+        return amg, H
 
     def apply(self, pc, r, y):
         A, _ = pc.getOperators()
@@ -68,13 +92,20 @@ class PhiAMGThenJacobi:
         ya[1::2] = 0.0
         A.mult(y, self.w)  # (A y)_x = A_x,phi y_phi
         ya = y.getArray()
-        ya[1::2] = self.dinv.array[1::2] * (ra[1::2] - self.w.array[1::2])
+        if self.amg_c is None:
+            ya[1::2] = self.dinv.array[1::2] * (ra[1::2] - self.w.array[1::2])
+            return
+        self.r_c.array[:] = ra[1::2] - self.w.array[1::2]
+        self.amg_c.apply(self.r_c, self.y_c)
+        ya[1::2] = self.y_c.array
 
     def view(self, pc, viewer):
-        viewer.printfASCII("BoomerAMG on phi (hypre matrix), then Jacobi on x\n")
+        second = "Jacobi" if self.second_prefix is None else "BoomerAMG"
+        viewer.printfASCII(f"BoomerAMG on phi (hypre matrix), then {second} on the second field\n")
 
     def destroy(self, pc):
-        for obj in (self.amg, self.H, self.is_phi, self.r_phi, self.y_phi, self.w):
+        for obj in (self.amg, self.H, self.is_phi, self.r_phi, self.y_phi, self.w, self.amg_c, self.H_c,
+                    self.is_c, self.r_c, self.y_c):
             if obj is not None:
                 obj.destroy()
 

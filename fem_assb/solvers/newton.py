@@ -20,7 +20,8 @@ measured to work on this problem (docs/discharge.md, "Solver"):
   ``max_backtracks`` times (a Python ``SNESLINESEARCHSHELL``, :mod:`fem_assb.solvers.linesearch`);
 - **linear solver** (``linear_solver``, the SNES's KSP): "direct" (LU, MUMPS when available)
   or "iterative" (BiCGStab, rtol 1e-6 in every Newton iteration, preconditioned by BoomerAMG on
-  phi then Jacobi on x, :mod:`fem_assb.solvers.block_pc`; the preconditioner is kept across
+  phi then Jacobi on x (BoomerAMG on x too with ``second_amg``, for a liquid's c_e),
+  :mod:`fem_assb.solvers.block_pc`; the preconditioner is kept across
   Newton iterations and time steps while it works, :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
 
 PETSc options: the SNES, its line search, KSP and PC read the options database under the prefix
@@ -108,6 +109,7 @@ class BlockNewton:
         petsc_options=None,
         report=None,
         x_upper=None,
+        second_amg: bool = False,
     ):
         if linear_solver not in ("direct", "iterative"):
             raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
@@ -133,6 +135,7 @@ class BlockNewton:
         #: is c_e / c_e0 (liquid cells: positivity only); None: 1 everywhere
         self.x_upper = 1.0 if x_upper is None else np.asarray(x_upper, dtype=float)[: self.nown]
         self.linear_solver = linear_solver
+        self.second_amg = second_amg
 
         snes = self.snes = PETSc.SNES().create(self.comm)
         snes.setOptionsPrefix(prefix)
@@ -169,7 +172,9 @@ class BlockNewton:
             self.ksp.setTolerances(rtol=1e-6, atol=1e-30, max_it=400)
             pc = self.ksp.getPC()
             pc.setType(PETSc.PC.Type.PYTHON)
-            pc.setPythonContext(PhiAMGThenJacobi(self.scale, prefix + "phi_"))
+            pc.setPythonContext(
+                PhiAMGThenJacobi(self.scale, prefix + "phi_", prefix + "c_" if second_amg else None)
+            )
             self._reuse = PreconditionerReuse(self.ksp)
         try:
             with self._options_active():
@@ -201,6 +206,9 @@ class BlockNewton:
         if self.linear_solver == "iterative":
             pre = self.options.prefix + "phi_"
             defaults = {pre + k: v for k, v in BOOMERAMG_3D.items()}
+            if self.second_amg:
+                pre = self.options.prefix + "c_"
+                defaults.update({pre + k: v for k, v in BOOMERAMG_3D.items()})
         return self.options.active(defaults)
 
     @property

@@ -128,6 +128,8 @@ class CellSimulation:
             petsc_options=petsc_options,
             report=report,
             x_upper=self.forms.x_upper,
+            # AMG on the second field where it holds an electrolyte concentration (docs/liquid.md)
+            second_amg=self.forms.has_liquid,
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
