@@ -5,6 +5,13 @@ linear iterations, peak memory per voxel.
     ./scripts/env-run python3 benchmarks/discharge_scaling.py --sizes 32 64 100
     ./scripts/env-run mpirun -n 2 python3 benchmarks/discharge_scaling.py --sizes 32 64 100
 
+``--electrolyte liquid`` (issue 17): the seed 001 LIB cathode instead, NMC811 | 1 M LiPF6 in
+EC:EMC 3:7 (preset NMC811_LiPF6), 65 vol% CAM, 21 vol% CBD (``--cbd``), the rest liquid-filled
+pores, 1 um voxels, a porous 20 um LE separator (porosity 0.5, effective conductivity 0.5 x
+bulk), at 4 mA/cm^2 to 3.0 V:
+
+    ./scripts/env-run mpirun -n 2 python3 benchmarks/discharge_scaling.py --sizes 64 --electrolyte liquid
+
 Prints one table row per size (rank 0) and appends it to benchmarks/results/discharge_scaling.csv.
 """
 
@@ -24,23 +31,36 @@ def peak_memory_bytes(comm) -> float:
     return comm.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0)
 
 
-def benchmark_cell(n: int, comm):
-    """The benchmark's virtual cell: an n^3 voxel cathode (0.5 um, 65 vol% CAM, 5 um particles,
-    seed 1) generated on rank 0 and broadcast, on a 20 um SE separator."""
+#: The two benchmark cells: materials preset, current density [A/m^2], voxel size.
+CELLS = {
+    "solid": {"preset": "NMC811_Li6PS5Cl", "current": 10.0, "voxel": 0.5e-6},
+    "liquid": {"preset": "NMC811_LiPF6", "current": 40.0, "voxel": 1e-6},
+}
+
+
+def benchmark_cell(n: int, comm, electrolyte: str = "solid", cbd: float = 0.21):
+    """The benchmark's virtual cell, generated on rank 0 and broadcast. solid: an n^3 voxel
+    cathode (0.5 um, 65 vol% CAM, 5 um particles, seed 1) on a 20 um SE separator; liquid: 1 um
+    voxels, 65 vol% CAM (5 um), ``cbd`` CBD (2 um), liquid pores, on a 20 um porous LE separator."""
     from fem_assb.structure.generate import generate_composite
     from fem_assb.structure.virtual_cell import Separator, VirtualCell
 
-    image = (
-        generate_composite(
-            (n, n, n), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="5 um", d_se="1.5 um", seed=1
+    def generate():
+        if electrolyte == "solid":
+            return generate_composite(
+                (n, n, n), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="5 um", d_se="1.5 um", seed=1
+            )
+        return generate_composite(
+            (n, n, n), "1 um", cam_fraction=0.65, se_fraction=0.0, cbd_fraction=cbd, d_cam="5 um",
+            d_cbd="2 um", pore="LE", seed=1,
         )
-        if comm.rank == 0
-        else None
-    )
-    return VirtualCell(comm.bcast(image, root=0), Separator("SE", 20e-6))
+
+    image = generate() if comm.rank == 0 else None
+    separator = Separator("SE", 20e-6) if electrolyte == "solid" else Separator("LE", 20e-6, 0.5, 0.5)
+    return VirtualCell(comm.bcast(image, root=0), separator)
 
 
-def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False):
+def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False, electrolyte="solid", cbd=0.21):
     from fem_assb.materials import get_system
     from fem_assb.solvers.time_stepping import StepControl
     from fem_assb.studies.discharge import (
@@ -51,9 +71,12 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False):
     )
 
     t0 = time.perf_counter()
-    vm, info = build_cell_mesh(benchmark_cell(n, comm), comm)
-    system = get_system("NMC811_Li6PS5Cl")
-    surface, _ = auto_surface_iterations(system.cam, 298.15, 0.5e-6, n * 0.5e-6, 0.65, current_density=10.0)
+    spec = CELLS[electrolyte]
+    vm, info = build_cell_mesh(benchmark_cell(n, comm, electrolyte, cbd), comm)
+    system = get_system(spec["preset"])
+    surface, _ = auto_surface_iterations(
+        system.cam, 298.15, spec["voxel"], n * spec["voxel"], 0.65, current_density=spec["current"]
+    )
     sim = CellSimulation(
         vm,
         system,
@@ -63,7 +86,7 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False):
         control=StepControl(dt_max=120.0, dx_max=0.2, dU_max=0.05),
     )
     t_setup = time.perf_counter() - t0
-    op = Operation("discharge", current_density=10.0, cutoff=3.0, duration=t_max)
+    op = Operation("discharge", current_density=spec["current"], cutoff=3.0, duration=t_max)
 
     def on_step(s, rec):  # progress on rank 0 (stderr), every 5 steps
         if not quiet and comm.rank == 0 and s.history.steps % 5 == 0:
@@ -80,6 +103,7 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False):
     voxels = n**3
     return {
         "n": n,
+        "electrolyte": electrolyte,
         "voxels": voxels,
         "ranks": comm.size,
         "solver": solver,
@@ -102,11 +126,14 @@ def main():
     ap.add_argument("--solver", default="iterative", choices=("direct", "iterative"))
     ap.add_argument("--t-max", type=float, default=None, help="stop after this simulated time (s)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--electrolyte", default="solid", choices=tuple(CELLS), help="the benchmark cell")
+    ap.add_argument("--cbd", type=float, default=0.21, help="CBD volume fraction of the liquid cell")
     args = ap.parse_args()
     comm = MPI.COMM_WORLD
     out = Path(__file__).parent / "results" / "discharge_scaling.csv"
     cols = (
         "n",
+        "electrolyte",
         "voxels",
         "ranks",
         "solver",
@@ -125,7 +152,7 @@ def main():
         print(" | ".join(cols), flush=True)
     # ascending: the peak resident size of the process (ru_maxrss) then belongs to the current size
     for n in sorted(args.sizes):
-        row = run(n, args.solver, comm, args.t_max, args.quiet)
+        row = run(n, args.solver, comm, args.t_max, args.quiet, args.electrolyte, args.cbd)
         if comm.rank == 0:
             line = " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in cols)
             print(line, flush=True)
