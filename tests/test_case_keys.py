@@ -212,6 +212,10 @@ def _sweep_table(out: Path):
     return tuple(rows[0]), tuple(r["capacity_mAh_cm2"] for r in rows)
 
 
+#: A generated structure with liquid-filled pores (20 % of the box), for structure.modify.replace.
+_POROUS = {"pore": "LE", "se_fraction": 0.2}
+
+
 def _gen(**kw):
     """Changes of the generator spec (structure.generator.<key>)."""
     return {f"structure.generator.{k}": v for k, v in kw.items()}
@@ -325,7 +329,9 @@ KEYS: dict[str, object] = {
     "perforated.center": Image(
         {"kind": "perforated", "radius": "1 um"}, {"kind": "perforated", "radius": "1 um", "center": "center"}
     ),
-    "perforated.fill": Rejected(_gen(kind="perforated", radius="1 um", fill="LE"), 17),
+    "perforated.fill": Image(
+        {"kind": "perforated", "radius": "1 um"}, {"kind": "perforated", "radius": "1 um", "fill": "LE"}
+    ),
     "layered.f_first": Image(
         {"kind": "layered", "f_first": 0.5, "first": {"cam_fraction": 0.7, "se_fraction": 0.3}, "second": {}},
         {"kind": "layered", "f_first": 0.2, "first": {"cam_fraction": 0.7, "se_fraction": 0.3}, "second": {}},
@@ -362,7 +368,9 @@ KEYS: dict[str, object] = {
     "modify.channel.center": Image(
         {"MODIFY": [{"channel": "0.6 um"}]}, {"MODIFY": [{"channel": "0.6 um", "center": "center"}]}
     ),
-    "modify.channel.fill": Rejected({"structure.modify": [{"channel": "0.6 um", "fill": "LE"}]}, 17),
+    "modify.channel.fill": Image(
+        {"MODIFY": [{"channel": "0.6 um"}]}, {"MODIFY": [{"channel": "0.6 um", "fill": "LE"}]}
+    ),
     "modify.delaminate": Image({}, {"MODIFY": [{"delaminate": 0.5}]}),
     "modify.delaminate.seed": Image(
         {"MODIFY": [{"delaminate": 0.5}]}, {"MODIFY": [{"delaminate": 0.5, "seed": 1}]}
@@ -375,7 +383,15 @@ KEYS: dict[str, object] = {
     "modify.remove_isolated": Image(
         {"shape": [10, 8, 8]}, {"shape": [10, 8, 8], "MODIFY": ["remove_isolated"]}
     ),
-    "modify.shell": Rejected({"structure.modify": [{"shell": "0.5 um"}]}, 16),
+    "modify.shell": Image({}, {"MODIFY": [{"shell": "0.5 um"}]}),
+    "modify.shell.material": Image(
+        {"MODIFY": [{"shell": "0.5 um"}]}, {"MODIFY": [{"shell": "0.5 um", "material": "LCO_SHELL"}]}
+    ),
+    "modify.replace": Image(_POROUS, {**_POROUS, "MODIFY": [{"replace": "LE", "by": "SE"}]}),
+    "modify.replace.by": Image(
+        {**_POROUS, "MODIFY": [{"replace": "LE", "by": "SE"}]},
+        {**_POROUS, "MODIFY": [{"replace": "LE", "by": "CAM"}]},
+    ),
     # cell
     # SE -> LE needs a liquid electrolyte and an SE-free cathode: the liquid switch (LIQ's Sim checks)
     "cell.separator.material": Resolved(LIQ, _separator),
@@ -921,7 +937,15 @@ def _same_image(a, b) -> bool:
         and np.array_equal(class_mask(a, ("LE",)), class_mask(b, ("LE",)))
         and np.array_equal(ga, gb)
         and _faces(a) == _faces(b)
+        and np.array_equal(_names(a), _names(b))
     )
+
+
+def _names(image) -> np.ndarray:
+    """The material name of every voxel (a second CAM material is class CAM too)."""
+    values = np.array(sorted(image.label_map.materials))
+    names = np.array([image.label_map.materials[v].name for v in values])
+    return names[np.searchsorted(values, image.labels)]
 
 
 def _faces(image):

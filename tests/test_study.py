@@ -16,7 +16,7 @@ from discharge_cells import tiny_case
 
 from fem_assb.case import load_case, resolve_case
 from fem_assb.cli import main
-from fem_assb.errors import InputError, NotSupportedError
+from fem_assb.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = sorted((ROOT / "cases" / "studies").glob("*.yaml"))
@@ -314,6 +314,23 @@ def test_structure_modify_changes_the_built_image():
     assert channel.mask("CAM").sum() < base.mask("CAM").sum() and not channel.mask("CAM")[:, 0, 0].any()
 
 
+def test_structure_modify_shell_and_replace():
+    """shell: the CAM voxels next to the SE become the second CAM material (class CAM, a new
+    label); replace: every voxel of one material becomes another (seed 001's ASSB twin)."""
+    from scipy import ndimage
+
+    base = _built(None)
+    shell = _built([{"shell": "0.5 um", "material": "AL_LCO"}])
+    al = shell.mask("AL_LCO")
+    se = base.mask("SE")
+    next_to_se = ndimage.binary_dilation(se) & base.mask("CAM")  # face neighbours of the SE
+    assert al.any() and np.array_equal(al, next_to_se)
+    assert np.array_equal(shell.mask("CAM"), base.mask("CAM"))  # class CAM: both materials
+    liquid = _built([{"replace": "SE", "by": "LE"}])
+    assert not liquid.mask("SE").any() and np.array_equal(liquid.mask("LE"), se)
+    assert np.array_equal(liquid.mask("CAM"), base.mask("CAM"))
+
+
 def test_collector_contact_keeps_whole_particle_footprints():
     from scipy import ndimage
 
@@ -355,8 +372,11 @@ def test_structure_modify_acts_in_a_run(tmp_path):
         ([{"stack": "other.npy"}], InputError, "layered"),
         ({"crop_cc": 1}, InputError, "must be a list of operations"),
         ([{"crop_cc": 8}], InputError, r"structure.modify\[0\] \(crop_cc\): can crop 0 to 7 layers"),
-        ([{"shell": "0.5 um"}], NotSupportedError, r"structure.modify\[0\].shell: .*roadmap issue #16"),
-        ([{"channel": "1 um", "fill": "LE"}], NotSupportedError, r"roadmap issue #17"),
+        ([{"replace": "CBD", "by": "SE"}], InputError, r"\(replace\): the image has no CBD voxels"),
+        ([{"replace": "SE"}], InputError, r"needs the material it becomes, e.g. \{replace: SE, by: LE\}"),
+        ([{"replace": "SE", "by": "SE"}], InputError, "are the same material"),
+        ([{"replace": "SE", "by": "GLASS"}], InputError, "unknown material 'GLASS'"),
+        ([{"shell": "0.1 um"}], InputError, "below the voxel size"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

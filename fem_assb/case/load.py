@@ -545,13 +545,6 @@ def _check_generator_supported(gen: dict) -> None:
         for key in ("d_cbd", "spread_cbd"):
             if key in g:
                 raise _not_supported(f"{where}.{key}", "a carbon-binder domain (CBD)", 17, f"remove {key}")
-    if kind == "perforated" and str(gen.get("fill")) == "LE":
-        raise _not_supported(
-            "structure.generator.fill",
-            "a channel of liquid electrolyte (fill: LE)",
-            17,
-            "use fill: SE",
-        )
 
 
 def _check_image_supported(image) -> None:

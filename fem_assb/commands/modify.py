@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 
 NAME = "modify"
-HELP = "crop, mirror, coarsen, perforate, stack, add a CAM shell, delaminate or clean a voxel image"
+HELP = (
+    "crop, mirror, coarsen, perforate, stack, add a CAM shell, replace a material, delaminate or "
+    "clean a voxel image"
+)
 
 
 class _Op(argparse.Action):
@@ -63,6 +66,12 @@ def add_arguments(parser) -> None:
         action=_Op,
         metavar="THICKNESS",
         help="CAM shell of this thickness from the CAM|SE interface, e.g. 0.5um (--shell-material)",
+    )
+    ops.add_argument(
+        "--replace",
+        action=_Op,
+        metavar="OLD:NEW",
+        help="turn every OLD voxel into NEW (material names or classes), e.g. CBD:SE",
     )
     ops.add_argument(
         "--delaminate",
@@ -138,6 +147,11 @@ def apply(image, ops, args, load):
             image = M.stack(image, load(value), args.fraction, reverse=args.reverse)
         elif name == "shell":
             image = M.cam_shell(image, to_si(value, "m", name="--shell"), args.shell_material)
+        elif name == "replace":
+            old, colon, new = value.partition(":")
+            if not colon or not old.strip() or not new.strip():
+                raise InputError(f"--replace {value!r} needs OLD:NEW, e.g. --replace CBD:SE.")
+            image = M.replace_material(image, old.strip(), new.strip())
         elif name == "delaminate":
             image = M.delaminate(image, value, args.seed)
         elif name == "remove_isolated":

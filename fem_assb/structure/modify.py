@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from fem_assb.errors import InputError
 from fem_assb.structure import analysis
-from fem_assb.structure.image import LabelMap, Material, VoxelImage
+from fem_assb.structure.image import MATERIAL_CLASSES, LabelMap, Material, VoxelImage
 
 
 # ------------------------------------------------------------------ helpers
@@ -313,6 +313,31 @@ def cam_shell(
     labels = _fit_dtype(image.labels, value)
     labels[shell] = value
     return _new(image, labels, label_map=label_map)
+
+
+def replace_material(image: VoxelImage, old: str, new: str) -> VoxelImage:
+    """Every voxel of material (name or class) ``old`` becomes material ``new`` (seed 001: the
+    ASSB twin of a LIB structure, whose CBD and liquid-filled pores "are fully substituted by
+    SE"). ``new`` is a material name of the label map, or a class (CAM, SE, LE, CBD, PORE) added
+    to it if missing. Grain IDs of the replaced voxels are cleared; inactive faces are kept where
+    they are still CAM | electrolyte faces."""
+    old_values = image.label_map.values_of(old)
+    hit = np.isin(image.labels, old_values)
+    if not hit.any():
+        raise InputError(f"the image has no {old} voxels to replace.")
+    label_map = image.label_map
+    try:
+        value = label_map.values_of(new)[0]
+    except InputError:
+        if new not in MATERIAL_CLASSES:
+            raise
+        label_map, value = _value_for(label_map, new, new)
+    if value in old_values:
+        raise InputError(f"replace: {old} and {new} are the same material; name another one.")
+    labels = _fit_dtype(image.labels, value)
+    labels[hit] = value
+    grains = None if image.grains is None else np.where(hit, 0, image.grains)
+    return _new(image, labels, label_map=label_map, grains=grains)
 
 
 def delaminate(image: VoxelImage, fraction: float, seed: int, electrolyte=("SE",)) -> VoxelImage:

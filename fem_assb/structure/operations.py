@@ -63,6 +63,18 @@ OPERATIONS = {
     "remove_isolated": Spec(
         "_remove_isolated", "true", help="turn voxels not connected to their reservoir into PORE"
     ),
+    "shell": Spec(
+        "_shell",
+        "length",
+        {"material": "name"},
+        help="turn the CAM within this distance of the SE into a second CAM material (default AL_LCO)",
+    ),
+    "replace": Spec(
+        "_replace",
+        "name",
+        {"by": "name"},
+        help="turn every voxel of one material into another (e.g. {replace: CBD, by: SE})",
+    ),
 }
 
 #: Operations of `fem-assb modify` that a case cannot list, and why (with the fix).
@@ -71,17 +83,9 @@ NOT_IN_A_CASE = {
 }
 #: Operations whose physics is not built yet: (roadmap issue, what, fix); the case loader
 #: rejects them with a NotSupportedError (fem_assb.case.load._check_modify_supported).
-NOT_SUPPORTED = {
-    "shell": (
-        16,
-        "a CAM shell of a second CAM material (several CAM materials)",
-        "remove the shell operation",
-    ),
-}
+NOT_SUPPORTED: dict = {}
 #: Option values whose physics is not built yet: {(operation, option, value): (issue, what, fix)}.
-NOT_SUPPORTED_OPTIONS = {
-    ("channel", "fill", "LE"): (17, "a channel of liquid electrolyte (fill: LE)", "use fill: SE"),
-}
+NOT_SUPPORTED_OPTIONS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,10 @@ def _value(kind: str, value, where: str):
         return out
     if kind == "slices":
         return _slices(value, where)
+    if kind == "name":
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"{where} = {value!r} must be a material name of the label map (e.g. CBD).")
+        return value.strip()
     if value is not True:
         raise InputError(f"{where} = {value!r}: write {where.rsplit('.', 1)[-1]}: true.")
     return True
@@ -197,8 +205,10 @@ def _option(name: str, key: str, value, where: str) -> tuple[str, object]:
                 "hole on the edge y = z = 0) or center."
             )
         return key, value
-    if key == "fill":
-        return key, str(value)
+    if key in ("fill", "material", "by"):
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"{where} = {value!r} must be a material name (e.g. SE).")
+        return key, value.strip()
     if key == "seed":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InputError(f"{where} = {value!r} must be an integer >= 0.")
@@ -276,6 +286,23 @@ def _collector_contact(image, fraction, seed=0):
     from fem_assb.structure import modify
 
     return modify.limit_collector_contact(image, fraction, seed)
+
+
+def _shell(image, thickness, material="AL_LCO"):
+    from fem_assb.structure import modify
+
+    return modify.cam_shell(image, thickness, material)
+
+
+def _replace(image, old, by=None):
+    from fem_assb.structure import modify
+
+    if by is None:
+        example = "LE" if old == "SE" else "SE"
+        raise InputError(
+            f"replace: {old} needs the material it becomes, e.g. {{replace: {old}, by: {example}}}."
+        )
+    return modify.replace_material(image, old, by)
 
 
 def _remove_isolated(image, _value):
