@@ -293,3 +293,115 @@ def _liquid_phi(sim):
     order = np.argsort(f.vmesh.voxel_index[:nown])
     phi = f.u.x.array.reshape(-1, 2)[f.Q.dofmap.list[:nown, 0], 0]
     return phi[order[np.isin(mat[order], tags.LIQUID)]]
+
+
+# -- bad input (issue 17): each rejected with a message naming the fix ------------------------------
+
+_CASE = {
+    "structure": {
+        "generator": {
+            "kind": "composite",
+            "shape": [6, 4, 4],
+            "voxel_size": "0.5 um",
+            "cam_fraction": 0.6,
+            "se_fraction": 0.0,
+            "cbd_fraction": 0.2,
+            "d_cam": "1.5 um",
+            "d_cbd": "1 um",
+            "pore": "LE",
+            "seed": 0,
+        }
+    },
+    "cell": {"separator": {"material": "LE", "thickness": "5 um"}, "li_metal": "2 um"},
+    "materials": {"preset": "NMC811_LiPF6"},
+    "operation": {"steps": [{"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.0 V"}]},
+}
+
+
+def _case(**changes):
+    """The liquid tiny cell with CBD, with ``changes`` ({"a.b.c": value}) applied."""
+    import copy
+
+    raw = copy.deepcopy(_CASE)
+    for path, value in changes.items():
+        *head, last = path.split(".")
+        node = raw
+        for k in head:
+            node = node.setdefault(k, {})
+        node[last] = value
+    return raw
+
+
+def _load(raw):
+    from fem_assb.case import resolve_case
+
+    return resolve_case(raw)
+
+
+def test_the_liquid_tiny_cell_with_cbd_loads_and_meshes_cbd_cells():
+    from fem_assb.meshing.virtual_cell_grid import virtual_cell_grid
+
+    case = _load(_case())
+    grid, _ = virtual_cell_grid(case.cell.virtual_cell(case.structure.build()))
+    assert np.isin(grid.material, (tags.CBD,)).any() and np.isin(grid.material, (tags.LE,)).any()
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        # a CBD without porosity: no ionic conductor, no wetted CAM surface
+        # (0 and the factors: the materials schema's range check; 1: the CBD check of case.load)
+        ({"materials.cbd": {"porosity": 0.0}}, r"cbd\.porosity = 0\.0 makes no sense here; it must be a finite number > 0"),
+        ({"materials.cbd": {"porosity": 1.0}}, r"materials\.cbd\.porosity = 1: .*give cbd\.porosity in \(0, 1\).*or LE"),
+        ({"materials.cbd": {"kappa_factor": 0.0}}, r"cbd\.kappa_factor = 0\.0 makes no sense here; it must be a finite number > 0"),
+        # a solid separator with a liquid electrolyte, and the reverse
+        ({"cell.separator.material": "SE"}, r"cell\.separator\.material = 'SE' does not fit the liquid .*use 'LE'"),
+        (
+            {"materials.preset": "NMC811_Li6PS5Cl", "structure.generator.cbd_fraction": 0.0,
+             "structure.generator.d_cbd": None},
+            r"cell\.separator\.material = 'LE' does not fit the solid .*use 'SE'",
+        ),
+        # CBD voxels in a solid-electrolyte cell
+        (
+            {"materials.preset": "NMC811_Li6PS5Cl", "cell.separator.material": "SE"},
+            r"carbon-binder domain .* is solid.*relabel the CBD as SE",
+        ),
+        # a c_e0 outside the valid range of the Nyman / Landesfeind fits
+        ({"materials.electrolyte": {"c0": "3 mol/L"}}, r"initial electrolyte concentration c0 = 3000 mol/m\^3 lies outside the valid range \[50, 2500\].*change c0"),
+        (
+            {"materials.electrolyte": {"c0": "2.2 mol/L", "t_plus": {"model": "t_plus_landesfeind2019"}}},
+            r"electrolyte\.t_plus.*c0 = 2200 mol/m\^3 lies outside the valid range \[100, 2000\].*change c0",
+        ),
+    ],
+    ids=["cbd_porosity_0", "cbd_porosity_1", "cbd_kappa_0", "solid_separator_liquid", "porous_separator_solid", "cbd_in_assb",
+         "c0_nyman", "c0_landesfeind"],
+)
+def test_bad_liquid_input_is_rejected_with_the_fix(changes, message):
+    from fem_assb.errors import InputError
+
+    raw = _case(**{k: v for k, v in changes.items() if v is not None})
+    for k, v in changes.items():
+        if v is None:
+            raw["structure"]["generator"].pop(k.rsplit(".", 1)[1])
+    with pytest.raises(InputError, match=message):
+        _load(raw)
+
+
+def test_liquid_network_not_reaching_the_separator_is_an_error():
+    """LE and CBD voxels behind a dense CAM layer at the separator face: no ionic path."""
+    from fem_assb.errors import PercolationError
+    from fem_assb.meshing.virtual_cell_grid import virtual_cell_grid
+    from fem_assb.structure.image import VoxelImage
+    from fem_assb.structure.virtual_cell import Separator, VirtualCell
+
+    labels = np.full((6, 2, 2), 1, dtype=np.int32)  # CAM
+    labels[2:4] = 3  # LE
+    labels[4, :, 0] = 4  # CBD
+    vcell = VirtualCell(VoxelImage(labels, 1e-6), Separator("LE", 5e-6, porosity=0.5, conductivity_factor=0.5))
+    with pytest.raises(PercolationError, match=r"liquid electrolyte of the cathode does not connect to the separator.*LE \(pore\) and CBD fraction"):
+        virtual_cell_grid(vcell)
+    labels[0:2, 0, 0] = 4  # a CBD column to the separator face: the network reaches it
+    labels[5, 1, 1] = 3  # an isolated LE voxel: removed
+    grid, info = virtual_cell_grid(VirtualCell(VoxelImage(labels, 1e-6), vcell.separator))
+    assert np.isin(grid.material, (tags.CBD,)).sum() == 4
+    assert info.removed_electrolyte_fraction == pytest.approx(1 / 13)

@@ -249,8 +249,9 @@ def _check_materials_supported(system, overrides: dict) -> None:
 
 def _check_cbd_porosity(system, overrides: dict) -> None:
     """A CBD conducts ions through its liquid-filled pores only (docs/liquid.md): its porosity,
-    the storage eps and the wetted fraction of a CAM | CBD facet, must be > 0 (and < 1: a CBD
-    without binder is a liquid pore, label it LE)."""
+    the storage eps and the wetted fraction of a CAM | CBD facet, must be > 0 (the materials
+    schema rejects 0, and factors of 0, first) and < 1 (a CBD without solid is a liquid pore:
+    label it LE)."""
     cbd = system.cbd
     if cbd is None:
         return
@@ -262,12 +263,6 @@ def _check_cbd_porosity(system, overrides: dict) -> None:
             "porosity is no conductor; give cbd.porosity in (0, 1) (seed 001: 0.5), or relabel the "
             "CBD voxels as PORE (an inert solid) or LE (porosity 1)."
         )
-    for key in ("kappa_factor", "D_factor"):
-        if not float(getattr(cbd, key)) > 0:
-            raise InputError(
-                f"{where}.{key} = {float(getattr(cbd, key)):g}: the CBD's effective transport would "
-                f"vanish; give cbd.{key} > 0 (seed 001: kappa_factor 0.12)."
-            )
 
 
 def _structure_has_cbd(structure, image) -> bool | None:
