@@ -1216,7 +1216,7 @@ CONDITIONAL = [
     ({**FILM, M + "film": {"l_cam": "0 nm", "D_cam": "1e-9 cm^2/s"}}, r"film\.D_cam has no effect"),
     ({**FILM, M + "cam.alpha": 0.4}, r"cam\.alpha = 0\.4.*roadmap issue #16"),
     ({**LIQ, **_gen(d_cbd="1 um")}, r"structure\.generator\.d_cbd has no effect without a carbon-binder"),
-    ({**LIQ, M + "cbd": {"porosity": 0.4}}, r"materials\.cbd has no effect: the structure has no carbon-binder"),
+    ({**LIQ, M + "cbd": {"porosity": 0.4}}, r"materials\.cbd has no effect: the structure has no carbon"),
     (
         {"cell.lateral": "periodic", **_gen(periodic="y")},
         r"structure\.generator\.periodic = 'y' but cell\.lateral is periodic.*periodic: yz",

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from liquid_cells import LIQUID_PLANAR as P
 from liquid_cells import CBD, SEPARATOR, constant_liquid_system, liquid_planar_mesh
+from liquid_cells import LIQUID_PLANAR as P
 from mpi4py import MPI
 
 from fem_assb.constants import FARADAY, GAS_CONSTANT
@@ -281,7 +281,9 @@ def test_planar_cbd_cell_matches_1d_reference():
     assert np.allclose(slope, -(1 - 0.25) * I / (FARADAY * CBD["D_factor"] * D_e), rtol=1e-6)
     phi = _liquid_phi(sim)[in_cbd]
     dln = np.diff(np.log(c[in_cbd]))
-    expected = -I * h / (CBD["kappa_factor"] * kappa) + (1 - 0.25) * 2 * GAS_CONSTANT * T / FARADAY * 1.85 * dln
+    expected = (
+        -I * h / (CBD["kappa_factor"] * kappa) + (1 - 0.25) * 2 * GAS_CONSTANT * T / FARADAY * 1.85 * dln
+    )
     assert np.allclose(np.diff(phi), expected, rtol=1e-6, atol=1e-12)
 
 
@@ -314,7 +316,9 @@ _CASE = {
     },
     "cell": {"separator": {"material": "LE", "thickness": "5 um"}, "li_metal": "2 um"},
     "materials": {"preset": "NMC811_LiPF6"},
-    "operation": {"steps": [{"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.0 V"}]},
+    "operation": {
+        "steps": [{"kind": "discharge", "current_density": "5 mA/cm^2", "cutoff_voltage": "3.0 V"}]
+    },
 }
 
 
@@ -351,14 +355,29 @@ def test_the_liquid_tiny_cell_with_cbd_loads_and_meshes_cbd_cells():
     [
         # a CBD without porosity: no ionic conductor, no wetted CAM surface
         # (0 and the factors: the materials schema's range check; 1: the CBD check of case.load)
-        ({"materials.cbd": {"porosity": 0.0}}, r"cbd\.porosity = 0\.0 makes no sense here; it must be a finite number > 0"),
-        ({"materials.cbd": {"porosity": 1.0}}, r"materials\.cbd\.porosity = 1: .*give cbd\.porosity in \(0, 1\).*or LE"),
-        ({"materials.cbd": {"kappa_factor": 0.0}}, r"cbd\.kappa_factor = 0\.0 makes no sense here; it must be a finite number > 0"),
-        # a solid separator with a liquid electrolyte, and the reverse
-        ({"cell.separator.material": "SE"}, r"cell\.separator\.material = 'SE' does not fit the liquid .*use 'LE'"),
         (
-            {"materials.preset": "NMC811_Li6PS5Cl", "structure.generator.cbd_fraction": 0.0,
-             "structure.generator.d_cbd": None},
+            {"materials.cbd": {"porosity": 0.0}},
+            r"cbd\.porosity = 0\.0 makes no sense here; it must be a finite number > 0",
+        ),
+        (
+            {"materials.cbd": {"porosity": 1.0}},
+            r"materials\.cbd\.porosity = 1: .*give cbd\.porosity in \(0, 1\).*or LE",
+        ),
+        (
+            {"materials.cbd": {"kappa_factor": 0.0}},
+            r"cbd\.kappa_factor = 0\.0 makes no sense here; it must be a finite number > 0",
+        ),
+        # a solid separator with a liquid electrolyte, and the reverse
+        (
+            {"cell.separator.material": "SE"},
+            r"cell\.separator\.material = 'SE' does not fit the liquid .*use 'LE'",
+        ),
+        (
+            {
+                "materials.preset": "NMC811_Li6PS5Cl",
+                "structure.generator.cbd_fraction": 0.0,
+                "structure.generator.d_cbd": None,
+            },
             r"cell\.separator\.material = 'LE' does not fit the solid .*use 'SE'",
         ),
         # CBD voxels in a solid-electrolyte cell
@@ -367,14 +386,26 @@ def test_the_liquid_tiny_cell_with_cbd_loads_and_meshes_cbd_cells():
             r"carbon-binder domain .* is solid.*relabel the CBD as SE",
         ),
         # a c_e0 outside the valid range of the Nyman / Landesfeind fits
-        ({"materials.electrolyte": {"c0": "3 mol/L"}}, r"initial electrolyte concentration c0 = 3000 mol/m\^3 lies outside the valid range \[50, 2500\].*change c0"),
+        (
+            {"materials.electrolyte": {"c0": "3 mol/L"}},
+            r"initial electrolyte concentration c0 = 3000 mol/m\^3 lies outside the valid range "
+            r"\[50, 2500\].*change c0",
+        ),
         (
             {"materials.electrolyte": {"c0": "2.2 mol/L", "t_plus": {"model": "t_plus_landesfeind2019"}}},
             r"electrolyte\.t_plus.*c0 = 2200 mol/m\^3 lies outside the valid range \[100, 2000\].*change c0",
         ),
     ],
-    ids=["cbd_porosity_0", "cbd_porosity_1", "cbd_kappa_0", "solid_separator_liquid", "porous_separator_solid", "cbd_in_assb",
-         "c0_nyman", "c0_landesfeind"],
+    ids=[
+        "cbd_porosity_0",
+        "cbd_porosity_1",
+        "cbd_kappa_0",
+        "solid_separator_liquid",
+        "porous_separator_solid",
+        "cbd_in_assb",
+        "c0_nyman",
+        "c0_landesfeind",
+    ],
 )
 def test_bad_liquid_input_is_rejected_with_the_fix(changes, message):
     from fem_assb.errors import InputError
@@ -397,8 +428,13 @@ def test_liquid_network_not_reaching_the_separator_is_an_error():
     labels = np.full((6, 2, 2), 1, dtype=np.int32)  # CAM
     labels[2:4] = 3  # LE
     labels[4, :, 0] = 4  # CBD
-    vcell = VirtualCell(VoxelImage(labels, 1e-6), Separator("LE", 5e-6, porosity=0.5, conductivity_factor=0.5))
-    with pytest.raises(PercolationError, match=r"liquid electrolyte of the cathode does not connect to the separator.*LE \(pore\) and CBD fraction"):
+    vcell = VirtualCell(
+        VoxelImage(labels, 1e-6), Separator("LE", 5e-6, porosity=0.5, conductivity_factor=0.5)
+    )
+    with pytest.raises(
+        PercolationError,
+        match=r"liquid electrolyte of the cathode does not connect to the separator.*LE \(pore\) and CBD",
+    ):
         virtual_cell_grid(vcell)
     labels[0:2, 0, 0] = 4  # a CBD column to the separator face: the network reaches it
     labels[5, 1, 1] = 3  # an isolated LE voxel: removed

@@ -486,7 +486,7 @@ class CellForms:
             )
         porosity, k_factor, d_factor = float(cbd.porosity), float(cbd.kappa_factor), float(cbd.D_factor)
         if not porosity > 0:  # the load checks it first (case.load); a CBD without pores is no conductor
-            raise ValueError(f"cbd.porosity = {porosity}: the CBD conducts ions through its pores, give it > 0")
+            raise ValueError(f"cbd.porosity = {porosity}: the CBD conducts ions in its pores; give it > 0")
         chi = self.indicator((tags.CBD,))
         self.eps = self.eps + porosity * chi
         self.kappa_factor_liq = self.kappa_factor_liq + k_factor * chi

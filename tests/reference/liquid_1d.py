@@ -78,7 +78,11 @@ def liquid_discharge_1d(
     f = F / (R * T)
     cmax, c0e = cam.c_max, ely.c0
     dxe = np.concatenate(
-        [np.full(n_sep, L_sep / n_sep), np.full(n_le, L_le / max(n_le, 1)), np.full(n_cbd, L_cbd / max(n_cbd, 1))]
+        [
+            np.full(n_sep, L_sep / n_sep),
+            np.full(n_le, L_le / max(n_le, 1)),
+            np.full(n_cbd, L_cbd / max(n_cbd, 1)),
+        ]
     )  # n_le = 0, n_cbd = 0: none
     xe = np.cumsum(dxe) - dxe / 2
     eps = np.concatenate([np.full(n_sep, eps_sep), np.ones(n_le), np.full(n_cbd, eps_cbd)])
