@@ -64,9 +64,7 @@ _DELETE = object()
 
 
 #: shipped seed cases whose physics is not built yet (docs/cases.md), with the roadmap issue
-NOT_SUPPORTED = {
-    "seed001_nmc811_lipf6.yaml": 17,
-}
+NOT_SUPPORTED: dict[str, int] = {}  # none since the CBD is built (#17, docs/liquid.md)
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])

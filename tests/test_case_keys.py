@@ -182,6 +182,8 @@ LIQ = {
 }
 #: ... at 20 mA/cm^2 (the tiny cell's electrolyte polarizes: its transport keys show)
 LIQ_FAST = {**LIQ, "operation.steps.0.current_density": "20 mA/cm^2"}
+#: ... with a carbon-binder domain (20 vol% CBD of 1 um particles; docs/liquid.md)
+LIQ_CBD = {**LIQ_FAST, "structure.generator.cbd_fraction": 0.2, "structure.generator.d_cbd": "1 um"}
 
 
 def _separator(c):
@@ -289,7 +291,7 @@ KEYS: dict[str, object] = {
     "composite.voxel_size": Image({}, {"voxel_size": "0.4 um"}),
     "composite.cam_fraction": Image({}, {"cam_fraction": 0.5}),
     "composite.se_fraction": Image({}, {"se_fraction": 0.3}),
-    "composite.cbd_fraction": Rejected(_gen(cbd_fraction=0.1, se_fraction=0.3), 17),
+    "composite.cbd_fraction": Sim(_gen(cbd_fraction=0.2), base=LIQ_FAST),
     "composite.svf_cam": Image(
         {"cam_fraction": DELETE, "se_fraction": DELETE, "svf_cam": 0.6, "density": 0.9},
         {"cam_fraction": DELETE, "se_fraction": DELETE, "svf_cam": 0.5, "density": 0.9},
@@ -300,10 +302,10 @@ KEYS: dict[str, object] = {
     ),
     "composite.d_cam": Image({}, {"d_cam": "1 um"}),
     "composite.d_se": Image({}, {"d_se": "1.5 um"}),
-    "composite.d_cbd": Rejected(_gen(d_cbd="1 um"), 17),
+    "composite.d_cbd": Sim(_gen(d_cbd="1.5 um"), base=LIQ_CBD),
     "composite.spread_cam": Image({}, {"spread_cam": 0.6}),
     "composite.spread_se": Image({}, {"spread_se": 0.6}),
-    "composite.spread_cbd": Rejected(_gen(spread_cbd=0.5), 17),
+    "composite.spread_cbd": Sim(_gen(spread_cbd=0.6), base=LIQ_CBD),
     "composite.seed": Image({}, {"seed": 1}),
     # grain segmentation (structure.segment.<key>, seed 002): the grain IDs of the built image
     "structure.segment.ids": Image(
@@ -468,9 +470,9 @@ KEYS: dict[str, object] = {
     ),
     "separator.D_factor": Sim({M + "separator.D_factor": 0.1}, base=LIQ_FAST),
     "separator.thickness": Sim({M + "separator.thickness": "50 um", "cell.separator.thickness": DELETE}),
-    "cbd.porosity": Rejected({M + "cbd.porosity": 0.5}, 17),
-    "cbd.kappa_factor": Rejected({M + "cbd.kappa_factor": 0.5}, 17),
-    "cbd.D_factor": Rejected({M + "cbd.D_factor": 0.5}, 17),
+    "cbd.porosity": Sim({M + "cbd.porosity": 0.3}, base=LIQ_CBD),
+    "cbd.kappa_factor": Sim({M + "cbd.kappa_factor": 0.5}, base=LIQ_CBD),
+    "cbd.D_factor": Sim({M + "cbd.D_factor": 0.5}, base=LIQ_CBD),
     "grain_boundary.i_GB0": Sim({M + "grain_boundary.i_GB0": "1e-5 A/cm^2"}, base={"GRAINS": True}),
     "grain_boundary.C_GB": Sim({M + "grain_boundary.C_GB": "1 F/cm^2"}, base={"GRAINS": True}),
     # the resistive film ([003], MODEL §3) on the LCO cell of FILM (a film that does not saturate
@@ -746,9 +748,10 @@ REFERENCE_DATA = {
     ("operation", "max_voltage"),
     ("operation", "cathode_thickness"),
 }
-#: Preset sections of a phase not built yet (the CBD, #17): parameters only while a structure has
-#: none of that phase (its voxels and generator keys are rejected), every override rejected.
-REJECTING_SECTIONS = {"cbd": 17}
+#: Preset sections of a phase not built yet: parameters only while a structure has none of that
+#: phase (its voxels and generator keys are rejected), every override rejected. None since the
+#: CBD (#17) is built.
+REJECTING_SECTIONS: dict[str, int] = {}
 
 
 # --- enumeration of every accepted key ------------------------------------------------------------
@@ -1111,8 +1114,8 @@ def test_rejected_keys_name_themselves(workdir):
     raw = apply(BASE, {M + "electrolyte.tdf": 1.5})
     with pytest.raises(NotSupportedError, match=r"^materials\.electrolyte\.tdf: "):
         _resolve(raw, workdir)
-    raw = apply(BASE, _gen(cbd_fraction=0.1, se_fraction=0.3))
-    with pytest.raises(NotSupportedError, match=r"^structure\.generator\.cbd_fraction: "):
+    raw = apply(BASE, _gen(kind="perforated", radius="1 um", fill="LE"))
+    with pytest.raises(NotSupportedError, match=r"^structure\.generator\.fill: "):
         _resolve(raw, workdir)
 
 
@@ -1142,7 +1145,7 @@ def test_every_preset_key_is_classified():
         liquid = _liquid_preset(name)
         if section in REJECTING_SECTIONS:  # a phase not built yet: its overrides are rejected
             assert isinstance(KEYS[key], Rejected) and KEYS[key].issue == REJECTING_SECTIONS[section], key
-        elif liquid and section in ("electrolyte", "separator"):  # the liquid's keys act (LIQ)
+        elif liquid and section in ("electrolyte", "separator", "cbd"):  # the liquid's keys act (LIQ)
             assert isinstance(KEYS[key], (Sim, Resolved)), f"{name}: {key} is {type(KEYS[key]).__name__}"
         elif (section, p) in REFERENCE_DATA:
             src = str(presets.SYSTEMS[name][section][p].get("source", ""))
@@ -1177,8 +1180,8 @@ def test_presets_whose_physics_is_missing_fail_at_load(name, workdir):
             _resolve(raw, workdir)
         ok = apply(raw, {k: v for k, v in LIQ.items() if k != M + "preset"})
         assert _resolve(ok, workdir).materials.name == name
-        with pytest.raises(NotSupportedError, match=r"roadmap issue #17"):  # the CBD is not built
-            _resolve(apply(ok, _gen(cbd_fraction=0.2)), workdir)
+        cbd = _resolve(apply(ok, _gen(cbd_fraction=0.2, d_cbd="1 um")), workdir)  # the CBD (#17)
+        assert cbd.materials.cbd is not None
     elif "grain_boundary" in data:
         # grain boundaries need grains: without them the section has no effect; with an image
         # that has them, or with structure.segment, the preset loads
@@ -1207,9 +1210,7 @@ def test_film_free_variant_of_a_film_preset_loads(workdir):
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 #: seed cases whose physics is not built yet, and the roadmap issue their load error names
-REJECTED_CASES = {
-    "seed001_nmc811_lipf6.yaml": 17,
-}
+REJECTED_CASES: dict[str, int] = {}
 
 
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.yaml")), ids=lambda p: p.name)
@@ -1238,6 +1239,8 @@ CONDITIONAL = [
     ({**FILM, M + "film": {"kappa_se": "1 S/cm"}}, r"materials\.film\.kappa_se has no effect"),
     ({**FILM, M + "film": {"l_cam": "0 nm", "D_cam": "1e-9 cm^2/s"}}, r"film\.D_cam has no effect"),
     ({**FILM, M + "cam.alpha": 0.4}, r"cam\.alpha = 0\.4.*roadmap issue #16"),
+    ({**LIQ, **_gen(d_cbd="1 um")}, r"structure\.generator\.d_cbd has no effect without a carbon-binder"),
+    ({**LIQ, M + "cbd": {"porosity": 0.4}}, r"materials\.cbd has no effect: the structure has no carbon"),
     (
         {"cell.lateral": "periodic", **_gen(periodic="y")},
         r"structure\.generator\.periodic = 'y' but cell\.lateral is periodic.*periodic: yz",

@@ -97,7 +97,6 @@ def resolve_case(
     T = temperature(op_raw["temperature"], "operation.temperature") if "temperature" in op_raw else None
     overrides = _material_overrides(raw["materials"])
     _check_temperature_given_once(overrides, op_raw)
-    _check_overrides_supported(overrides)
     system = _materials(raw["materials"], T, base_dir)
     T = system.temperature
     _check_materials_supported(system, overrides)
@@ -107,6 +106,7 @@ def resolve_case(
     _check_lateral(structure, cell, notes)
     operation = _operation(op_raw, system, T, notes)
     _check_effective(system, overrides, image, cell, op_raw, structure.segment)
+    _check_cbd(system, overrides, structure, image)
     notes += check_cam_materials(system, image, overrides)  # materials.cams (several CAM materials)
     numerics = _numerics(_section(raw, "numerics"))
     outputs = _outputs(_section(raw, "outputs"), name)
@@ -194,13 +194,6 @@ LIQUID_ONLY = {
 }
 
 
-def _check_overrides_supported(overrides: dict) -> None:
-    """Reject, before the system is built, overrides of a phase not built yet: the CBD (#17).
-    A liquid electrolyte with a porous LE separator is built (docs/liquid.md)."""
-    if overrides.get("cbd") is not None:
-        raise _not_supported("materials.cbd", "a carbon-binder domain (CBD)", 17, "remove the cbd section")
-
-
 def _check_solid_only(system, overrides: dict) -> None:
     """With a solid electrolyte, the keys of the salt's transport have no physics (#17 builds it
     for liquids only): rejected with the roadmap issue, as before the liquid was built."""
@@ -221,27 +214,20 @@ def _check_solid_only(system, overrides: dict) -> None:
 
 def _check_materials_supported(system, overrides: dict) -> None:
     """Reject, with the roadmap issue, material inputs whose physics is not built yet (preset or
-    override): the CBD, salt-transport keys and porous separators with a solid electrolyte, a film
-    at a liquid interface (#17). A liquid electrolyte with a porous LE separator and LE pores is
-    built (docs/liquid.md). A resistive film is checked
-    by :func:`_check_film`."""
+    override): salt-transport keys and porous separators with a solid electrolyte, a film at a
+    liquid interface (#17); and a CBD without pores. A liquid electrolyte with a porous LE
+    separator, LE pores and the CBD is built (docs/liquid.md; a CBD section needs a liquid
+    electrolyte, materials.system). A resistive film is checked by :func:`_check_film`."""
     ely = system.electrolyte
     _check_solid_only(system, overrides)
-    if ely.kind == "liquid":  # LE pores and an LE separator (docs/liquid.md); the CBD is not built:
-        # a preset's cbd section is parameters only (rejected where a structure has CBD voxels)
+    if ely.kind == "liquid":  # LE pores, the CBD and an LE separator (docs/liquid.md)
+        _check_cbd_porosity(system, overrides)
         _check_film(system, _override(overrides, "film"))
         if system.film is not None and (system.film.l_cam > 0 or system.film.l_se > 0):
             raise _not_supported(
                 "materials.film", "a resistive film at a CAM | liquid interface", 17, "remove the film"
             )
         return
-    if system.cbd is not None:
-        raise _not_supported(
-            f"materials.preset ({system.name}): cbd",
-            "a carbon-binder domain (CBD)",
-            17,
-            "use a solid-electrolyte preset",
-        )
     if "t_plus" in _override(overrides, "electrolyte"):
         c = np.linspace(0.05, 3.0, 12) * ely.c0
         if not np.allclose(np.asarray(ely.t_plus(c, system.temperature, np)) * np.ones_like(c), 1.0):
@@ -259,6 +245,62 @@ def _check_materials_supported(system, overrides: dict) -> None:
             "remove separator.porosity (a solid-electrolyte separator is dense)",
         )
     _check_film(system, _override(overrides, "film"))
+
+
+def _check_cbd_porosity(system, overrides: dict) -> None:
+    """A CBD conducts ions through its liquid-filled pores only (docs/liquid.md): its porosity,
+    the storage eps and the wetted fraction of a CAM | CBD facet, must be > 0 (the materials
+    schema rejects 0, and factors of 0, first) and < 1 (a CBD without solid is a liquid pore:
+    label it LE)."""
+    cbd = system.cbd
+    if cbd is None:
+        return
+    where = "materials.cbd" if _override(overrides, "cbd") else f"materials.preset ({system.name}): cbd"
+    if not 0 < float(cbd.porosity) < 1:
+        raise InputError(
+            f"{where}.porosity = {float(cbd.porosity):g}: the carbon-binder domain conducts ions only "
+            "through its liquid-filled pores and reacts with the CAM only there, so a CBD without "
+            "porosity is no conductor; give cbd.porosity in (0, 1) (seed 001: 0.5), or relabel the "
+            "CBD voxels as PORE (an inert solid) or LE (porosity 1)."
+        )
+
+
+def _structure_has_cbd(structure, image) -> bool | None:
+    """True if the structure has (or its generator makes) CBD voxels, False if not, None when a
+    structure.modify operation may change that."""
+    from fem_assb.structure.analysis import class_mask
+
+    if image is not None:
+        return bool(class_mask(image, ("CBD",)).any())
+    if structure.modify:
+        return None
+    gen = structure.generator or {}
+    parts = [gen] + [gen[k] for k in ("first", "second") if isinstance(gen.get(k), dict)]
+    return any(to_si(p.get("cbd_fraction", gen.get("cbd_fraction", 0)), "") > 0 for p in parts)
+
+
+def _check_cbd(system, overrides: dict, structure, image) -> None:
+    """The CBD of the structure and the materials' cbd section (docs/liquid.md): CBD voxels need
+    a liquid electrolyte and a cbd section; a cbd override without CBD voxels has no effect."""
+    has = _structure_has_cbd(structure, image)
+    if has and system.electrolyte.kind != "liquid":
+        raise InputError(
+            "the structure has a carbon-binder domain (CBD voxels or generator.cbd_fraction) but the "
+            f"electrolyte of {system.name} is solid: the CBD is a homogenized medium soaked with a liquid "
+            "electrolyte. Use a liquid preset (NMC811_LiPF6), or relabel the CBD as SE (a binder-free "
+            "ASSB: generator se_fraction instead of cbd_fraction)."
+        )
+    if has and system.cbd is None:
+        raise InputError(
+            "the structure has a carbon-binder domain (CBD) but the materials have no cbd section; "
+            "give materials.cbd {porosity: 0.5, kappa_factor: 0.12} (seed 001) or use the "
+            "NMC811_LiPF6 preset."
+        )
+    if has is False and overrides.get("cbd"):
+        raise InputError(
+            "materials.cbd has no effect: the structure has no carbon-binder domain (no CBD voxels, "
+            "generator.cbd_fraction = 0); add CBD to the structure or remove materials.cbd."
+        )
 
 
 def _check_film(system, film_override: dict) -> None:
@@ -457,7 +499,6 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
         image=image.resolve(), voxel_size=h, labels=_labels(spec.get("labels"), base_dir), modify=modify
     )
     built = structure.build()  # read once now: a wrong file, label, voxel size or modification fails here
-    _check_image_supported(built)
     if segment is not None:
         if built.grains is not None or built.label_map.grains:
             raise InputError(
@@ -538,27 +579,13 @@ def _check_generator_supported(gen: dict) -> None:
         from fem_assb.structure.generate import _periodic_axes
 
         _periodic_axes(g.get("periodic", False))  # validates the value
-        if "cbd_fraction" in g and to_si(g["cbd_fraction"], "", name=f"{where}.cbd_fraction") > 0:
-            raise _not_supported(
-                f"{where}.cbd_fraction", "a carbon-binder domain (CBD)", 17, "remove cbd_fraction"
-            )
-        for key in ("d_cbd", "spread_cbd"):
-            if key in g:
-                raise _not_supported(f"{where}.{key}", "a carbon-binder domain (CBD)", 17, f"remove {key}")
-
-
-def _check_image_supported(image) -> None:
-    """Image contents whose physics is not built yet: LE or CBD voxels (#17). (Several CAM
-    materials: :func:`fem_assb.case.cams.check_cam_materials`.)"""
-    present = {m.name: m.kind for v, m in image.label_map.materials.items() if np.any(image.labels == v)}
-    cbd = sorted(n for n, k in present.items() if k == "CBD")
-    if cbd:  # LE voxels are built (docs/liquid.md), the carbon-binder domain is not
-        raise _not_supported(
-            "structure.labels",
-            f"{' and '.join(cbd)} voxels (carbon-binder domain)",
-            17,
-            "relabel them (e.g. as LE or PORE)",
-        )
+        cbd = to_si(g.get("cbd_fraction", 0), "", name=f"{where}.cbd_fraction")
+        for key in ("d_cbd", "spread_cbd"):  # the CBD particles' size and spread (generate.composite)
+            if key in g and not cbd > 0:
+                raise InputError(
+                    f"{where}.{key} has no effect without a carbon-binder domain ({where}.cbd_fraction "
+                    f"= {cbd:g}); give cbd_fraction > 0 or remove {key}."
+                )
 
 
 def _check_composition(gen: dict) -> None:

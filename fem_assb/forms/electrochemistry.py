@@ -441,7 +441,11 @@ class CellForms:
         state array keep block size 2). Pore voxels (LE): eps = 1 and the bulk kappa, D_e; the
         porous separator (SEPARATOR_LE): eps = the virtual cell's porosity (``VoxelMesh.porosity``,
         else the materials' separator.porosity), kappa_eff = conductivity_factor (the mesh's, else
-        separator.kappa_factor) x kappa, D_eff = separator.D_factor x D_e."""
+        separator.kappa_factor) x kappa, D_eff = separator.D_factor x D_e; the carbon-binder
+        domain (CBD): eps = cbd.porosity, kappa_eff = cbd.kappa_factor x kappa, D_eff =
+        cbd.D_factor x D_e (the materials' ``cbd`` section). ``wet``: the wetted fraction of a
+        CAM | electrolyte facet on the electrolyte side, 1 for LE and the separator, the porosity
+        in the CBD (:meth:`_cam_liquid`; docs/liquid.md, "Carbon-binder domain")."""
         msh = self.vmesh.mesh
         local = bool(np.isin(self.vmesh.material, tags.LIQUID).any())
         self.has_liquid = bool(msh.comm.allreduce(int(local)))
@@ -462,7 +466,33 @@ class CellForms:
         self.eps = chi_le + porosity * chi_sep
         self.kappa_factor_liq = chi_le + k_factor * chi_sep
         self.D_factor_liq = chi_le + d_factor * chi_sep
+        self.wet = chi_le + chi_sep
         self.liquid_factors = {"porosity": porosity, "kappa_factor": k_factor, "D_factor": d_factor}
+        self._cbd_coefficients()
+
+    def _cbd_coefficients(self):
+        """The carbon-binder domain's terms of eps, the kappa and D factors and ``wet`` (MODEL §2:
+        a homogenized medium, effective kappa and D = bulk x factor, eps for the storage), from
+        the materials' ``cbd`` section; ``cbd_factors`` (None without CBD cells)."""
+        self.cbd_factors = None
+        local = bool(np.isin(self.vmesh.material, (tags.CBD,)).any())
+        if not self.vmesh.mesh.comm.allreduce(int(local)):
+            return
+        cbd = getattr(self.system, "cbd", None)
+        if cbd is None:
+            raise ValueError(
+                "the mesh has carbon-binder (CBD) cells but the system has no cbd section; add "
+                "materials.cbd {porosity, kappa_factor, D_factor} or use the NMC811_LiPF6 preset"
+            )
+        porosity, k_factor, d_factor = float(cbd.porosity), float(cbd.kappa_factor), float(cbd.D_factor)
+        if not porosity > 0:  # the load checks it first (case.load); a CBD without pores is no conductor
+            raise ValueError(f"cbd.porosity = {porosity}: the CBD conducts ions in its pores; give it > 0")
+        chi = self.indicator((tags.CBD,))
+        self.eps = self.eps + porosity * chi
+        self.kappa_factor_liq = self.kappa_factor_liq + k_factor * chi
+        self.D_factor_liq = self.D_factor_liq + d_factor * chi
+        self.wet = self.wet + porosity * chi
+        self.cbd_factors = {"porosity": porosity, "kappa_factor": k_factor, "D_factor": d_factor}
 
     def liquid_properties(self, x):
         """(c_e [mol/m^3], kappa_eff [S/m], D_eff [m^2/s], t+, TDF) of a liquid cell whose second
@@ -493,8 +523,11 @@ class CellForms:
         """CAM | liquid electrolyte intercalation (MODEL §3) on the CAM_LE facets: Butler-Volmer
         with i0(c_e, c_s), c_e the electrolyte cell's c_e0 x (cell-centre kinetics; with
         ``surface_iterations`` the CAM surface correction, as at CAM | SE, checked after every
-        solve), and its Li+ flux i / F into the electrolyte cell's c_e balance. Sets ``i_liq``
-        (A/m^2, anodic positive; None without CAM_LE facets)."""
+        solve), and its Li+ flux i / F into the electrolyte cell's c_e balance. At a CAM | CBD
+        facet only the CBD's pores touch the CAM: the current per facet area is wet i_BV with
+        wet = cbd.porosity (the area fraction of a homogenized medium's pores on a plane equals
+        their volume fraction; docs/liquid.md), i_BV with the CBD pore's c_e. Sets ``i_liq``
+        (A/m^2 of facet, anodic positive; None without CAM_LE facets)."""
         self.i_liq = None
         if not _has_tag(self.vmesh, tags.CAM_LE):
             return None
@@ -505,8 +538,10 @@ class CellForms:
         cam = self.cam_mix(self.solid)  # the touching CAM's own parameters
         c_cell = cam.c_max * self.solid(self.x)
         c_e = self.c_e0 * self.electrolyte(self.x)
+        wet = self.electrolyte(self.wet)  # 1 at CAM | LE, the porosity at CAM | CBD
         if self.surface_iterations > 0:
-            a_surf = self._surface_drop(cam)
+            # the facet's current wet i_BV enters the CAM half cell: c_surf = c_cell - a_surf wet i_BV
+            a_surf = self._surface_drop(cam) * wet
             i, residual = film_current(
                 eta0, c_cell, c_e, a_surf, cam, None, self.T, ufl, **self._film_steps()
             )
@@ -516,13 +551,14 @@ class CellForms:
             self._interface_law_check("surface_liquid", residual, tags.CAM_LE, what, "SURFACE_NOT_CONVERGED")
         else:
             i = intercalation_current(eta0, c_cell, c_e, cam, self.T, ufl)
+        i = wet * i  # per facet area: only the wetted part of a CAM | CBD facet reacts
         self.i_liq = i
         F = i * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * dS
         F += i / FARADAY * (self.solid(self.vc) - self.electrolyte(self.vc)) * dS
         phi_old = self.u_old[0]
         i_dl = self.double_layer_current("cathode", eta0, self.solid(phi_old) - self.electrolyte(phi_old))
-        if i_dl is not None:  # charge only: the double layer stores no Li
-            F += i_dl * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * dS
+        if i_dl is not None:  # charge only: the double layer stores no Li; on the wetted area
+            F += wet * i_dl * (self.solid(self.vphi) - self.electrolyte(self.vphi)) * dS
         return F
 
     def _metal_liquid(self):
@@ -569,14 +605,18 @@ class CellForms:
         self.cam_volume = _assemble(self.chi_cam * dx, comm)
         #: per CAM material code: its meshed volume [m^3]
         self.cam_volumes = {code: _assemble(self.indicator((code,)) * dx, comm) for code in self.cam_codes}
-        interfaces = (tags.CAM_SE, tags.CAM_LE) if self.i_liq is not None else (tags.CAM_SE,)
-        self.active_area = _assemble(one * dS(interfaces), comm)  # CAM | electrolyte area (m^2)
         w = ufl.TestFunction(self.Q)
+        area = one * dS(tags.CAM_SE)
+        cell_area = self.solid(w) * dS(tags.CAM_SE)
         cell_current = self.i_cam * self.solid(w) * dS(tags.CAM_SE)
-        if self.i_liq is not None:
+        if self.i_liq is not None:  # the wetted CAM | liquid area (a CAM | CBD facet: its porosity)
+            wet = self.electrolyte(self.wet)
+            area = area + wet * dS(tags.CAM_LE)
+            cell_area = cell_area + wet * self.solid(w) * dS(tags.CAM_LE)
             cell_current = cell_current + self.i_liq * self.solid(w) * dS(tags.CAM_LE)
+        self.active_area = _assemble(area, comm)  # CAM | electrolyte area (m^2)
         self.cell_current_form = _form(cell_current, comm)
-        self.cell_area_form = _form(self.solid(w) * dS(interfaces), comm)
+        self.cell_area_form = _form(cell_area, comm)
         #: Li+ in the liquid electrolyte (mol), int eps c_e dx; None without liquid
         self.electrolyte_lithium = None
         if self.has_liquid:

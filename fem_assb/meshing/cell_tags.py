@@ -24,6 +24,9 @@ CAM_EXTRA = (11, 12, 13, 14, 15, 16, 17, 18)
 CAMS = (CAM, *CAM_EXTRA)  #: every CAM material code
 LE = 7  #: liquid-electrolyte pore voxel of the cathode (ionic, c_e an unknown; eps = 1, bulk kappa, D_e)
 SEPARATOR_LE = 8  #: porous separator soaked with liquid electrolyte (homogenized: porosity, factors)
+#: carbon-binder domain of a liquid cell (homogenized: porosity, kappa and D factors of the
+#: materials' ``cbd`` section; c_e an unknown in its pores; docs/liquid.md, "Carbon-binder domain")
+CBD = 9
 
 MATERIAL_NAMES = {
     CAM: "CAM",
@@ -35,10 +38,13 @@ MATERIAL_NAMES = {
     **{c: f"CAM_{i + 2}" for i, c in enumerate(CAM_EXTRA)},
     LE: "LE",
     SEPARATOR_LE: "SEPARATOR_LE",
+    CBD: "CBD",
 }
 ELECTRONIC = (*CAMS, LI, CATHODE_CC, ANODE_CC)
-#: The liquid network: cells whose second unknown is c_e / c_e0 (docs/liquid.md).
-LIQUID = (LE, SEPARATOR_LE)
+#: The liquid network: cells whose second unknown is c_e / c_e0 (docs/liquid.md). The CBD is
+#: an ionic conductor through its liquid-filled pores; its electronic conduction is not resolved
+#: (docs/liquid.md: a CBD cell would need a third potential).
+LIQUID = (LE, SEPARATOR_LE, CBD)
 #: Every electrolyte (phi_e): the solid ones and the liquid network.
 IONIC = (SE, SEPARATOR) + LIQUID
 
@@ -51,7 +57,7 @@ CAM_SE = 4  #: intercalation, Butler-Volmer (MODEL §3)
 LI_SE = 5  #: Li metal | electrolyte, Butler-Volmer with constant i0
 GRAIN_BOUNDARY = 6  #: SE | SE of different nonzero grain IDs (MODEL §3, [002] Eq. 1; is_grain_boundary)
 LIQUID_LIQUID = 7  #: concentrated-solution transport between liquid cells (phi_e and c_e, MODEL §2)
-CAM_LE = 8  #: intercalation at CAM | liquid electrolyte, Butler-Volmer with i0(c_e, c_s)
+CAM_LE = 8  #: intercalation at CAM | liquid electrolyte (LE, CBD), Butler-Volmer with i0(c_e, c_s)
 LI_LE = 9  #: Li metal | liquid electrolyte, Butler-Volmer with constant i0
 CAM_INTERFACE = 10  #: CAM_a | CAM_b of two CAM materials (Li: transport.cam_interface_flux; electrons)
 
@@ -89,7 +95,7 @@ def facet_tagger(mat_a, mat_b, grain_a, grain_b) -> np.ndarray:
     # carries nothing (the materials never mix the two, MODEL §1).
     lq_a, lq_b = np.isin(a, LIQUID), np.isin(b, LIQUID)
     tags[(lq_a & io_b & ~lq_b) | (io_a & ~lq_a & lq_b)] = NONE
-    tags[lq_a & lq_b] = LIQUID_LIQUID
-    tags[(cam_a & lq_b) | (lq_a & cam_b)] = CAM_LE
+    tags[lq_a & lq_b] = LIQUID_LIQUID  # LE | CBD too: the half cells of the two media in series
+    tags[(cam_a & lq_b) | (lq_a & cam_b)] = CAM_LE  # CAM | CBD: weighted by the CBD's porosity
     tags[((a == LI) & lq_b) | (lq_a & (b == LI))] = LI_LE
     return tags

@@ -40,10 +40,11 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     """
     image = vcell.cathode
     kinds = {m.kind for v, m in image.label_map.materials.items() if image.mask(m.name).any()}
-    if "CBD" in kinds:
+    if {"SE", "CBD"} <= kinds or ("CBD" in kinds and vcell.separator.material != "LE"):
         raise InputError(
-            "the discharge simulator does not handle a carbon-binder domain yet (roadmap issue #17); "
-            "this image has CBD voxels. Relabel them (e.g. as LE or PORE)."
+            "this image has CBD voxels in a solid-electrolyte cell: the carbon-binder domain is a "
+            "homogenized medium soaked with a liquid electrolyte (docs/liquid.md). Use a liquid "
+            "electrolyte with a porous LE separator, or relabel the CBD as SE (a binder-free ASSB)."
         )
     if {"SE", "LE"} <= kinds:
         raise InputError(
@@ -52,10 +53,12 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
         )
     # The electrolyte of the cathode: the solid one (SE) or the liquid pores (LE, docs/liquid.md),
     # matching the separator (VirtualCell checks that).
-    liquid = "LE" in kinds or (vcell.separator.material == "LE" and "SE" not in kinds)
+    # The liquid network of the cathode: LE pores and the CBD (ionic through its pores; its
+    # electronic conduction is not resolved, so CAM must reach the collector through CAM).
+    liquid = bool({"LE", "CBD"} & kinds) or (vcell.separator.material == "LE" and "SE" not in kinds)
     ely_code = tags.LE if liquid else tags.SE
     cam = analysis.class_mask(image, ("CAM",))
-    se = analysis.class_mask(image, ("LE",) if liquid else ("SE",))
+    se = analysis.class_mask(image, ("LE", "CBD") if liquid else ("SE",))
     if not cam.any():
         raise InputError("the cathode image has no CAM voxels; there is nothing to (dis)charge.")
     wrap = vcell.periodic_axes
@@ -66,9 +69,10 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     if se.any() and not se_ok.any():  # no SE at all: a dense CAM film on the separator
         raise PercolationError(
             f"the {'liquid' if liquid else 'solid'} electrolyte of the cathode does not connect to the "
-            f"separator (no {'LE' if liquid else 'SE'} voxel on the "
+            f"separator (no {'LE or CBD' if liquid else 'SE'} voxel on the "
             "x = 0 face is face-connected into the cathode): no ionic path, the cell cannot be cycled. "
-            "Check the image orientation (axis 0 = x from the separator) or the SE fraction."
+            "Check the image orientation (axis 0 = x from the separator) or the "
+            f"{'LE (pore) and CBD' if liquid else 'SE'} fraction."
         )
     if not cam_ok.any():
         raise PercolationError(
@@ -85,6 +89,8 @@ def cathode_codes(vcell: VirtualCell, isolated: str = "remove") -> tuple[np.ndar
     for name, code in cam_material_codes(vcell).items():  # CAM materials with their own parameters
         codes[cam_ok & image.mask(name)] = code
     codes[se_ok] = ely_code
+    if liquid:
+        codes[se_ok & analysis.class_mask(image, ("CBD",))] = tags.CBD
     grains = np.where(se_ok & (not liquid), image.grain_ids(), 0).astype(np.int32)
     return codes, grains, {"removed_cam_fraction": float(f_cam), "removed_electrolyte_fraction": float(f_se)}
 

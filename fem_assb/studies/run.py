@@ -226,7 +226,8 @@ def build(case, comm, outdir=None, progress=None) -> Built:
         say(
             f"removed isolated clusters: {100 * info.removed_cam_fraction:.2f} % of the CAM "
             f"(not connected to the collector), {100 * info.removed_electrolyte_fraction:.2f} % of "
-            f"the {'LE' if vcell.separator.material == 'LE' else 'SE'} (not connected to the separator)"
+            f"the {'LE and CBD' if vcell.separator.material == 'LE' else 'SE'} "
+            "(not connected to the separator)"
         )
     num = case.numerics
     n_cells = comm.allreduce(vmesh.num_owned_cells)

@@ -1,9 +1,11 @@
 """Independent 1D reference of the planar liquid cell (for the tests only; no package forms).
 
 Li metal | porous separator (eps_s, kappa and D factors f_k, f_D) | liquid layer (eps = 1, bulk) |
-dense CAM slab | collector, galvanostatic current density I (A/m^2, > 0 on discharge). The CAM
-touches the liquid in one plane, so the interface current density is -I and the electrolyte
-current is I everywhere in the liquid. The PDEs (MODEL.md §2, §3):
+optional carbon-binder layer (CBD: eps_cbd, factors fk_cbd, fD_cbd) | dense CAM slab | collector,
+galvanostatic current density I (A/m^2, > 0 on discharge). The CAM touches the last electrolyte
+layer in one plane, so the interface current density is -I and the electrolyte current is I
+everywhere in the liquid; against a CBD layer only its pores (area fraction eps_cbd) react, so
+the Butler-Volmer current density there is -I / eps_cbd. The PDEs (MODEL.md §2, §3):
 
     electrolyte, 0 < x < L_e:   eps dc/dt = -dN/dx,   N = -D_eff(c) dc/dx + t+(c) I / F,
                                 N = I / F at x = 0 (Li+ from the anode) and at x = L_e (into the CAM);
@@ -17,7 +19,8 @@ The voltage is algebraic (MODEL §2-§4): with i_e = I,
     U = -I L_Li / sigma_Li - eta_Li + [phi_e(L_e) - phi_e(0)] + U0(x_s) + eta_c
         - I int dy / sigma(x) - I L_cc / sigma_cc,
 
-eta_Li from BV(+I, i0_Li), eta_c from BV(-I, i0(c_e(L_e), c_s(0))); the boundary values c_e(L_e)
+eta_Li from BV(+I, i0_Li), eta_c from BV(-I / wet, i0(c_e(L_e), c_s(0))) (wet = eps_cbd against a
+CBD layer, else 1); the boundary values c_e(L_e)
 and c_s(0) from the flux conditions (second order), phi_e integrated cell to cell (trapezoid in
 x of 1/kappa, the diffusion potential on the jumps of ln c).
 """
@@ -63,6 +66,11 @@ def liquid_discharge_1d(
     n_le=100,
     n_cam=400,
     t_max=None,
+    L_cbd=0.0,
+    n_cbd=0,
+    eps_cbd=1.0,
+    fk_cbd=1.0,
+    fD_cbd=1.0,
 ):
     """Discharge at I (A/m^2) to U_cut (V). ``cam``: U0, D, sigma (x, T, m), c_max, c0, i00,
     alpha; ``ely``: c0, kappa, D, t_plus, tdf (c, T, m). Returns dict with t (s), U (V), t_end,
@@ -70,13 +78,18 @@ def liquid_discharge_1d(
     f = F / (R * T)
     cmax, c0e = cam.c_max, ely.c0
     dxe = np.concatenate(
-        [np.full(n_sep, L_sep / n_sep), np.full(n_le, L_le / max(n_le, 1))]
-    )  # n_le = 0: none
+        [
+            np.full(n_sep, L_sep / n_sep),
+            np.full(n_le, L_le / max(n_le, 1)),
+            np.full(n_cbd, L_cbd / max(n_cbd, 1)),
+        ]
+    )  # n_le = 0, n_cbd = 0: none
     xe = np.cumsum(dxe) - dxe / 2
-    eps = np.concatenate([np.full(n_sep, eps_sep), np.ones(n_le)])
-    fk = np.concatenate([np.full(n_sep, fk_sep), np.ones(n_le)])
-    fD = np.concatenate([np.full(n_sep, fD_sep), np.ones(n_le)])
-    ne, hs = n_sep + n_le, L_cam / n_cam
+    eps = np.concatenate([np.full(n_sep, eps_sep), np.ones(n_le), np.full(n_cbd, eps_cbd)])
+    fk = np.concatenate([np.full(n_sep, fk_sep), np.ones(n_le), np.full(n_cbd, fk_cbd)])
+    fD = np.concatenate([np.full(n_sep, fD_sep), np.ones(n_le), np.full(n_cbd, fD_cbd)])
+    wet = eps_cbd if n_cbd > 0 else 1.0  # the reacting fraction of the CAM face
+    ne, hs = n_sep + n_le + n_cbd, L_cam / n_cam
 
     def ev(fn, c):
         return np.asarray(fn(c, T, np), dtype=float) + 0.0 * c
@@ -130,7 +143,7 @@ def liquid_discharge_1d(
         i0 = cam.i00 * ceL**cam.alpha * csurf**cam.alpha * max(cmax - csurf, 0.0) ** (1 - cam.alpha)
         if i0 <= 0 or ceL <= 0:
             return -np.inf
-        eta_c = _bv_eta(-I, i0, cam.alpha, f)
+        eta_c = _bv_eta(-I / wet, i0, cam.alpha, f)
         eta_li = _bv_eta(I, i0_li, 0.5, f)
         r_cam = np.sum(hs / ev(cam.sigma, np.clip(cs / cmax, 1e-9, 1 - 1e-9)))
         return (
