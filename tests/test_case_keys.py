@@ -1213,7 +1213,6 @@ CONDITIONAL = [
     ),
     ({**FILM, M + "film": {"kappa_se": "1 S/cm"}}, r"materials\.film\.kappa_se has no effect"),
     ({**FILM, M + "film": {"l_cam": "0 nm", "D_cam": "1e-9 cm^2/s"}}, r"film\.D_cam has no effect"),
-    ({**FILM, M + "cam.alpha": 0.4}, r"cam\.alpha = 0\.4.*roadmap issue #16"),
     (
         {"cell.lateral": "periodic", **_gen(periodic="y")},
         r"structure\.generator\.periodic = 'y' but cell\.lateral is periodic.*periodic: yz",

@@ -114,6 +114,51 @@ def test_planar_film_matches_1d_reference(I):
         assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6
 
 
+@pytest.mark.mpi
+@pytest.mark.parametrize("alpha", [0.3, 0.7])
+def test_planar_film_with_alpha_other_than_half_matches_1d_reference(alpha):
+    """The film law for alpha other than 0.5 (film_current with kinetic_overpotential, the
+    inverse kinetics by its own Newton steps; the residual of the forward law checked) on the
+    planar film cell against the 1D reference (brentq on the forward law, any alpha); the
+    alpha = 0.5 reference is far from it, so the test sees alpha. 64 cells: with 32 the early
+    diffusion layer leaves 1.8 mV at t = 160 s (alpha = 0.3; 0.27 mV with 64), as the
+    alpha = 0.5 cell's 1.1 mV there."""
+    s = _system(FILM, alpha=alpha)
+    I = 0.3
+    control = StepControl(dt_max=400.0, dU_max=0.005)
+    sim, tab, res = _run(MPI.COMM_WORLD, s, I, 3.0, control, n_cam=64)
+    ref = _reference(s, I, 3.0)
+    half = _reference(_system(FILM), I, 3.0)
+    sol = ref["sol"]
+    u_ref = np.array([ref["voltage"](sol.sol(t)) for t in tab["t"][1:]])
+    u_half = np.array([half["voltage"](half["sol"].sol(t)) for t in tab["t"][1:] if t < half["t_end"]])
+    # above 3.45 V: below it the end of discharge (the film surface saturating) falls 0.1 to 1.5
+    # mV/s at alpha = 0.7, where the measured 0.11 % (9 s) capacity offset is 6 to 14 mV (32 or
+    # 64 cells alike: not the mesh); the plunge is compared through the capacity
+    sel = (u_ref > 3.45) & (tab["t"][1:] > 0.02 * ref["t_end"])
+    assert sel.sum() > 30
+    v_err = np.max(np.abs(tab["voltage"][1:][sel] - u_ref[sel]))
+    cap_err = tab["t"][-1] / ref["t_end"] - 1
+    k = min(len(u_half), len(u_ref)) // 2
+    if MPI.COMM_WORLD.rank == 0:
+        print(
+            f"\nplanar film alpha = {alpha}: voltage error {v_err * 1e3:.3f} mV, capacity {cap_err:.3%} "
+            f"(alpha = 0.5 differs by {abs(u_half[k] - u_ref[k]) * 1e3:.1f} mV mid-curve); film residual "
+            f"{np.max(res):.3g} V"
+        )
+    assert abs(u_half[k] - u_ref[k]) > 5e-3
+    assert abs(cap_err) < 0.01
+    assert v_err < 2e-3
+    assert np.max(res) <= FILM_TOLERANCE
+    if MPI.COMM_WORLD.size > 1:
+        _, ser, _ = _run(MPI.COMM_SELF, s, I, 3.0, control, n_cam=64)
+        if MPI.COMM_WORLD.rank == 0 and ser["t"].shape == tab["t"].shape:
+            print(f"alpha = {alpha}, 1 vs {MPI.COMM_WORLD.size} ranks: {np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V")
+        assert ser["t"].shape == tab["t"].shape
+        assert np.allclose(ser["t"], tab["t"], rtol=1e-9, atol=1e-9)
+        assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6
+
+
 # --- [003] Fig. 4a: extra overpotential vs local current density ------------------------------
 
 FIG4A_R = (1.0, 1e2, 1e3, 1e4)  # Ohm cm^2
