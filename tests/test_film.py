@@ -153,7 +153,10 @@ def test_planar_film_with_alpha_other_than_half_matches_1d_reference(alpha):
     if MPI.COMM_WORLD.size > 1:
         _, ser, _ = _run(MPI.COMM_SELF, s, I, 3.0, control, n_cam=64)
         if MPI.COMM_WORLD.rank == 0 and ser["t"].shape == tab["t"].shape:
-            print(f"alpha = {alpha}, 1 vs {MPI.COMM_WORLD.size} ranks: {np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V")
+            print(
+                f"alpha = {alpha}, 1 vs {MPI.COMM_WORLD.size} ranks: "
+                f"{np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V"
+            )
         assert ser["t"].shape == tab["t"].shape
         assert np.allclose(ser["t"], tab["t"], rtol=1e-9, atol=1e-9)
         assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6
@@ -411,14 +414,19 @@ def test_film_takes_the_touching_cam_materials_own_parameters():
     assert sel.sum() > 30
     v_err = np.max(np.abs(tab["voltage"][1:][sel] - u_ref[sel]))
     if MPI.COMM_WORLD.rank == 0:
-        print(f"\nfilm on the second CAM material: voltage error {v_err * 1e3:.3f} mV, capacity {cap_err:.3%}")
+        print(
+            f"\nfilm on the second CAM material: voltage error {v_err * 1e3:.3f} mV, capacity {cap_err:.3%}"
+        )
     assert abs(cap_err) < 0.01
     assert v_err < 2e-3
     assert np.max(res) <= FILM_TOLERANCE
     if MPI.COMM_WORLD.size > 1:
         _, ser, _ = _run_cams(MPI.COMM_SELF, s, 0.3, control, 64, 64)
         if MPI.COMM_WORLD.rank == 0 and ser["t"].shape == tab["t"].shape:
-            print(f"film, second material, 1 vs {MPI.COMM_WORLD.size} ranks: {np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V")
+            print(
+                f"film, second material, 1 vs {MPI.COMM_WORLD.size} ranks: "
+                f"{np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V"
+            )
         assert ser["t"].shape == tab["t"].shape
         assert np.allclose(ser["t"], tab["t"], rtol=1e-9, atol=1e-9)
         assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6

@@ -307,7 +307,8 @@ class CellForms:
         if steps > 0:
             w = ufl.TestFunction(self.Q)
             form = _form(
-                cam_interface_check(x, w, cD, U0, H, n, steps) * self.dS(tags.CAM_INTERFACE), self.vmesh.mesh.comm
+                cam_interface_check(x, w, cD, U0, H, n, steps) * self.dS(tags.CAM_INTERFACE),
+                self.vmesh.mesh.comm,
             )
             what = f"the CAM | CAM law (continuity of U0), after {steps} local Newton steps,"
             self.local_laws.append(
@@ -321,7 +322,9 @@ class CellForms:
         xs = np.linspace(0.0, 1.0, 201)
         ref = np.asarray(self.cam_parts[0][2].U0(xs, self.T, np), dtype=float) * np.ones_like(xs)
         return all(
-            np.allclose(np.asarray(cam.U0(xs, self.T, np), dtype=float) * np.ones_like(xs), ref, rtol=0, atol=1e-12)
+            np.allclose(
+                np.asarray(cam.U0(xs, self.T, np), dtype=float) * np.ones_like(xs), ref, rtol=0, atol=1e-12
+            )
             for _, _, cam in self.cam_parts[1:]
         )
 

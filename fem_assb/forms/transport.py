@@ -291,9 +291,14 @@ def cam_interface_li_flux(x, cD, U0, H, n, iterations: int = CAM_INTERFACE_ITERA
         r = residual(Nv)
         dr = ufl.diff(r, Nv)
         above = ufl.conditional(ufl.gt(r, 0.0), 1.0, 0.0)  # r > 0: the root is below N
-        lo, hi = above * lo + (1.0 - above) * ufl.max_value(lo, N), above * ufl.min_value(hi, N) + (1.0 - above) * hi
+        lo, hi = (
+            above * lo + (1.0 - above) * ufl.max_value(lo, N),
+            above * ufl.min_value(hi, N) + (1.0 - above) * hi,
+        )
         new = N - r / ufl.conditional(ufl.gt(dr, 0.0), dr, 1.0)
-        inside = ufl.conditional(ufl.And(ufl.And(ufl.ge(new, lo), ufl.le(new, hi)), ufl.gt(dr, 0.0)), 1.0, 0.0)
+        inside = ufl.conditional(
+            ufl.And(ufl.And(ufl.ge(new, lo), ufl.le(new, hi)), ufl.gt(dr, 0.0)), 1.0, 0.0
+        )
         N = inside * new + (1.0 - inside) * 0.5 * (lo + hi)
     return N, residual(N)
 
