@@ -171,6 +171,8 @@ SHELL = {
     "operation.steps.0.cutoff_voltage": "3.4 V",
 }
 CAMS = M + "cams.AL_LCO."
+#: a linear U0 [V] at x = 0 and 1 of slope -1.2 V through LCO's U0(x0 = 0.52484) = 4.185480074 V
+U0_AT_REST = [4.815285136574856, 3.6152851365748555]
 #: c_max and c0 of an entry change together (equal x0 = c0 / c_max: the cell starts at rest)
 CAMS_75 = {CAMS + "c_max": "0.03866625 mol/cm^3", CAMS + "c0": "0.0202935 mol/cm^3"}
 #: The liquid tiny cell (docs/liquid.md): the LIB preset, an LE separator, the pores LE (no SE).
@@ -443,9 +445,9 @@ KEYS: dict[str, object] = {
     "cams.density": Sim(
         {CAMS + "density": "3 g/cm^3"}, ("energy_density_Wh_kg", "gravimetric_capacity_mAh_g"), base=SHELL
     ),
-    "cams.U0": Rejected(
-        {CAMS + "U0": {"table": {"x": [0.0, 1.0], "value": [4.5, 3.5]}, "unit": "V"}}, 16, base=SHELL
-    ),
+    # another U0(x) through U0_LCO(x0) = 4.18548 V at the same x0 (the cell starts at rest): the
+    # CAM | CAM law's local solve of continuity of U0 and the shell's own U0 at the SE
+    "cams.U0": Sim({CAMS + "U0": {"table": {"x": [0.0, 1.0], "value": U0_AT_REST}, "unit": "V"}}, base=SHELL),
     "cams.sigma": Sim({CAMS + "sigma": "1e-7 S/cm"}, base=SHELL),
     "cams.D": Sim({CAMS + "D": "1e-14 cm^2/s"}, base=SHELL),
     "electrolyte.kind": Resolved(LIQ, lambda c: c.materials.electrolyte.kind),
@@ -1238,7 +1240,6 @@ CONDITIONAL = [
     ),
     ({**FILM, M + "film": {"kappa_se": "1 S/cm"}}, r"materials\.film\.kappa_se has no effect"),
     ({**FILM, M + "film": {"l_cam": "0 nm", "D_cam": "1e-9 cm^2/s"}}, r"film\.D_cam has no effect"),
-    ({**FILM, M + "cam.alpha": 0.4}, r"cam\.alpha = 0\.4.*roadmap issue #16"),
     ({**LIQ, **_gen(d_cbd="1 um")}, r"structure\.generator\.d_cbd has no effect without a carbon-binder"),
     ({**LIQ, M + "cbd": {"porosity": 0.4}}, r"materials\.cbd has no effect: the structure has no carbon"),
     (

@@ -114,6 +114,54 @@ def test_planar_film_matches_1d_reference(I):
         assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6
 
 
+@pytest.mark.mpi
+@pytest.mark.parametrize("alpha", [0.3, 0.7])
+def test_planar_film_with_alpha_other_than_half_matches_1d_reference(alpha):
+    """The film law for alpha other than 0.5 (film_current with kinetic_overpotential, the
+    inverse kinetics by its own Newton steps; the residual of the forward law checked) on the
+    planar film cell against the 1D reference (brentq on the forward law, any alpha); the
+    alpha = 0.5 reference is far from it, so the test sees alpha. 64 cells: with 32 the early
+    diffusion layer leaves 1.8 mV at t = 160 s (alpha = 0.3; 0.27 mV with 64), as the
+    alpha = 0.5 cell's 1.1 mV there."""
+    s = _system(FILM, alpha=alpha)
+    I = 0.3
+    control = StepControl(dt_max=400.0, dU_max=0.005)
+    sim, tab, res = _run(MPI.COMM_WORLD, s, I, 3.0, control, n_cam=64)
+    ref = _reference(s, I, 3.0)
+    half = _reference(_system(FILM), I, 3.0)
+    sol = ref["sol"]
+    u_ref = np.array([ref["voltage"](sol.sol(t)) for t in tab["t"][1:]])
+    u_half = np.array([half["voltage"](half["sol"].sol(t)) for t in tab["t"][1:] if t < half["t_end"]])
+    # above 3.45 V: below it the end of discharge (the film surface saturating) falls 0.1 to 1.5
+    # mV/s at alpha = 0.7, where the measured 0.11 % (9 s) capacity offset is 6 to 14 mV (32 or
+    # 64 cells alike: not the mesh); the plunge is compared through the capacity
+    sel = (u_ref > 3.45) & (tab["t"][1:] > 0.02 * ref["t_end"])
+    assert sel.sum() > 30
+    v_err = np.max(np.abs(tab["voltage"][1:][sel] - u_ref[sel]))
+    cap_err = tab["t"][-1] / ref["t_end"] - 1
+    k = min(len(u_half), len(u_ref)) // 2
+    if MPI.COMM_WORLD.rank == 0:
+        print(
+            f"\nplanar film alpha = {alpha}: voltage error {v_err * 1e3:.3f} mV, capacity {cap_err:.3%} "
+            f"(alpha = 0.5 differs by {abs(u_half[k] - u_ref[k]) * 1e3:.1f} mV mid-curve); film residual "
+            f"{np.max(res):.3g} V"
+        )
+    assert abs(u_half[k] - u_ref[k]) > 5e-3
+    assert abs(cap_err) < 0.01
+    assert v_err < 2e-3
+    assert np.max(res) <= FILM_TOLERANCE
+    if MPI.COMM_WORLD.size > 1:
+        _, ser, _ = _run(MPI.COMM_SELF, s, I, 3.0, control, n_cam=64)
+        if MPI.COMM_WORLD.rank == 0 and ser["t"].shape == tab["t"].shape:
+            print(
+                f"alpha = {alpha}, 1 vs {MPI.COMM_WORLD.size} ranks: "
+                f"{np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V"
+            )
+        assert ser["t"].shape == tab["t"].shape
+        assert np.allclose(ser["t"], tab["t"], rtol=1e-9, atol=1e-9)
+        assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6
+
+
 # --- [003] Fig. 4a: extra overpotential vs local current density ------------------------------
 
 FIG4A_R = (1.0, 1e2, 1e3, 1e4)  # Ohm cm^2
@@ -281,3 +329,104 @@ def test_an_unconverged_film_law_fails_the_solve(monkeypatch):
         SolverError, match="FILM_NOT_CONVERGED: the resistive-film law, after its .* left a residual"
     ):
         bad.run([Operation("discharge", current_density=0.3, cutoff=3.0)])
+
+
+# --- the film on several CAM materials (materials.cams) ------------------------------------
+
+
+def _second_cam():
+    """A second CAM material: NMC811 with 80 % of its c_max (the same x0) and i00 / 5, as a
+    materials.cams entry (and as cam overrides for the 1D reference)."""
+    cam = _system().cam
+    return {
+        "c_max": f"{0.8 * cam.c_max * 1e-6!r} mol/cm^3",
+        "c0": f"{0.8 * cam.c0 * 1e-6!r} mol/cm^3",
+        "i00": f"{cam.i00 / 5 * 1e5!r} A*cm^2.5/mol^1.5",
+    }
+
+
+def _cams_system(film, second):
+    return get_system(
+        "NMC811_Li6PS5Cl",
+        overrides={"cam": {"D": "8.71e-13 cm^2/s"}, "film": film, "cams": {"SECOND": second}},
+    )
+
+
+def _cams_mesh(comm, n_cam, n_second):
+    """The planar cell whose first ``n_second`` CAM cells (at the SE) are the SECOND material."""
+    from discharge_cells import planar_grid
+
+    from fem_assb.meshing import cell_tags as tags
+    from fem_assb.meshing.voxel_mesh import build_voxel_mesh
+
+    grid = None
+    if comm.rank == 0:
+        grid = planar_grid(n_cam=n_cam)
+        first = int(np.flatnonzero(grid.material[:, 0, 0] == tags.CAM)[0])
+        grid.material[first : first + n_second] = tags.CAM_EXTRA[0]
+    return build_voxel_mesh(comm, grid, tags.facet_tagger)
+
+
+def _run_cams(comm, s, I, control, n_cam, n_second):
+    sim = CellSimulation(_cams_mesh(comm, n_cam, n_second), s, T, control=control, surface_iterations=3)
+    residuals = []
+    hist = sim.run(
+        [Operation("discharge", current_density=I, cutoff=3.0)],
+        on_step=lambda sm, rec: residuals.append(sm.film_residual),
+    )
+    return sim, hist.as_table(), np.array(residuals)
+
+
+def test_film_with_two_identical_cam_materials_equals_one():
+    """A film on a cell whose CAM is split into two materials with the same parameters (the
+    entry {} copies materials.cam) gives the single-material film cell to solver tolerance."""
+    fixed = StepControl(dt_initial=200.0, dt_max=200.0, dU_max=1.0, dx_max=1.0)
+    two_s = _cams_system(FILM, {})
+    _, two, r2 = _run_cams(MPI.COMM_SELF, two_s, 0.3, fixed, 16, 4)
+    _, one, _ = _run(MPI.COMM_SELF, _system(FILM), 0.3, 3.0, fixed, n_cam=16)
+    assert two["t"].shape == one["t"].shape and len(one["t"]) > 20
+    dv = np.max(np.abs(two["voltage"] - one["voltage"]))
+    dx = np.max(np.abs(two["x_mean"] - one["x_mean"]))
+    print(f"\nfilm, two identical CAM materials vs one: |dU| <= {dv:.3g} V, |dx| <= {dx:.3g}")
+    assert dv < 1e-9 and dx < 1e-9
+    assert np.max(r2) <= FILM_TOLERANCE
+
+
+@pytest.mark.mpi
+def test_film_takes_the_touching_cam_materials_own_parameters():
+    """A planar slab of the second CAM material only (c_max 80 %, i00 / 5; materials.cam has no
+    voxels) with the film against the 1D reference of a cell whose materials.cam is that
+    material: the film law on its CAM | SE facets takes its own c_max, i00 (and U0, D); the
+    reference of materials.cam's parameters is far from it. 64 cells: with 32 the voltage is
+    3.4 mV off the reference at t = 104 s (the early diffusion layer under the slower kinetics;
+    0.58 mV with 64), the same to 1e-15 V as the single-material cell of that material."""
+    second = _second_cam()
+    s = _cams_system(FILM, second)
+    control = StepControl(dt_max=400.0, dU_max=0.005)
+    sim, tab, res = _run_cams(MPI.COMM_WORLD, s, 0.3, control, 64, 64)
+    ref = _reference(_system(FILM, **second), 0.3, 3.0)
+    other = _reference(s, 0.3, 3.0)  # materials.cam's parameters
+    assert abs(other["t_end"] / ref["t_end"] - 1) > 0.1
+    cap_err = tab["t"][-1] / ref["t_end"] - 1
+    sol = ref["sol"]
+    u_ref = np.array([ref["voltage"](sol.sol(t)) for t in tab["t"][1:]])
+    sel = (u_ref > 3.35) & (tab["t"][1:] > 0.02 * ref["t_end"])
+    assert sel.sum() > 30
+    v_err = np.max(np.abs(tab["voltage"][1:][sel] - u_ref[sel]))
+    if MPI.COMM_WORLD.rank == 0:
+        print(
+            f"\nfilm on the second CAM material: voltage error {v_err * 1e3:.3f} mV, capacity {cap_err:.3%}"
+        )
+    assert abs(cap_err) < 0.01
+    assert v_err < 2e-3
+    assert np.max(res) <= FILM_TOLERANCE
+    if MPI.COMM_WORLD.size > 1:
+        _, ser, _ = _run_cams(MPI.COMM_SELF, s, 0.3, control, 64, 64)
+        if MPI.COMM_WORLD.rank == 0 and ser["t"].shape == tab["t"].shape:
+            print(
+                f"film, second material, 1 vs {MPI.COMM_WORLD.size} ranks: "
+                f"{np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V"
+            )
+        assert ser["t"].shape == tab["t"].shape
+        assert np.allclose(ser["t"], tab["t"], rtol=1e-9, atol=1e-9)
+        assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6

@@ -7,17 +7,16 @@ checks here make every accepted key act or fail at load with the reason and the 
 - an entry names a CAM-class label of the structure (did-you-mean), and that label has voxels;
 - at most one CAM-class label is left without an entry (they would silently share ``cam``);
 - ``materials.cam`` overrides act on some voxel;
-- every CAM material shares U0(x) with ``materials.cam`` and starts at its x0 = c0 / c_max: the
-  CAM | CAM law is continuity of the Li chemical potential, which with one U0(x) is continuity
-  of x (forms.transport.cam_interface_flux), and the cell starts at rest;
-- no resistive film with several CAM materials (the film law takes one CAM's parameters).
+- every CAM material starts in equilibrium with ``materials.cam``, U0_k(x0_k) = U0(x0): the
+  CAM | CAM law is continuity of the Li chemical potential (forms.transport.cam_interface_li_flux;
+  with one U0(x), continuity of x and the same x0), and the cell starts at rest.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fem_assb.errors import InputError, NotSupportedError, did_you_mean
+from fem_assb.errors import InputError, did_you_mean
 
 #: Material classes of a label map: a ``cams`` entry must not be named like one (the label
 #: map's ``mask`` treats a class name as the whole class).
@@ -34,7 +33,7 @@ def cam_labels(image) -> dict[str, bool]:
 
 
 def check_cam_materials(system, image, overrides: dict, generated_labels=None) -> list[str]:
-    """Raise InputError / NotSupportedError for ``materials.cams`` entries (and ``cam``
+    """Raise InputError for ``materials.cams`` entries (and ``cam``
     overrides) that would not act as written. ``image``: the VoxelImage of an image structure;
     None for a generator, whose CAM labels are ``generated_labels`` (default: just ``CAM``).
     Returns notes for the case: an entry whose label is in the label map but has no voxels (the
@@ -84,36 +83,54 @@ def check_cam_materials(system, image, overrides: dict, generated_labels=None) -
         )
     if not cams:
         return notes
-    if getattr(system, "film", None) is not None:
-        raise NotSupportedError(
-            "materials.cams: a resistive film with several CAM materials is not supported yet "
-            "(roadmap issue #16, interface physics: the film law takes one CAM's parameters); "
-            "remove the film (materials: {film: null}) or the cams entries."
-        )
     _check_equilibrium(system, cams)
     return notes
 
 
+#: Largest accepted difference of U0_k(x0_k) from materials.cam's U0(x0) [V]: the cell starts at
+#: rest, every CAM material at the same Li chemical potential.
+REST_TOLERANCE = 1e-6
+
+
 def _check_equilibrium(system, cams: dict) -> None:
-    """Each CAM material shares U0(x) with ``cam`` (to 1e-9 V on x in [0, 1]) and its x0."""
+    """Each CAM material starts in equilibrium with ``cam``: U0_k(x0_k) = U0_cam(x0) (to
+    REST_TOLERANCE), the CAM | CAM law's condition (continuity of the Li chemical potential,
+    forms.transport.cam_interface_li_flux) at rest. With the same U0(x) that is the same x0."""
     T = system.temperature
-    x = np.linspace(0.0, 1.0, 201)
-    u_ref = np.asarray(system.cam.U0(x, T, np), dtype=float) * np.ones_like(x)
     x0 = system.cam.x0
+    u_rest = float(np.asarray(system.cam.U0(x0, T, np)))
     for name, cam in cams.items():
-        u = np.asarray(cam.U0(x, T, np), dtype=float) * np.ones_like(x)
-        if not np.allclose(u, u_ref, rtol=0.0, atol=1e-9):
-            k = int(np.argmax(np.abs(u - u_ref)))
-            raise NotSupportedError(
-                f"materials.cams.{name}.U0: a CAM material whose U0(x) differs from materials.cam's "
-                f"(by {1e3 * abs(u[k] - u_ref[k]):.3g} mV at x = {x[k]:.3g}) is not supported yet "
-                "(roadmap issue #16, interface physics: the CAM | CAM law, continuity of the Li chemical "
-                "potential U0_a(x_a) = U0_b(x_b), is solved for a shared U0(x), where it is continuity "
-                "of x); give it materials.cam's U0 (leave U0 out of the entry)."
+        u = float(np.asarray(cam.U0(cam.x0, T, np)))
+        if abs(u - u_rest) <= REST_TOLERANCE:
+            continue
+        at_rest = _stoichiometry_at(cam, u_rest, T)
+        if at_rest is None:
+            fix = f"no x in [0, 1] has U0 = {u_rest:.6g} V: give the entry a U0(x) that reaches it"
+        else:
+            fix = (
+                f"x0 = {at_rest:.6g} would be at rest: give c0 = {at_rest * cam.c_max * 1e-6:.6g} mol/cm^3 "
+                f"(x0 times its c_max)"
             )
-        if abs(cam.x0 - x0) > 1e-9:
-            raise InputError(
-                f"materials.cams.{name}: the initial stoichiometry c0/c_max = {cam.x0:.6g} differs from "
-                f"materials.cam's x0 = {x0:.6g}, so the cell would not start at rest (same U0(x): "
-                f"x0 must be equal); give c0 = {x0 * cam.c_max * 1e-6:.6g} mol/cm^3 (x0 times its c_max)."
-            )
+        raise InputError(
+            f"materials.cams.{name}: the initial stoichiometry c0/c_max = {cam.x0:.6g} has U0 = {u:.6g} V, "
+            f"but materials.cam starts at U0(x0 = {x0:.6g}) = {u_rest:.6g} V, so the cell would not start "
+            f"at rest (the CAM | CAM law is continuity of U0 between the materials); {fix}."
+        )
+
+
+def _stoichiometry_at(cam, u: float, T: float):
+    """The x in [0, 1] with U0(x) = u [V] of ``cam`` (the one nearest 0.5 if several), or None."""
+    from scipy.optimize import brentq
+
+    xs = np.linspace(0.0, 1.0, 2001)
+    g = np.asarray(cam.U0(xs, T, np), dtype=float) * np.ones_like(xs) - u
+    roots = []
+    for k in np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) <= 0):
+        a, b = xs[k], xs[k + 1]
+        if g[k] == 0.0:
+            roots.append(a)
+        elif g[k + 1] != 0.0:
+            roots.append(brentq(lambda x: float(np.asarray(cam.U0(x, T, np))) - u, a, b, xtol=1e-14))
+    if not roots:
+        return None
+    return min(roots, key=lambda r: abs(r - 0.5))

@@ -306,8 +306,7 @@ def _check_cbd(system, overrides: dict, structure, image) -> None:
 def _check_film(system, film_override: dict) -> None:
     """The resistive film (MODEL §3, [003] Eqs. 4-11) acts where l_cam > 0 or l_se > 0. Rejected:
     film keys that have no effect (sigma_cam or D_cam with l_cam = 0, kappa_se with l_se = 0:
-    InputError), and a film with a transfer coefficient other than 0.5 (the film law inverts the
-    kinetics exactly only for alpha = 0.5, the value of every seed; NotSupportedError #16)."""
+    InputError). Any cam.alpha (forms.interface.film_current solves the law for each)."""
     film = system.film
     if film is None:
         return
@@ -322,14 +321,6 @@ def _check_film(system, film_override: dict) -> None:
             f"{'CAM' if idle[0] != 'kappa_se' else 'SE'}-side layer has zero thickness "
             f"(film.{'l_cam' if idle[0] != 'kappa_se' else 'l_se'} = 0); give it a thickness or remove "
             f"{idle[0]}."
-        )
-    if (film.l_cam > 0 or film.l_se > 0) and float(system.cam.alpha) != 0.5:
-        where = "materials.film" if film_override else f"materials.preset ({system.name}): film"
-        raise _not_supported(
-            where,
-            f"a resistive film with cam.alpha = {system.cam.alpha:g} (its law is solved for alpha = 0.5)",
-            16,
-            "use cam.alpha = 0.5 with the film, or write materials: {film: null}",
         )
 
 

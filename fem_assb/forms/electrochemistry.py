@@ -33,9 +33,12 @@ from fem_assb.forms.interface import (
     metal_current,
 )
 from fem_assb.forms.transport import (
+    CAM_INTERFACE_ITERATIONS,
+    CAM_INTERFACE_TOLERANCE,
     GB_ITERATIONS,
     GB_TOLERANCE,
     boundary_flux,
+    cam_interface_check,
     cam_interface_flux,
     grain_boundary_check,
     grain_boundary_flux,
@@ -111,6 +114,9 @@ class CellForms:
     )
     #: Local Newton steps of the grain-boundary law (transport Eq. 4), checked after each solve.
     gb_iterations = GB_ITERATIONS
+    #: Local steps of the CAM | CAM law (transport Eq. 9); None: 0 (its Eq. 10) where every CAM
+    #: material shares U0(x), else CAM_INTERFACE_ITERATIONS (:meth:`_cam_interface`).
+    cam_interface_iterations: int | None = None
 
     def __init__(self, vmesh, system, T: float, surface_iterations: int = 0, film_law: bool | None = None):
         self.vmesh, self.system, self.T = vmesh, system, float(T)
@@ -277,11 +283,50 @@ class CellForms:
 
         # inside one material ('+' and '-' the same): the Kirchhoff flux of c = c_max x
         F += kirchhoff_flux(x, lambda xx: cD("+", xx), vc, H, n) * dS(tags.CAM_CAM)
-        if several:  # CAM_a | CAM_b: chemical potential (here: x) continuous, Eq. (5) of transport
-            F += cam_interface_flux(x, cD, vc, H, n) * dS(tags.CAM_INTERFACE)
+        if several:  # CAM_a | CAM_b: the Li chemical potential continuous, transport Eqs. (8-10)
+            F += self._cam_interface(cD, facet)
         F += self.c_max_cell * (x - self.u_old[1]) / self.dt * vc * dx
         F += (1.0 - self.chi_cam - self.chi_liq) * (x - self.x0) * vc * dx  # liquid: _liquid_transport
         return F
+
+    def _cam_interface(self, cD, facet):
+        """The CAM_a | CAM_b Li flux (transport.cam_interface_li_flux: continuity of the Li
+        chemical potential, U0_a(x_a^s) = U0_b(x_b^s)) on the CAM_INTERFACE facets. With one U0(x)
+        for every CAM material it is Eq. (10) there (continuity of x, no local solve); else the
+        local solve of Eq. (9), its residual registered as a LocalLaw checked after every solve.
+        ``cam_interface_iterations`` (None: that choice) forces the number of local steps."""
+        x, H, n = self.x, self.H, self.n
+        steps = self.cam_interface_iterations
+        if steps is None:
+            steps = 0 if self.shared_U0() else CAM_INTERFACE_ITERATIONS
+
+        def U0(side, xx):  # U0(x) of the material on ``side`` [V]
+            return facet[side].U0(self.inside(xx), self.T, ufl)
+
+        F = cam_interface_flux(x, cD, self.vc, H, n, U0, steps) * self.dS(tags.CAM_INTERFACE)
+        if steps > 0:
+            w = ufl.TestFunction(self.Q)
+            form = _form(
+                cam_interface_check(x, w, cD, U0, H, n, steps) * self.dS(tags.CAM_INTERFACE),
+                self.vmesh.mesh.comm,
+            )
+            what = f"the CAM | CAM law (continuity of U0), after {steps} local Newton steps,"
+            self.local_laws.append(
+                LocalLaw("cam_interface", form, CAM_INTERFACE_TOLERANCE, what, "CAM_INTERFACE_NOT_CONVERGED")
+            )
+        return F
+
+    def shared_U0(self) -> bool:
+        """True if every CAM material of the mesh has system.cam's U0(x) (to 1e-12 V on 201
+        points of [0, 1] at the cell's temperature): the CAM | CAM law is then continuity of x."""
+        xs = np.linspace(0.0, 1.0, 201)
+        ref = np.asarray(self.cam_parts[0][2].U0(xs, self.T, np), dtype=float) * np.ones_like(xs)
+        return all(
+            np.allclose(
+                np.asarray(cam.U0(xs, self.T, np), dtype=float) * np.ones_like(xs), ref, rtol=0, atol=1e-12
+            )
+            for _, _, cam in self.cam_parts[1:]
+        )
 
     def _cam_electrolyte(self):
         """CAM | SE intercalation (MODEL §3) on the CAM_SE facets, oriented by the CAM indicator;
@@ -293,8 +338,6 @@ class CellForms:
         eta0 = self.solid(phi) - self.electrolyte(phi)
         cam = self.cam_mix(self.solid)  # the touching CAM's own U0, i0, D, c_max
         c_cell = cam.c_max * self.solid(self.x)
-        if self.film is not None and len(self.cam_parts) > 1:  # case.cams rejects it first
-            raise ValueError("the resistive-film law is built for one CAM material, not several")
         if self.film is not None or self.surface_iterations > 0:
             a_surf = self._surface_drop(cam)
             i_cam, residual = film_current(

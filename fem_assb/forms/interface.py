@@ -109,6 +109,53 @@ def _exp(q, m):
     return np.exp(q) if m.name == "numpy" else ufl.exp(q)
 
 
+#: Newton steps of the inverse Butler-Volmer law for alpha other than 0.5
+#: (:func:`kinetic_overpotential`): measured to reach round-off (|error of f eta| < 2.2e-13) for
+#: |i / i0| from 1e-14 to 1e40 and alpha from 0.05 to 0.95 with 5 steps (4 for 0.3 <= alpha <= 0.7).
+KINETIC_ITERATIONS = 5
+
+
+def _is_half(alpha) -> bool:
+    return isinstance(alpha, (int, float)) and float(alpha) == 0.5
+
+
+def kinetic_overpotential(j, alpha, f, m, iterations: int = KINETIC_ITERATIONS):
+    """The overpotential eta (V) at which the Butler-Volmer law gives i / i0 = j (MODEL §3),
+    the inverse of exp(alpha f eta) - exp(-(1 - alpha) f eta) = j; numpy or UFL (``m``, a
+    mathns namespace); alpha a number or UFL.
+
+    alpha = 0.5: (2/f) asinh(j / 2) exactly. Otherwise, with s = sign(j), a = alpha (j >= 0) or
+    1 - alpha (j < 0), b = 1 - a and v = s f eta >= 0, the law is
+
+        h(v) = a v - ln(|j| + exp(-b v)) = 0,     h' = a + b exp(-b v) / (|j| + exp(-b v)) in [a, 1],
+
+    h increasing and concave, so Newton from v0 = ln(1 + |j|) / a (above the root: exp(a v0) -
+    1 = |j|) lands at or below the root after the first step and then rises monotonically to it
+    (a tangent of a concave function lies above it): ``iterations`` steps, no safeguard needed.
+    """
+    if _is_half(alpha):
+        return (2.0 / f) * _asinh(j / 2.0, m)
+    pos = m.where_gt(j, 0.0, 1.0, 0.0)  # j = 0 takes the j < 0 branch: v = 0 there too
+    a = pos * alpha + (1.0 - pos) * (1.0 - alpha)
+    b = 1.0 - a
+    J = abs(j)
+    v = m.log(1.0 + J) / a
+    for _ in range(iterations):
+        e = m.exp(-b * v)
+        v = v - (a * v - m.log(J + e)) / (a + b * e / (J + e))
+    return (2.0 * pos - 1.0) * v / f
+
+
+def kinetic_residual(eta, j, alpha, f, m):
+    """The forward Butler-Volmer law's residual as a voltage (V): (BV(eta) - j) / BV'(eta), BV(eta)
+    = exp(alpha f eta) - exp(-(1 - alpha) f eta), the Newton correction of eta that would make
+    the kinetics hold at i / i0 = j; f eta clipped to +-500 (no overflow; such a state is far
+    from converged and its residual large anyway)."""
+    u = m.clip(f * eta, -500.0, 500.0)
+    ep, em = m.exp(alpha * u), m.exp(-(1.0 - alpha) * u)
+    return (ep - em - j) / (f * (alpha * ep + (1.0 - alpha) * em))
+
+
 def film_coefficients(film, T: float) -> tuple[float, float]:
     """(R_RF [Ohm m^2], a_film = l_cam / (F D_cam(T)) [mol/m^3 per A/m^2]) of a film, (0, 0)
     without one ([003] Eqs. 4-10, :func:`film_current`)."""
@@ -123,7 +170,7 @@ def film_current(
     """CAM | SE current density i (A/m^2, anodic positive) through a resistive film, and the
     residual (V) of its implicit law: (i, r). MODEL §3, [003] Eqs. 4-10 (Eq. 11: ``film.D_at``).
 
-    The law, as read from [003] (alpha = 0.5, the only value the film supports):
+    The law, as read from [003] (any transfer coefficient alpha; the seeds' is 0.5):
 
         i       = i0(c_RF) [exp(alpha f eta_RF) - exp(-(1 - alpha) f eta_RF)]      (Eq. 8)
         eta_RF  = phi_s - phi_e - U0(c_RF) - i R_RF                               (Eq. 9)
@@ -138,10 +185,11 @@ def film_current(
     correction (a_surf = h_s / (2 F D_s), mol/m^3 per A/m^2; 0 for cell-centre values), so
     c_RF = c_cell - i a with a = a_surf + l_cam / (F D_cam).
 
-    Solved as follows. With alpha = 0.5 the kinetics invert exactly, eta_RF = (2/f) asinh(i /
-    (2 i0)), and the law is the overpotential balance (V)
+    Solved as follows. The kinetics are inverted, eta_RF = eta_BV(i / i0) (:func:`
+    kinetic_overpotential`: (2/f) asinh(i / (2 i0)) exactly for alpha = 0.5, else its converged
+    Newton steps), and the law is the overpotential balance (V)
 
-        r = eta0 - U0(c_RF) - i R_RF - (2/f) asinh(i / (2 i0(c_RF))) = 0,   c_RF = c_cell - a i,
+        r = eta0 - U0(c_RF) - i R_RF - eta_BV(i / i0(c_RF)) = 0,   c_RF = c_cell - a i,
 
     which falls monotonically in i from +inf (c_RF -> c_max: the film's surface saturated, i0 -> 0)
     to -inf (c_RF -> 0). Phase 1: ``iterations`` Newton steps in i from i = 0 (the first one is
@@ -155,7 +203,9 @@ def film_current(
     difference of concentrations in i cannot do. With a = 0, c_RF = c_cell and phase 1 alone
     solves it. The residual r at the result is returned with i: the caller checks it (|r| <=
     FILM_TOLERANCE), never assumes convergence (measured: below 1e-12 V over the grid of
-    tests/test_film.py).
+    tests/test_film.py). For alpha other than 0.5 the returned residual is that of the forward
+    law, Eq. 8 at eta_RF of Eq. 9 (:func:`kinetic_residual`, V), so it checks the inverse's
+    steps too.
 
     eta0 = phi_s - phi_e (V); c_cell, c_e (mol/m^3); a_surf (mol m^-3 per A m^-2, float or UFL);
     cam: U0(x, T, m), c_max, i00, alpha; film: the materials' Film section (l_cam, sigma_cam,
@@ -167,9 +217,8 @@ def film_current(
     own, 13 to 50 s per case).
     """
     m = mathns.of(m)
-    if not isinstance(cam.alpha, (int, float)) or float(cam.alpha) != 0.5:
-        law = "the resistive-film law" if film is not None else "the half-cell surface correction"
-        raise ValueError(f"{law} needs alpha = 0.5 (got {cam.alpha})")
+    alpha = cam.alpha if isinstance(cam.alpha, ufl.core.expr.Expr) else float(cam.alpha)
+    half = _is_half(alpha)
     f = FARADAY / (GAS_CONSTANT * T)
     # a float, or UFL of the material code for several CAM materials (CellForms.cam_mix)
     c_max = cam.c_max if isinstance(cam.c_max, ufl.core.expr.Expr) else float(cam.c_max)
@@ -185,12 +234,27 @@ def film_current(
 
     def balance(i, y, w_frac):
         """r (V) at current i with the film surface at c_RF = y c_max = c_max - w_frac c_max."""
+        return eta0 - U0_of(y) - R_rf * i - kinetic_overpotential(i / i0_of(y, w_frac), alpha, f, m)
+
+    def i0_of(y, w_frac):
+        """i0 (A/m^2) at the film surface c_RF = y c_max = c_max - w_frac c_max."""
         w = w_frac * c_max
-        vac = w * (w * w + eps2) ** -0.25  # the vacancy factor of materials.kinetics
-        occ = m.sqrt(m.max_value(y * c_max, 0.0))
-        i0 = exchange_current_density(cam.i00, 0.5, c_e, y * c_max, c_max, m, vacancy=vac, occupancy=occ)
-        i0 = m.max_value(i0, 1e-300)  # a surface rounded onto c_max: no division by 0
-        return eta0 - U0_of(y) - R_rf * i - (2.0 / f) * _asinh(i / (2.0 * i0), m)
+        if half:
+            vac = w * (w * w + eps2) ** -0.25  # the vacancy factor of materials.kinetics
+            occ = m.sqrt(m.max_value(y * c_max, 0.0))
+        else:
+            vac = w * (w * w + eps2) ** (-alpha / 2.0)
+            occ = m.max_value(y * c_max, 1e-300 * c_max) ** alpha
+        i0 = exchange_current_density(cam.i00, alpha, c_e, y * c_max, c_max, m, vacancy=vac, occupancy=occ)
+        return m.max_value(i0, 1e-300)  # a surface rounded onto c_max: no division by 0
+
+    def result(i, y, w_frac, r):
+        """(i, residual): alpha = 0.5, r itself (the kinetics inverted exactly); else the forward
+        law's residual (kinetic_residual), which does not rely on the inverse's own steps."""
+        if half:
+            return i, r
+        eta_rf = eta0 - U0_of(y) - R_rf * i
+        return i, kinetic_residual(eta_rf, i / i0_of(y, w_frac), alpha, f, m)
 
     def of_q(q):  # (i, r) at the logit q of the film surface
         y, w_frac = 1.0 / (1.0 + _exp(q, m)), 1.0 / (1.0 + _exp(-q, m))
@@ -219,13 +283,14 @@ def film_current(
 
     # start: the law linearized at i = 0 in its kinetics and resistance, E / (R_ct + R_RF)
     x_cell = m.clip(c_cell / c_max, 1e-9, 1.0 - 1e-9)
-    i0_cell = exchange_current_density(cam.i00, 0.5, c_e, c_cell, c_max, m)
+    i0_cell = exchange_current_density(cam.i00, alpha, c_e, c_cell, c_max, m)  # BV slope f i0, any alpha
     i_start = (eta0 - U0_of(x_cell)) / (R_rf + 1.0 / (f * i0_cell))
     if not logit:  # c_RF = c_cell: r(i) is the kinetics and the resistance alone
         i = i_start
         for _ in range(iterations):
             i = newton(i, of_i)[2]
-        return of_i(i)
+        y = c_cell / c_max
+        return result(i, y, 1.0 - y, of_i(i)[1])
 
     tiny = 1e-300 * c_max
 
@@ -258,7 +323,9 @@ def film_current(
         )
         new_safe = inside * new + (1.0 - inside) * 0.5 * (q_lo + q_hi)
         q = new_safe
-    return of_q(q)
+    y, w_frac = 1.0 / (1.0 + _exp(q, m)), 1.0 / (1.0 + _exp(-q, m))
+    i, r = of_q(q)
+    return result(i, y, w_frac, r)
 
 
 def metal_current(eta0, anode, T, m=ufl):

@@ -221,36 +221,110 @@ def _np_exp(x):
     return np.exp(x)
 
 
-def cam_interface_flux(x, cD, v, H, n):
-    """Weak-form term of the Li flux between two CAM materials a ('+') and b ('-') in contact,
-    for ``* dS(CAM_INTERFACE)`` (docs/materials.md, "Several CAM materials"):
+#: Local Newton steps of the CAM | CAM law (:func:`cam_interface_li_flux`, Eq. 9) for two
+#: materials with different U0(x); measured to leave residuals below 1e-13 V over a discharge of
+#: the two-material slab of tests/test_multicam.py (LCO against a linear U0).
+CAM_INTERFACE_ITERATIONS = 6
+#: Largest accepted residual |U0_a(x_a^s) - U0_b(x_b^s)| of the CAM | CAM law after its local
+#: steps [V] (as the film's and the grain boundaries': the phi tolerance of the cell Newton).
+CAM_INTERFACE_TOLERANCE = 1e-9
 
-        N = (x+ - x-) / (h+ / (2 G+) + h- / (2 G-)),
-        G = int_0^1 c_max D(x- + t (x+ - x-)) dt  of each side's own material             (5)
 
-    [mol/(m^2 s) from '+' to '-'], x = c / c_max of each side's material. The interface
-    condition is continuity of the Li chemical potential, mu_Li = -F U0(x): U0_a(x_a^s) =
-    U0_b(x_b^s) on the two sides of the interface, with the Li flux continuous through it. The
-    CAM materials of one cell must share U0(x) (checked at load, ``materials.cams``), so the
-    condition is continuity of the stoichiometry x (c jumps by c_max,b / c_max,a): each half
-    cell carries N = 2 G (x_cell - x^s) / h with one interface value x^s, and eliminating x^s
-    gives Eq. (5), the two half cells in series. G is each side's Kirchhoff mean of c_max D(x)
-    over [x-, x+], the interval that holds both cell values and x^s: exact for constant D, and
-    for two sides of the same material Eq. (5) is :func:`kirchhoff_flux` times c_max exactly.
-    A concentration-continuous law would put an Al-LCO shell (c_max 75 % of LCO's) at a
-    stoichiometry 1/0.75 times the core's at rest: a different U0 across the interface, i.e.
-    no equilibrium, and x > 1 in the shell once the core passes x = 0.75.
+def cam_interface_li_flux(x, cD, U0, H, n, iterations: int = CAM_INTERFACE_ITERATIONS):
+    """The Li flux N [mol/(m^2 s), from '+' to '-'] between two CAM materials a ('+') and b ('-')
+    in contact, and the residual r [V] of the interface condition at it: (N, r). For
+    ``* dS(CAM_INTERFACE)`` (docs/materials.md, "Several CAM materials"; MODEL §1, §3).
+
+    The interface condition is continuity of the Li chemical potential, mu_Li = -F U0(x) (x = c /
+    c_max of each side's own material), with the Li flux continuous through the interface:
+
+        U0_a(x_a^s) = U0_b(x_b^s),
+        N = g_a (x_a - x_a^s) = g_b (x_b^s - x_b),   g = 2 G / h,
+        G = int_0^1 c_max D(x- + t (x+ - x-)) dt  of each side's own material           (8)
+
+    (each half cell carries the diffusion flux c_max D dx/dn over h / 2; G is its Kirchhoff mean,
+    3-point Gauss, taken over [x-, x+] as in the bulk: exact for constant D, and for two sides of
+    the same material g's series is :func:`kirchhoff_flux` times c_max). Eliminating the two
+    interface stoichiometries, x_a^s = x_a - N / g_a and x_b^s = x_b + N / g_b, leaves one
+    equation in N:
+
+        r(N) = U0_a(x_a - N / g_a) - U0_b(x_b + N / g_b) = 0                              (9)
+
+    r rises with N (dr/dN = -U0_a'/g_a - U0_b'/g_b > 0 for falling U0s), on the bracket where both
+    interface stoichiometries lie in [0, 1]. It is solved by ``iterations`` safeguarded Newton
+    steps (a Newton point outside the closed bracket, or a non-rising r, takes the bracket's
+    midpoint; a root hit exactly stays: it is on the bracket's edge)
+    from
+
+        N0 = (x_a - x_b) / (h_a / (2 G_a) + h_b / (2 G_b)),                              (10)
+
+    the law of a shared U0(x) (continuity of x: x_a^s = x_b^s). With one U0 for both sides N0 is
+    the root of (9): r(N0) = 0 up to round-off, so the law reduces to Eq. (10) exactly (and
+    ``iterations = 0`` is Eq. (10) itself, used when every CAM material shares U0: the cell
+    forms). Linearizing (9) at the cell values gives the two-point flux in mu, N = (U0_b - U0_a)
+    / (h_a |U0_a'| / (2 G_a) + h_b |U0_b'| / (2 G_b)): each half cell's diffusion flux with dx =
+    dU0 / U0'(x) in series; the local solve is that law without the linearization. r at the
+    result is returned with N: the cell checks |r| <= CAM_INTERFACE_TOLERANCE after every solve.
 
     x: stoichiometry (DG0); cD: callable (side, xx) -> c_max D(xx) [mol/(m s)] of the material
-    on ``side`` ('+' or '-') at stoichiometry xx; v: test function; H: cell extents [m].
+    on ``side`` ('+' or '-'); U0: callable (side, xx) -> U0(xx) [V] of that material (it clips
+    xx itself); H: cell extents [m]; n: FacetNormal.
     """
     xp, xm = x("+"), x("-")
 
     def mean(side):
         return sum(w * cD(side, xm + t * (xp - xm)) for t, w in _GAUSS_3)
 
-    r = normal_extent(n("+"), H("+")) / (2 * mean("+")) + normal_extent(n("-"), H("-")) / (2 * mean("-"))
-    return (xp - xm) / r * (v("+") - v("-"))
+    r_p = normal_extent(n("+"), H("+")) / (2 * mean("+"))  # 1 / g_a
+    r_m = normal_extent(n("-"), H("-")) / (2 * mean("-"))  # 1 / g_b
+    N = (xp - xm) / (r_p + r_m)  # Eq. (10)
+
+    def residual(N):
+        return U0("+", xp - N * r_p) - U0("-", xm + N * r_m)
+
+    if iterations <= 0:
+        return N, 0.0 * N
+    lo = ufl.max_value((xp - 1.0) / r_p, -xm / r_m)  # x_a^s <= 1, x_b^s >= 0
+    hi = ufl.min_value(xp / r_p, (1.0 - xm) / r_m)  # x_a^s >= 0, x_b^s <= 1
+    for _ in range(iterations):
+        Nv = ufl.variable(N)
+        r = residual(Nv)
+        dr = ufl.diff(r, Nv)
+        above = ufl.conditional(ufl.gt(r, 0.0), 1.0, 0.0)  # r > 0: the root is below N
+        lo, hi = (
+            above * lo + (1.0 - above) * ufl.max_value(lo, N),
+            above * ufl.min_value(hi, N) + (1.0 - above) * hi,
+        )
+        new = N - r / ufl.conditional(ufl.gt(dr, 0.0), dr, 1.0)
+        inside = ufl.conditional(
+            ufl.And(ufl.And(ufl.ge(new, lo), ufl.le(new, hi)), ufl.gt(dr, 0.0)), 1.0, 0.0
+        )
+        N = inside * new + (1.0 - inside) * 0.5 * (lo + hi)
+    return N, residual(N)
+
+
+def cam_interface_flux(x, cD, v, H, n, U0=None, iterations: int = CAM_INTERFACE_ITERATIONS):
+    """Weak-form term of the CAM | CAM Li flux, N (v+ - v-), for ``* dS(CAM_INTERFACE)``: N of
+    :func:`cam_interface_li_flux` (Eqs. 8-10); without ``U0`` (or with ``iterations = 0``)
+    Eq. (10), the law of a shared U0(x). Arguments as there.
+
+    A concentration-continuous law would put an Al-LCO shell (c_max 75 % of LCO's, the same U0(x))
+    at a stoichiometry 1/0.75 times the core's at rest: a different U0 across the interface, i.e.
+    no equilibrium, and x > 1 in the shell once the core passes x = 0.75."""
+    if U0 is None:
+        iterations = 0
+    N, _ = cam_interface_li_flux(x, cD, U0, H, n, iterations)
+    return N * (v("+") - v("-"))
+
+
+def cam_interface_check(x, w, cD, U0, H, n, iterations: int = CAM_INTERFACE_ITERATIONS):
+    """Linear form (DG0 test function ``w``) for ``* dS(CAM_INTERFACE)`` whose assembled entry per
+    cell is the sum over its CAM | CAM facets of |r| [V], Eq. (9) after the local steps of
+    :func:`cam_interface_li_flux` (an upper bound, at most 6 times, of the largest facet
+    residual; as :func:`grain_boundary_check`)."""
+    _, r = cam_interface_li_flux(x, cD, U0, H, n, iterations)
+    area = (H[0] * H[1] * H[2] / normal_extent(n, H))("+")  # facet area [m^2]
+    return abs(r) / area * (w("+") + w("-"))
 
 
 # -- liquid electrolyte: concentrated-solution theory (MODEL.md §2) ------------------------------

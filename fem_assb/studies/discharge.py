@@ -557,8 +557,6 @@ def auto_surface_iterations(
     a cathode of ``thickness`` m with ``cam_fraction``) or at ``c_rate`` (1/h); T in K, voxel
     size in m. Without either the correction is kept.
     """
-    if float(cam.alpha) != 0.5:  # the correction is the film law's solve, which needs it
-        return 0, float("nan")
     if current_density:
         duration = (float(cam.c_max) - float(cam.c0)) * FARADAY * cam_fraction * thickness / current_density
     elif c_rate:
