@@ -20,9 +20,10 @@ measured to work on this problem (docs/discharge.md, "Solver"):
   ``max_backtracks`` times (a Python ``SNESLINESEARCHSHELL``, :mod:`fem_assb.solvers.linesearch`);
 - **linear solver** (``linear_solver``, the SNES's KSP): "direct" (LU, MUMPS when available,
   as the preconditioner of GMRES to rtol 1e-10, the factorization kept while it works, as the
-  iterative solver's preconditioner) or "iterative" (BiCGStab, rtol 1e-6 in every Newton iteration, preconditioned by BoomerAMG on
-  phi then Jacobi on x, :mod:`fem_assb.solvers.block_pc`; the preconditioner is kept across
-  Newton iterations and time steps while it works, :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
+  iterative solver's preconditioner) or "iterative" (BiCGStab, rtol 1e-6 in every Newton
+  iteration, preconditioned by BoomerAMG on phi then Jacobi on x,
+  :mod:`fem_assb.solvers.block_pc`; the preconditioner is kept across Newton iterations and time
+  steps while it works, :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
 
 PETSc options: the SNES, its line search, KSP and PC read the options database under the prefix
 ``fem_assb_newton_`` (:data:`OPTIONS_PREFIX`; the inner BoomerAMG of the block preconditioner
