@@ -127,7 +127,9 @@ class PRESBSolver:
         inner.setPythonContext(PhiAMGThenJacobi(self.dinv, prefix + "phi_"))
         inner.setOperators(self.H, self.H)
         self.inner = inner
-        op = PETSc.Mat().createPython(((2 * self.n, 2 * N), (2 * self.n, 2 * N)), _BlockOperator(self), comm=comm)
+        op = PETSc.Mat().createPython(
+            ((2 * self.n, 2 * N), (2 * self.n, 2 * N)), _BlockOperator(self), comm=comm
+        )
         op.setUp()
         self.op = op
         ksp = PETSc.KSP().create(comm)
@@ -204,6 +206,18 @@ class PRESBSolver:
         return self.op.createVecs()
 
     def destroy(self) -> None:
-        for obj in (self.ksp, self.op, self.inner, self.H, self.dinv, self.vr, self.vi, self.t1, self.t2, self.s, self._bs):
+        for obj in (
+            self.ksp,
+            self.op,
+            self.inner,
+            self.H,
+            self.dinv,
+            self.vr,
+            self.vi,
+            self.t1,
+            self.t2,
+            self.s,
+            self._bs,
+        ):
             if obj is not None:
                 obj.destroy()

@@ -66,7 +66,7 @@ def direct_memory_estimate(cells: int) -> float:
 
 
 def choose_solver(solver: str, cells: int, comm, available: float | None = None) -> str:
-    """"direct" or "iterative" for ``solver`` ("auto": direct below AUTO_DIRECT_CELLS cells
+    """ "direct" or "iterative" for ``solver`` ("auto": direct below AUTO_DIRECT_CELLS cells
     while its estimated memory fits, else iterative). InputError for an unknown name, or for
     "direct" when its memory estimate exceeds LU_MEMORY_FRACTION of ``available`` (bytes; default
     :func:`available_memory`)."""
@@ -236,7 +236,11 @@ class SmallSignal:
                 f"the impedance block system at {omega / (2 * np.pi):.4g} Hz was not solved "
                 f"({what}, KSP reason {reason}): the linearized cell is singular there "
                 "(an isolated conductor?)"
-                + ("" if self.presb is None else " or the iteration did not converge (try impedance.solver: direct)")
+                + (
+                    ""
+                    if self.presb is None
+                    else " or the iteration did not converge (try impedance.solver: direct)"
+                )
             )
         arr = self.x.array_r
         n = self.n_local
@@ -256,7 +260,19 @@ class SmallSignal:
         return z
 
     def destroy(self) -> None:
-        for obj in (self.A, self.A_J, self.A_M, self.x, self.b, self.g, self.dV, self.ksp, self.presb, self.J, self.M):
+        for obj in (
+            self.A,
+            self.A_J,
+            self.A_M,
+            self.x,
+            self.b,
+            self.g,
+            self.dV,
+            self.ksp,
+            self.presb,
+            self.J,
+            self.M,
+        ):
             if obj is not None:
                 obj.destroy()
 
