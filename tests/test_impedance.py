@@ -370,3 +370,62 @@ def test_command_writes_csv_plots_and_summary(tmp_path):
         assert -data[k, 2] >= -data[k - 1, 2] and -data[k, 2] >= -data[k + 1, 2]
     for name in ("nyquist.png", "bode.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- the iterative solver (GMRES + PRESB, fem_assb/solvers/presb.py) ----------------------------
+
+
+def _composite_sim(comm=None):
+    from mpi4py import MPI
+
+    from fem_assb.studies.run import build
+
+    built = build(resolve_case(_composite_case("presb")), comm or MPI.COMM_WORLD, None, None)
+    assert built.sim.quasi_static(0.0).converged
+    return built.sim
+
+
+def _solver_agreement(comm=None):
+    from fem_assb.studies.impedance import frequency_grid, impedance_spectrum
+
+    sim = _composite_sim(comm)
+    f = frequency_grid(1.0, 7e6, 3)
+    info = {}
+    zi = impedance_spectrum(sim, f, solver="iterative", info=info).Z
+    zd = impedance_spectrum(sim, f, solver="direct").Z
+    rel = np.abs(zi - zd) / np.abs(zd)
+    print(f"iterative vs direct: max relative difference {rel.max():.2e}; iterations {info['iterations']}")
+    return rel, info["iterations"]
+
+
+def test_iterative_solver_agrees_with_the_direct_one_with_bounded_iterations():
+    """GMRES + PRESB against MUMPS on the small composite, 1 Hz .. 7 MHz: Z within 2e-4 relative
+    (measured 7.4e-5 on this 2 x 2 um cell; both solvers are at the rounding floor of this badly
+    scaled system at low frequency, which grows as the collector area shrinks: on an 8^3
+    composite each is ~2e-6 from a long-double-refined dense LU, on 32^3 they agree to 4.7e-7,
+    docs/impedance.md); the iteration count at the extreme frequencies bounded (measured 17-22
+    here, 16-45 on 8^3 .. 32^3; bound 60)."""
+    rel, its = _solver_agreement()
+    assert rel.max() < 2e-4
+    assert max(its[0], its[-1]) <= 60 and max(its) <= 80
+
+
+@pytest.mark.mpi
+def test_iterative_solver_agrees_with_the_direct_one_on_two_ranks():
+    rel, its = _solver_agreement()
+    assert rel.max() < 2e-4
+    assert max(its) <= 80
+
+
+def test_direct_solver_is_refused_when_its_memory_estimate_does_not_fit():
+    from mpi4py import MPI
+
+    from fem_assb.studies.impedance import choose_solver
+
+    assert choose_solver("auto", 100, MPI.COMM_SELF, available=1e12) == "direct"
+    assert choose_solver("auto", 10**6, MPI.COMM_SELF, available=1e12) == "iterative"
+    assert choose_solver("auto", 100, MPI.COMM_SELF, available=1.0) == "iterative"
+    with pytest.raises(InputError, match="use impedance.solver: iterative"):
+        choose_solver("direct", 10**6, MPI.COMM_SELF, available=1e9)
+    with pytest.raises(InputError, match="unknown"):
+        choose_solver("lu", 100, MPI.COMM_SELF)

@@ -24,6 +24,7 @@ import numpy as np
 from fem_assb.case.cams import check_cam_materials
 from fem_assb.case.schema import (
     FIELD_NAMES,
+    IMPEDANCE_SOLVERS,
     IMPEDANCE_STATES,
     STEP_KINDS,
     Case,
@@ -1052,13 +1053,14 @@ def _numerics(spec) -> Numerics:
     return Numerics(**kw)
 
 
-IMPEDANCE_KEYS = ("frequencies", "state")
+IMPEDANCE_KEYS = ("frequencies", "state", "solver")
 FREQUENCY_KEYS = ("min", "max", "per_decade")
 
 
 def _impedance(spec, operation, system) -> Impedance:
     """The ``impedance`` section (docs/impedance.md): ``frequencies: {min, max, per_decade}``
-    (Hz; defaults 1 Hz, 7 MHz, 10) and ``state: initial | after_steps`` (default initial)."""
+    (Hz; defaults 1 Hz, 7 MHz, 10), ``state: initial | after_steps`` (default initial) and
+    ``solver: auto | direct | iterative`` (default auto)."""
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
@@ -1100,7 +1102,13 @@ def _impedance(spec, operation, system) -> Impedance:
             "current flowing: the state is not steady and has no impedance. End the steps with a rest "
             "(e.g. {kind: rest, duration: 1 h}) or use state: initial."
         )
-    return Impedance(f_min=f["min"], f_max=f["max"], per_decade=per_decade, state=state)
+    solver = spec.get("solver", d.solver)
+    if solver not in IMPEDANCE_SOLVERS:
+        raise InputError(
+            f"impedance.solver = {solver!r} is unknown{did_you_mean(str(solver), IMPEDANCE_SOLVERS)}; use "
+            "'auto' (direct LU on small meshes, else iterative), 'direct' or 'iterative' (GMRES + PRESB)."
+        )
+    return Impedance(f_min=f["min"], f_max=f["max"], per_decade=per_decade, state=state, solver=solver)
 
 
 def _count(value, name, minimum) -> int:

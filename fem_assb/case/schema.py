@@ -323,6 +323,8 @@ class Outputs:
 
 #: The steady states an impedance spectrum is taken around (docs/impedance.md).
 IMPEDANCE_STATES = ("initial", "after_steps")
+#: The solvers of the impedance block system (fem_assb.studies.impedance.SOLVERS).
+IMPEDANCE_SOLVERS = ("auto", "direct", "iterative")
 
 
 @dataclass
@@ -330,12 +332,13 @@ class Impedance:
     """The case's ``impedance`` section (docs/impedance.md): log-spaced frequencies f_min .. f_max
     (Hz, both included, ``per_decade`` points per decade) around ``state``: "initial" (open
     circuit at the initial stoichiometry) or "after_steps" (the state after the operation steps,
-    which must end at rest)."""
+    which must end at rest); ``solver``: "auto", "direct" (LU) or "iterative" (GMRES + PRESB)."""
 
     f_min: float = 1.0
     f_max: float = 7.0e6
     per_decade: int = 10
     state: str = "initial"
+    solver: str = "auto"
 
 
 @dataclass

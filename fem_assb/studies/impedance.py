@@ -33,10 +33,57 @@ import numpy as np
 
 from fem_assb.errors import InputError
 
-#: Above this many cells the direct solve of the 2 x 2 block system (4 unknowns per cell, fill-in
-#: of a 3D factorization) is refused: the iterative solver for large meshes is not written yet
-#: (docs/impedance.md, "Limits").
-DIRECT_IMPEDANCE_CELLS = 150_000
+#: The impedance solvers (case key ``impedance.solver``, docs/impedance.md "Solvers").
+SOLVERS = ("auto", "direct", "iterative")
+#: ``solver: auto`` takes the direct solver below this many cells, GMRES + PRESB above.
+AUTO_DIRECT_CELLS = 5_000
+#: Relative tolerance of the true residual of the iterative solve.
+ITERATIVE_RTOL = 1e-8
+#: The direct solver's memory (bytes), estimated as LU_BYTES_PER_CELL x cells^(4/3) (3D
+#: nested-dissection fill-in), refused when above LU_MEMORY_FRACTION of the available memory.
+LU_BYTES_PER_CELL = 1.0e3
+LU_MEMORY_FRACTION = 0.8
+
+
+def available_memory(comm) -> float:
+    """Bytes of memory available on this node (MemAvailable of /proc/meminfo; rank 0's, which
+    the ranks of one node share), inf where unknown."""
+    avail = float("inf")
+    if comm.rank == 0:
+        try:
+            with open("/proc/meminfo") as fh:
+                for line in fh:
+                    if line.startswith("MemAvailable:"):
+                        avail = float(line.split()[1]) * 1024.0
+        except OSError:
+            pass
+    return comm.bcast(avail, root=0)
+
+
+def direct_memory_estimate(cells: int) -> float:
+    """Estimated bytes of the LU factorization of the 2 x 2 block system of ``cells`` cells."""
+    return LU_BYTES_PER_CELL * float(cells) ** (4.0 / 3.0)
+
+
+def choose_solver(solver: str, cells: int, comm, available: float | None = None) -> str:
+    """ "direct" or "iterative" for ``solver`` ("auto": direct below AUTO_DIRECT_CELLS cells
+    while its estimated memory fits, else iterative). InputError for an unknown name, or for
+    "direct" when its memory estimate exceeds LU_MEMORY_FRACTION of ``available`` (bytes; default
+    :func:`available_memory`)."""
+    if solver not in SOLVERS:
+        raise InputError(f"impedance solver {solver!r} is unknown; use one of {', '.join(SOLVERS)}.")
+    need = direct_memory_estimate(cells)
+    have = available_memory(comm) if available is None else available
+    fits = need <= LU_MEMORY_FRACTION * have
+    if solver == "auto":
+        return "direct" if cells < AUTO_DIRECT_CELLS and fits else "iterative"
+    if solver == "direct" and not fits:
+        raise InputError(
+            f"impedance.solver: direct on {cells} cells needs about {need / 1e9:.3g} GB for the LU "
+            f"factorization of the 2 x 2 block system, and {have / 1e9:.3g} GB are available: use "
+            "impedance.solver: iterative (or auto), or reduce the resolution."
+        )
+    return solver
 
 
 @dataclass
@@ -86,22 +133,20 @@ class SmallSignal:
 
     forms: :class:`~fem_assb.forms.electrochemistry.CellForms` holding the steady state u*
     (its ``capacitive`` Constant is set to 1: every double layer counts). The matrices are
-    assembled once; :meth:`impedance` solves one frequency after another with one LU set-up.
+    assembled once; :meth:`impedance` solves one frequency after another, with one LU set-up
+    (``solver`` "direct") or GMRES + PRESB (``solver`` "iterative",
+    :mod:`fem_assb.solvers.presb`); "auto" chooses by the number of cells
+    (:func:`choose_solver`).
     """
 
-    def __init__(self, forms):
+    def __init__(self, forms, solver: str = "auto"):
         from dolfinx.fem.petsc import assemble_matrix, assemble_vector
         from petsc4py import PETSc
 
         self.forms = forms
         self.comm = forms.vmesh.mesh.comm
-        ncells = self.comm.allreduce(forms.vmesh.num_owned_cells)
-        if ncells > DIRECT_IMPEDANCE_CELLS:
-            raise InputError(
-                f"the impedance solve is direct only (MUMPS on the 2 x 2 block system), and this mesh has "
-                f"{ncells} cells (> {DIRECT_IMPEDANCE_CELLS}): reduce the resolution (structure.generator "
-                "voxel_size, or a smaller cut of the image)."
-            )
+        self.cells = self.comm.allreduce(forms.vmesh.num_owned_cells)
+        self.method = choose_solver(solver, self.cells, self.comm)
         forms.capacitive.value = 1.0
         K_form, M_form, g_form, dV_form, dVdi_form = forms.linearization()
 
@@ -121,52 +166,81 @@ class SmallSignal:
 
         self.dV_di = _assemble(dVdi_form, self.comm, compiled=True)  # V m^2 per A/m^2
         self.area = float(forms.area)
-        Mneg = M.copy()
-        Mneg.scale(-1.0)
-        # one layout for the real block system: on every rank its rows of block 0, then block 1
-        # (petsc4py's convert without ``out`` converts in place: the nests become the AIJ matrices)
-        self.A_J = PETSc.Mat().createNest([[J, None], [None, J]], comm=self.comm).convert("aij")
-        self.A_M = PETSc.Mat().createNest([[None, Mneg], [M, None]], comm=self.comm).convert("aij")
-        for m in (J, M, Mneg):
-            m.destroy()
-        self.A = self.A_J.copy()
-        self.A.axpy(1.0, self.A_M, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
-        self.x, self.b = self.A.createVecs()
         n = self.g.getLocalSize()
         self.n_local = n
+        self.iterations: list[int] = []  # Krylov iterations per frequency (iterative)
+        self.factorizations = 0
+        self.presb = self.ksp = self.A = self.A_J = self.A_M = None
+        if self.method == "iterative":
+            from fem_assb.solvers.presb import PRESBSolver
+
+            self.J, self.M = J, M
+            self.presb = PRESBSolver(J, M, rtol=ITERATIVE_RTOL)
+            self.solver_type = "GMRES + PRESB (BoomerAMG on phi of J + w M)"
+            self.x, self.b = self.presb.create_vecs()
+        else:
+            Mneg = M.copy()
+            Mneg.scale(-1.0)
+            # one layout for the real block system: on every rank its rows of block 0, then block 1
+            # (petsc4py's convert without ``out`` converts in place: the nests become the AIJ matrices)
+            self.A_J = PETSc.Mat().createNest([[J, None], [None, J]], comm=self.comm).convert("aij")
+            self.A_M = PETSc.Mat().createNest([[None, Mneg], [M, None]], comm=self.comm).convert("aij")
+            for m in (J, M, Mneg):
+                m.destroy()
+            self.J = self.M = None
+            self.A = self.A_J.copy()
+            self.A.axpy(1.0, self.A_M, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+            self.x, self.b = self.A.createVecs()
+            self.solver_type = _direct_solver(self.comm)
+            ksp = PETSc.KSP().create(self.comm)
+            ksp.setOptionsPrefix("fem_assb_impedance_")
+            ksp.setType("preonly")
+            pc = ksp.getPC()
+            pc.setType("lu")
+            pc.setFactorSolverType(self.solver_type)
+            self.ksp = ksp
         rhs = np.zeros(2 * n)
         rhs[:n] = self.g.array_r  # di = -1: a charge current of 1 A/m^2, -g di = g
         self.b.array[:] = rhs
-        self.solver_type = _direct_solver(self.comm)
-        ksp = PETSc.KSP().create(self.comm)
-        ksp.setOptionsPrefix("fem_assb_impedance_")
-        ksp.setType("preonly")
-        pc = ksp.getPC()
-        pc.setType("lu")
-        pc.setFactorSolverType(self.solver_type)
-        self.ksp = ksp
-        self.factorizations = 0
+
+    @property
+    def description(self) -> str:
+        """The solver, as summary.json says it."""
+        if self.method == "iterative":
+            return f"iterative: {self.solver_type}, rtol {ITERATIVE_RTOL:g}"
+        return f"direct LU ({self.solver_type}) on the real 2x2 block system"
 
     def solve(self, omega: float) -> tuple[np.ndarray, np.ndarray]:
         """(du_r, du_i): local owned arrays of the response to a charge current of 1 A/m^2 at the
         angular frequency ``omega`` (rad/s)."""
         from petsc4py import PETSc
 
-        A = self.A
-        A.zeroEntries()
-        A.axpy(1.0, self.A_J, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
-        A.axpy(float(omega), self.A_M, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
-        self.ksp.setOperators(A)
-        self.ksp.solve(self.b, self.x)
-        self.factorizations += 1
-        reason = self.ksp.getConvergedReason()
+        if self.presb is not None:
+            reason = self.presb.solve(omega, self.b, self.x)
+            self.iterations.append(self.presb.iterations[-1])
+            what = f"GMRES + PRESB, {self.iterations[-1]} iterations"
+        else:
+            A = self.A
+            A.zeroEntries()
+            A.axpy(1.0, self.A_J, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+            A.axpy(float(omega), self.A_M, structure=PETSc.Mat.Structure.SUBSET_NONZERO_PATTERN)
+            self.ksp.setOperators(A)
+            self.ksp.solve(self.b, self.x)
+            self.factorizations += 1
+            reason = self.ksp.getConvergedReason()
+            what = f"{self.solver_type} LU"
         if reason < 0:
             from fem_assb.errors import SolverError
 
             raise SolverError(
                 f"the impedance block system at {omega / (2 * np.pi):.4g} Hz was not solved "
-                f"({self.solver_type} LU, KSP reason {reason}): the linearized cell is singular there "
+                f"({what}, KSP reason {reason}): the linearized cell is singular there "
                 "(an isolated conductor?)"
+                + (
+                    ""
+                    if self.presb is None
+                    else " or the iteration did not converge (try impedance.solver: direct)"
+                )
             )
         arr = self.x.array_r
         n = self.n_local
@@ -186,8 +260,21 @@ class SmallSignal:
         return z
 
     def destroy(self) -> None:
-        for obj in (self.A, self.A_J, self.A_M, self.x, self.b, self.g, self.dV, self.ksp):
-            obj.destroy()
+        for obj in (
+            self.A,
+            self.A_J,
+            self.A_M,
+            self.x,
+            self.b,
+            self.g,
+            self.dV,
+            self.ksp,
+            self.presb,
+            self.J,
+            self.M,
+        ):
+            if obj is not None:
+                obj.destroy()
 
 
 def checked_frequencies(frequencies) -> np.ndarray:
@@ -202,14 +289,18 @@ def checked_frequencies(frequencies) -> np.ndarray:
     return np.sort(f)
 
 
-def impedance_spectrum(sim, frequencies) -> Spectrum:
+def impedance_spectrum(sim, frequencies, solver: str = "auto", info: dict | None = None) -> Spectrum:
     """The small-signal impedance of a :class:`~fem_assb.studies.discharge.CellSimulation` around
     its current state, at ``frequencies`` (Hz). The state must be steady (zero current, relaxed:
-    :func:`run_impedance` makes it so); the forms' ``i_app`` should be 0."""
+    :func:`run_impedance` makes it so); the forms' ``i_app`` should be 0. ``solver``: "auto",
+    "direct" or "iterative" (:func:`choose_solver`); ``info``, when given, receives the solver's
+    description and its iterations per frequency."""
     f = checked_frequencies(frequencies)
-    lin = SmallSignal(sim.forms)
+    lin = SmallSignal(sim.forms, solver=solver)
     try:
         z = lin.impedance(f)
+        if info is not None:
+            info.update(solver=lin.description, method=lin.method, iterations=list(lin.iterations))
     finally:
         lin.destroy()
     return Spectrum(f, z)
@@ -360,7 +451,8 @@ def run_impedance(
 
         raise SolverError(f"the steady state at open circuit did not converge: {res.reason}")
     t_solve = time.perf_counter()
-    spectrum = impedance_spectrum(sim, frequencies)
+    info: dict = {}
+    spectrum = impedance_spectrum(sim, frequencies, solver=section.solver, info=info)
     t_end = time.perf_counter()
     summary = {
         "name": case.name,
@@ -370,7 +462,8 @@ def run_impedance(
         **spectrum_summary(spectrum),
         "cells": built.n_cells,
         "ranks": comm.size,
-        "solver": f"direct LU ({_direct_solver(comm)}) on the real 2x2 block system",
+        "solver": info["solver"],
+        "iterations_per_frequency": info["iterations"],
         "wall_time_s": t_end - t0,
         "solve_time_per_frequency_s": (t_end - t_solve) / len(spectrum.frequency),
         "warnings": warnings,
