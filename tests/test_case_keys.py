@@ -1120,9 +1120,6 @@ def test_rejected_keys_name_themselves(workdir):
     raw = apply(BASE, {M + "electrolyte.tdf": 1.5})
     with pytest.raises(NotSupportedError, match=r"^materials\.electrolyte\.tdf: "):
         _resolve(raw, workdir)
-    raw = apply(BASE, _gen(kind="perforated", radius="1 um", fill="LE"))
-    with pytest.raises(NotSupportedError, match=r"^structure\.generator\.fill: "):
-        _resolve(raw, workdir)
 
 
 # --- presets --------------------------------------------------------------------------------------
