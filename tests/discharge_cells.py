@@ -98,3 +98,17 @@ def planar_reference(system, I: float, U_cut: float, T: float, film=None):
         n=800,
         film=film,
     )
+
+
+def assert_same_as_serial(serial: dict, parallel: dict, label: str) -> None:
+    """A run on one rank (``serial``) and on COMM_WORLD (``parallel``), history tables with
+    ``t`` and ``voltage``: the same accepted steps and the same voltages to 1e-6 V (the
+    difference is printed on rank 0 for the closing notes)."""
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.rank == 0 and serial["t"].shape == parallel["t"].shape:
+        dv = np.max(np.abs(serial["voltage"] - parallel["voltage"]))
+        print(f"{label}, 1 vs {MPI.COMM_WORLD.size} ranks: {dv:.3g} V")
+    assert serial["t"].shape == parallel["t"].shape
+    assert np.allclose(serial["t"], parallel["t"], rtol=1e-9, atol=1e-9)
+    assert np.max(np.abs(serial["voltage"] - parallel["voltage"])) < 1e-6

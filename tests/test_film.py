@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from discharge_cells import planar_mesh, planar_reference
+from discharge_cells import assert_same_as_serial, planar_mesh, planar_reference
 from mpi4py import MPI
 from scipy.optimize import brentq
 
@@ -152,14 +152,7 @@ def test_planar_film_with_alpha_other_than_half_matches_1d_reference(alpha):
     assert np.max(res) <= FILM_TOLERANCE
     if MPI.COMM_WORLD.size > 1:
         _, ser, _ = _run(MPI.COMM_SELF, s, I, 3.0, control, n_cam=64)
-        if MPI.COMM_WORLD.rank == 0 and ser["t"].shape == tab["t"].shape:
-            print(
-                f"alpha = {alpha}, 1 vs {MPI.COMM_WORLD.size} ranks: "
-                f"{np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V"
-            )
-        assert ser["t"].shape == tab["t"].shape
-        assert np.allclose(ser["t"], tab["t"], rtol=1e-9, atol=1e-9)
-        assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6
+        assert_same_as_serial(ser, tab, f"alpha = {alpha}")
 
 
 # --- [003] Fig. 4a: extra overpotential vs local current density ------------------------------
@@ -422,11 +415,4 @@ def test_film_takes_the_touching_cam_materials_own_parameters():
     assert np.max(res) <= FILM_TOLERANCE
     if MPI.COMM_WORLD.size > 1:
         _, ser, _ = _run_cams(MPI.COMM_SELF, s, 0.3, control, 64, 64)
-        if MPI.COMM_WORLD.rank == 0 and ser["t"].shape == tab["t"].shape:
-            print(
-                f"film, second material, 1 vs {MPI.COMM_WORLD.size} ranks: "
-                f"{np.max(np.abs(ser['voltage'] - tab['voltage'])):.3g} V"
-            )
-        assert ser["t"].shape == tab["t"].shape
-        assert np.allclose(ser["t"], tab["t"], rtol=1e-9, atol=1e-9)
-        assert np.max(np.abs(ser["voltage"] - tab["voltage"])) < 1e-6
+        assert_same_as_serial(ser, tab, "film, second material")

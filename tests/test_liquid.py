@@ -45,13 +45,14 @@ def _reference(system, **layers):
     )
 
 
-def _liquid_x(sim):
-    """(material code, c_e / c_e0) of the owned liquid cells, ordered along x (1 lateral cell)."""
+def _liquid_x(sim, component: int = 1):
+    """(material code, c_e / c_e0) of the owned liquid cells, ordered along x (1 lateral cell);
+    ``component`` 0: phi_e instead."""
     f = sim.forms
     nown = f.vmesh.num_owned_cells
     mat = f.vmesh.material[:nown]
     order = np.argsort(f.vmesh.voxel_index[:nown])
-    x = f.u.x.array.reshape(-1, 2)[f.Q.dofmap.list[:nown, 0], 1]
+    x = f.u.x.array.reshape(-1, 2)[f.Q.dofmap.list[:nown, 0], component]
     sel = order[np.isin(mat[order], tags.LIQUID)]
     return mat[sel], x[sel]
 
@@ -279,22 +280,12 @@ def test_planar_cbd_cell_matches_1d_reference():
     in_cbd = mat == tags.CBD
     slope = np.diff(c[in_cbd]) / h
     assert np.allclose(slope, -(1 - 0.25) * I / (FARADAY * CBD["D_factor"] * D_e), rtol=1e-6)
-    phi = _liquid_phi(sim)[in_cbd]
+    phi = _liquid_x(sim, component=0)[1][in_cbd]
     dln = np.diff(np.log(c[in_cbd]))
     expected = (
         -I * h / (CBD["kappa_factor"] * kappa) + (1 - 0.25) * 2 * GAS_CONSTANT * T / FARADAY * 1.85 * dln
     )
     assert np.allclose(np.diff(phi), expected, rtol=1e-6, atol=1e-12)
-
-
-def _liquid_phi(sim):
-    """phi_e of the owned liquid cells, ordered along x (1 lateral cell)."""
-    f = sim.forms
-    nown = f.vmesh.num_owned_cells
-    mat = f.vmesh.material[:nown]
-    order = np.argsort(f.vmesh.voxel_index[:nown])
-    phi = f.u.x.array.reshape(-1, 2)[f.Q.dofmap.list[:nown, 0], 0]
-    return phi[order[np.isin(mat[order], tags.LIQUID)]]
 
 
 # -- bad input (issue 17): each rejected with a message naming the fix ------------------------------
