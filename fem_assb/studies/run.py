@@ -363,7 +363,8 @@ def inventory(built: Built):
     n_cbd = built.comm.allreduce(int(np.count_nonzero(own == tags.CBD)))
     cbd_density = 0.0
     if cs.cbd is not None:  # the CBD's solid and the electrolyte in its pores
-        cbd_density = cbd_bulk_density(float(cs.cbd.density), float(cs.cbd.porosity), float(cs.electrolyte.density))
+        cbd = cs.cbd
+        cbd_density = cbd_bulk_density(float(cbd.density), float(cbd.porosity), float(cs.electrolyte.density))
     f = sim.forms
     extra = tuple(
         CamPart(label, f.cam_volumes[code], float(c.c_max), float(c.c0), float(c.density))
@@ -433,6 +434,7 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
         "newton_iterations": hist.newton,
         "linear_iterations": hist.linear,
         "rejected_steps": hist.rejected,
+        "direct_fallbacks": hist.direct_fallbacks,
         "wall_time_s": time.perf_counter() - built.t_start,
         "temperature_K": sim.T,
         "linear_solver": built.linear_solver,
