@@ -303,3 +303,43 @@ def test_non_finite_residual_is_a_failure(system, linear_solver):
     res = sim.newton.solve()
     assert not res.converged
     assert res.reason == "DIVERGED_FUNCTION_NANORINF: the residual is not finite (NaN or Inf)"
+
+
+@pytest.mark.mpi
+def test_direct_solver_keeps_its_factorization(system):
+    """The direct solver factorizes the Jacobian only when GMRES with the kept LU needs more
+    than a few iterations: fewer factorizations than Newton iterations over a few time steps,
+    each Newton update the LU update to rtol 1e-10 (the Newton path of the exact solves:
+    test_snes_solver_gives_the_pre_snes_answer)."""
+    PETSc.Log.begin()
+    event = PETSc.Log.Event("MatLUFactorNum")
+    sim = _sim(system)
+    before = event.getPerfInfo()["count"]
+    res = _march(sim, (1.0, 2.0, 4.0, 8.0))
+    factorizations = event.getPerfInfo()["count"] - before
+    newton = sum(r.iterations for r in res) + 3  # the quasi-static solve: about 3 more
+    assert all(r.converged for r in res)
+    assert sim.newton.ksp.getType() == "gmres" and sim.newton.ksp.getPC().getType() == "lu"
+    assert 1 <= factorizations < newton / 2
+
+
+def test_auto_linear_solver_by_cells_and_liquid(monkeypatch):
+    """linear_solver: auto is direct below SOLID_DIRECT_SOLVER_CELLS cells in a solid-state
+    cell, below DIRECT_SOLVER_CELLS in a cell with liquid electrolyte cells, else iterative."""
+    from liquid_cells import liquid_planar_mesh
+
+    from fem_assb.studies import discharge
+
+    solid, liquid = planar_mesh(MPI.COMM_WORLD, n_cam=8), liquid_planar_mesh(MPI.COMM_WORLD)
+    n_solid = MPI.COMM_WORLD.allreduce(solid.num_owned_cells)
+    n_liquid = MPI.COMM_WORLD.allreduce(liquid.num_owned_cells)
+    monkeypatch.setattr(discharge, "SOLID_DIRECT_SOLVER_CELLS", n_solid + 1)
+    monkeypatch.setattr(discharge, "DIRECT_SOLVER_CELLS", 0)
+    assert discharge.auto_linear_solver(solid) == "direct"  # its own limit, not the liquid's
+    monkeypatch.setattr(discharge, "SOLID_DIRECT_SOLVER_CELLS", n_solid)
+    assert discharge.auto_linear_solver(solid) == "iterative"
+    monkeypatch.setattr(discharge, "SOLID_DIRECT_SOLVER_CELLS", 0)
+    monkeypatch.setattr(discharge, "DIRECT_SOLVER_CELLS", n_liquid + 1)
+    assert discharge.auto_linear_solver(liquid) == "direct"  # the liquid's own limit
+    monkeypatch.setattr(discharge, "DIRECT_SOLVER_CELLS", n_liquid)
+    assert discharge.auto_linear_solver(liquid) == "iterative"

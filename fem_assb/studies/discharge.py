@@ -483,10 +483,29 @@ class CellSimulation:
         )
 
 
-#: Below this many cells ``linear_solver: auto`` takes the direct solver (MUMPS), above it the
-#: iterative one (BiCGStab + PhiAMGThenJacobi; at 20^3 voxels the iterative solver was already
-#: 2-3x faster, docs/discharge.md).
+#: ``linear_solver: auto`` in a cell with liquid electrolyte cells: the direct solver (MUMPS)
+#: below this many cells, above it the iterative one. Measured (benchmarks/small_cases.py,
+#: docs/discharge.md "Performance"): on cases/lib_le_small.yaml (9 885 cells) BiCGStab +
+#: PhiAMGThenJacobi needed 140 Krylov iterations per Newton iteration (52 290 for 374) and 3.6x
+#: the CPU time of the direct solver.
 DIRECT_SOLVER_CELLS = 20000
+#: ``linear_solver: auto`` in a solid-state cell (no liquid): the direct solver only below this
+#: many cells. Measured: with the iterative solver 3.5 (after the kept LU factorization 2.5)
+#: times less CPU per Newton iteration on a 24 x 16 x 16 LCO | LLZO composite (9 813 cells)
+#: and 3.5 (2.2) times less on 12 x 8 x 8 voxels (1 739 cells), the same steps, Newton
+#: iterations and capacity to 3e-14; below 1 000 cells not measured (both take milliseconds).
+SOLID_DIRECT_SOLVER_CELLS = 1000
+
+
+def auto_linear_solver(vmesh) -> str:
+    """``numerics.linear_solver: auto`` for a VoxelMesh (collective): "direct" below
+    SOLID_DIRECT_SOLVER_CELLS cells (DIRECT_SOLVER_CELLS with liquid electrolyte cells), else
+    "iterative"."""
+    comm = vmesh.mesh.comm
+    nown = vmesh.num_owned_cells
+    n_cells = comm.allreduce(nown)
+    liquid = comm.allreduce(bool(np.isin(vmesh.material[:nown], tags.LIQUID).any()), op=MPI.LOR)
+    return "direct" if n_cells < (DIRECT_SOLVER_CELLS if liquid else SOLID_DIRECT_SOLVER_CELLS) else "iterative"
 #: Newton steps of the half-cell surface correction when it is used (docs/discharge.md).
 SURFACE_ITERATIONS = 3
 #: ``surface_iterations: auto`` uses the correction where half a voxel <= RESOLVED x the solid
