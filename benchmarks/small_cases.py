@@ -87,7 +87,9 @@ def child(name: str, solver: str) -> dict:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
-    p.add_argument("--solvers", nargs="+", default=["direct", "iterative"], choices=["direct", "iterative", "auto"])
+    p.add_argument(
+        "--solvers", nargs="+", default=["direct", "iterative"], choices=["direct", "iterative", "auto"]
+    )
     p.add_argument("--label", default="this version", help="first column of the table (e.g. before, after)")
     p.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     p.add_argument("--child", nargs=2, metavar=("CASE", "SOLVER"), help=argparse.SUPPRESS)
@@ -105,11 +107,15 @@ def main(argv=None):
     for name in args.cases:
         for solver in args.solvers:
             out = subprocess.run(
-                [sys.executable, __file__, "--child", name, solver], capture_output=True, text=True, check=False
+                [sys.executable, __file__, "--child", name, solver],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             line = [ln for ln in out.stdout.splitlines() if ln.startswith("ROW ")]
             if out.returncode or not line:
-                print(f"| {args.label} | {name} | {solver} | failed: {out.stderr.strip().splitlines()[-1:]} |")
+                why = out.stderr.strip().splitlines()[-1:]
+                print(f"| {args.label} | {name} | {solver} | failed: {why} |")
                 continue
             r = json.loads(line[0][4:])
             rows.append({"label": args.label, **r})

@@ -22,8 +22,9 @@ measured to work on this problem (docs/discharge.md, "Solver"):
   as the preconditioner of GMRES to rtol 1e-10, the factorization kept while it works, as the
   iterative solver's preconditioner) or "iterative" (BiCGStab, rtol 1e-6 in every Newton
   iteration, preconditioned by BoomerAMG on phi then Jacobi on x (BoomerAMG on x too with
-  ``second_amg``, for a liquid's c_e), :mod:`fem_assb.solvers.block_pc`; the preconditioner is kept across
-  Newton iterations and time steps while it works, :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
+  ``second_amg``, for a liquid's c_e), :mod:`fem_assb.solvers.block_pc`; the preconditioner is
+  kept across Newton iterations and time steps while it works,
+  :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
 
 PETSc options: the SNES, its line search, KSP and PC read the options database under the prefix
 ``fem_assb_newton_`` (:data:`OPTIONS_PREFIX`; the inner BoomerAMG of the block preconditioner

@@ -505,7 +505,10 @@ def auto_linear_solver(vmesh) -> str:
     nown = vmesh.num_owned_cells
     n_cells = comm.allreduce(nown)
     liquid = comm.allreduce(bool(np.isin(vmesh.material[:nown], tags.LIQUID).any()), op=MPI.LOR)
-    return "direct" if n_cells < (DIRECT_SOLVER_CELLS if liquid else SOLID_DIRECT_SOLVER_CELLS) else "iterative"
+    limit = DIRECT_SOLVER_CELLS if liquid else SOLID_DIRECT_SOLVER_CELLS
+    return "direct" if n_cells < limit else "iterative"
+
+
 #: Newton steps of the half-cell surface correction when it is used (docs/discharge.md).
 SURFACE_ITERATIONS = 3
 #: ``surface_iterations: auto`` uses the correction where half a voxel <= RESOLVED x the solid
