@@ -11,10 +11,13 @@ plots and fields are not in the numbers; the form compilation is, from a warm JI
 
 - ``small_lco_llzo``: cases/seed002_lco_llzo.yaml (LCO | LLZO, grain boundaries, periodic sides)
   on 24 x 16 x 16 voxels (0.4 um) instead of 75 x 50 x 50;
+- ``mid_lco_llzo``: the same on 18 x 12 x 12 voxels;
 - ``tiny_lco_llzo``: the same on 12 x 8 x 8 voxels;
-- ``lib_le_small``: cases/lib_le_small.yaml as shipped (NMC811 | LiPF6, 24 x 16 x 16 um).
+- ``lib_le_small``: cases/lib_le_small.yaml as shipped (NMC811 | LiPF6, 24 x 16 x 16 um);
+- ``tiny_lib_le``: the same on 12 x 8 x 8 voxels.
 
-Columns: cells, accepted steps, Newton and Krylov iterations, LU factorizations (MUMPS numeric
+Columns: cells, accepted steps, Newton and Krylov iterations (the direct solver: 1 per solve
+with one factorization per Newton iteration, else Richardson iterations), LU factorizations (MUMPS numeric
 factorizations) and preconditioner set-ups (PCSetUp), triangular solves, the CPU seconds of the
 simulation (process time of ``simulate_case``: build + steps + indicators), of the SNES solves
 alone (PETSc's SNESSolve time, wall clock inside one process) and the CPU per Newton iteration,
@@ -34,21 +37,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {
     "small_lco_llzo": ("cases/seed002_lco_llzo.yaml", [24, 16, 16]),
+    "mid_lco_llzo": ("cases/seed002_lco_llzo.yaml", [18, 12, 12]),
     "tiny_lco_llzo": ("cases/seed002_lco_llzo.yaml", [12, 8, 8]),
     "lib_le_small": ("cases/lib_le_small.yaml", None),
+    "tiny_lib_le": ("cases/lib_le_small.yaml", [12, 8, 8]),
 }
 EVENTS = ("SNESSolve", "MatLUFactorNum", "MatSolve", "PCSetUp", "SNESFunctionEval", "SNESJacobianEval")
 
 
-def child(name: str, solver: str) -> dict:
-    """Run one case serially with PETSc's event log on; the row as a dict."""
+def child(name: str, solver: str, keep_cells: int | None = None) -> dict:
+    """Run one case serially with PETSc's event log on; the row as a dict. keep_cells: the direct
+    solver's KEEP_FACTORIZATION_CELLS for this run (None: as shipped)."""
     import yaml
     from petsc4py import PETSc
 
     PETSc.Log.begin()
     from fem_assb.case import load_case
+    from fem_assb.solvers import newton
     from fem_assb.studies.run import simulate_case
 
+    if keep_cells is not None:
+        newton.KEEP_FACTORIZATION_CELLS = keep_cells
     path, shape = CASES[name]
     data = yaml.safe_load((ROOT / path).read_text())
     if shape is not None:
@@ -92,10 +101,15 @@ def main(argv=None):
     )
     p.add_argument("--label", default="this version", help="first column of the table (e.g. before, after)")
     p.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    p.add_argument(
+        "--keep-factorization-cells",
+        type=int,
+        help="the direct solver keeps its LU within a time step from this many cells (default: as shipped)",
+    )
     p.add_argument("--child", nargs=2, metavar=("CASE", "SOLVER"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print("ROW " + json.dumps(child(*args.child)), flush=True)
+        print("ROW " + json.dumps(child(*args.child, args.keep_factorization_cells)), flush=True)
         return
     rows = []
     head = (
@@ -107,7 +121,12 @@ def main(argv=None):
     for name in args.cases:
         for solver in args.solvers:
             out = subprocess.run(
-                [sys.executable, __file__, "--child", name, solver],
+                [sys.executable, __file__, "--child", name, solver]
+                + (
+                    []
+                    if args.keep_factorization_cells is None
+                    else ["--keep-factorization-cells", str(args.keep_factorization_cells)]
+                ),
                 capture_output=True,
                 text=True,
                 check=False,

@@ -18,9 +18,10 @@ measured to work on this problem (docs/discharge.md, "Solver"):
 - **line search**: backtracking on the merit "largest block max-norm of the scaled residual
   over its tolerance": the step is halved while the merit did not fall, up to
   ``max_backtracks`` times (a Python ``SNESLINESEARCHSHELL``, :mod:`fem_assb.solvers.linesearch`);
-- **linear solver** (``linear_solver``, the SNES's KSP): "direct" (LU, MUMPS when available,
-  as the preconditioner of GMRES to rtol 1e-10, the factorization kept while it works, as the
-  iterative solver's preconditioner) or "iterative" (BiCGStab, rtol 1e-6 in every Newton
+- **linear solver** (``linear_solver``, the SNES's KSP): "direct" (LU, MUMPS when available;
+  from :data:`KEEP_FACTORIZATION_CELLS` cells on as the preconditioner of Richardson iterations,
+  the factorization kept across the Newton iterations of a time step while it works, afresh
+  after every accepted step) or "iterative" (BiCGStab, rtol 1e-6 in every Newton
   iteration, preconditioned by BoomerAMG on phi then Jacobi on x (BoomerAMG on x too with
   ``second_amg``, for a liquid's c_e), :mod:`fem_assb.solvers.block_pc`; the preconditioner is
   kept across Newton iterations and time steps while it works,
@@ -61,8 +62,24 @@ from fem_assb.solvers.sparsity import compact_matrix
 
 #: Options prefix of the cell's SNES (and its KSP, PC and line search).
 OPTIONS_PREFIX = "fem_assb_newton_"
-#: Relative tolerance of the direct solver's GMRES iterations with a kept LU factorization.
-DIRECT_RTOL = 1e-10
+#: Relative tolerance (preconditioned residual) of the direct solver's Richardson iterations with
+#: a kept LU factorization: that of the iterative solver's inexact Newton. Not the 1e-10 of the
+#: reverted GMRES version: iterative refinement in double precision stalls at ~eps cond(J)
+#: (3e-9 on the tests' 6 x 4 x 4 composite), which GMRES's recurrence residual hid.
+DIRECT_RTOL = 1e-6
+#: The direct solver keeps its LU factorization across the Newton iterations of a time step
+#: from this many cells on (below, one factorization per Newton iteration, preonly LU).
+#: Measured (benchmarks/small_cases.py, serial CPU, docs/discharge.md "Performance"): 20 % less
+#: at 9 813 cells (LCO | LLZO 24 x 16 x 16: 159 -> 53 factorizations, 19.9 -> 15.8 s) and at
+#: 9 885 (lib_le_small: 332 -> 155, 65.6 -> 51.6 s), the same at 4 717 (18 x 12 x 12: 7.08
+#: against 7.00 s), more at 1 718 to 1 739, where a factorization costs little more than the
+#: refinement's products and triangular solves. Below it a run also agrees on 1 and 2 ranks
+#: as before (step times to ~1e-14 s; with the refinement's residual b - A x, summed in another
+#: order on 2 ranks, ~2e-13 s).
+KEEP_FACTORIZATION_CELLS = 5000
+#: Richardson iterations at most with a kept factorization: more means it no longer fits the
+#: Jacobian; the solve is then resumed with a fresh one (BlockNewton.solve).
+DIRECT_MAX_IT = 15
 
 _SNES_REASONS = {
     v: k for k, v in vars(PETSc.SNES.ConvergedReason).items() if k.startswith(("CONVERGED_", "DIVERGED_"))
@@ -160,20 +177,40 @@ class BlockNewton:
         )
         self.ksp = snes.getKSP()
         self._reuse = None
-        if linear_solver == "direct":
-            # LU (MUMPS) as the preconditioner of GMRES to rtol 1e-10, the factorization kept
-            # across Newton iterations and time steps while GMRES needs few iterations with it
-            # (PreconditionerReuse; a fresh one converges in 1). Measured on a 24 x 16 x 16
-            # LCO | LLZO composite (9 813 cells, 53 solves, 159 Newton iterations): MUMPS's
-            # numeric factorization was 14.3 of the 20.3 s of CPU of the run (one per Newton
-            # iteration, ~90 ms each, against ~7 ms per triangular solve); with the factorization
-            # kept, 26 factorizations and 1 007 triangular solves, the same Newton iterations and
-            # the capacity to 1.4e-14 (docs/discharge.md, "Performance"). rtol 1e-10: each Newton
-            # update is then that of the exact LU solve to 1e-10, so the Newton path is that of
-            # preonly LU (rtol 1e-6: 721 instead of 848 GMRES iterations, but 12 factorizations
-            # fewer reused less well and the capacity to 1.7e-13).
-            self.ksp.setType(PETSc.KSP.Type.GMRES)
-            self.ksp.setTolerances(rtol=DIRECT_RTOL, atol=1e-30, max_it=50)
+        n_cells = u.function_space.mesh.topology.index_map(u.function_space.mesh.topology.dim).size_global
+        #: whether the direct solver keeps its LU factorization across Newton iterations
+        self.keeps_factorization = linear_solver == "direct" and n_cells >= KEEP_FACTORIZATION_CELLS
+        if linear_solver == "direct" and not self.keeps_factorization:
+            self.ksp.setType(PETSc.KSP.Type.PREONLY)
+            pc = self.ksp.getPC()
+            pc.setType(PETSc.PC.Type.LU)
+            if "mumps" in _solver_packages():
+                pc.setFactorSolverType("mumps")
+        elif linear_solver == "direct":
+            # LU (MUMPS) as the preconditioner of Richardson iterations (iterative refinement),
+            # the factorization kept across the Newton iterations of a time step while a few
+            # iterations suffice with it (PreconditionerReuse) and factorized afresh at the
+            # first solve after every accepted time step (new_time_level). Measured on a
+            # 24 x 16 x 16 LCO | LLZO composite (9 813 cells, 51 steps, 159 Newton
+            # iterations): MUMPS's numeric factorization was ~70 % of the CPU of the run with
+            # one per Newton iteration (~90 ms each, against ~7 ms per triangular solve);
+            # kept, 53 factorizations (docs/discharge.md, "Performance").
+            # Why Richardson and not GMRES, and why afresh at every accepted step: a run must
+            # give the same numbers bit for bit whatever ran before it in the process (a
+            # sweep's points, test_sweep) and whether or not it was resumed from a checkpoint
+            # (test_checkpoint). GMRES's iterate is a combination with coefficients from dot
+            # products, whose last bits depended on the heap state (the same case run after
+            # another one in the process: a capacity 1.7e-14 apart); Richardson's iterate is
+            # built from matrix products, triangular solves and additions only (the norms
+            # decide only when to stop), and with a fresh factorization its first iterate is
+            # the LU solve itself (the answer of preonly LU, accepted as such:
+            # _direct_converged). A factorization kept across time steps would tie a step to
+            # the state of an earlier step, which a resumed run does not have; a checkpoint
+            # can be written after any accepted step (every N steps, by wall time, on SIGINT),
+            # so the factorization goes with each of them (the reverted version kept it across
+            # steps: 26 factorizations here, but resumed runs and sweep points differed).
+            self.ksp.setType(PETSc.KSP.Type.RICHARDSON)
+            self.ksp.setTolerances(rtol=DIRECT_RTOL, atol=1e-30, max_it=DIRECT_MAX_IT)
             pc = self.ksp.getPC()
             pc.setType(PETSc.PC.Type.LU)
             if "mumps" in _solver_packages():
@@ -181,6 +218,8 @@ class BlockNewton:
             # no KSPReset at a new factorization: it would redo MUMPS's analysis (ordering,
             # symbolic factorization) that the fixed nonzero pattern lets it keep
             self._reuse = PreconditionerReuse(self.ksp, reset=False)
+            self._r0 = 0.0
+            self.ksp.setConvergenceTest(self._direct_converged)
         else:
             # Inexact Newton: rtol 1e-6 in every iteration; the convergence test is on the
             # nonlinear residual and update, so the answer keeps tol_phi / tol_x (fewer
@@ -533,6 +572,35 @@ class BlockNewton:
                 f"PETSc did not use the option(s) {names} (given in petsc_options): misspelt, or not "
                 "read by this solver configuration; they have no effect."
             )
+
+    def _direct_converged(self, ksp, its, rnorm):
+        """The direct solver's Richardson convergence test: with a fresh factorization the first
+        iterate (the LU solve) is the answer; with a kept one, rtol / atol of the KSP, diverged
+        when the residual did not fall below the first one or after max_it iterations."""
+        R = PETSc.KSP.ConvergedReason
+        if not np.isfinite(rnorm):
+            return R.DIVERGED_NANORINF
+        if its == 0:
+            self._r0 = rnorm
+            return R.CONVERGED_ATOL if rnorm == 0.0 else R.ITERATING
+        if self._reuse.fresh:
+            return R.CONVERGED_ITS
+        rtol, atol, _, max_it = ksp.getTolerances()
+        if rnorm <= max(rtol * self._r0, atol):
+            return R.CONVERGED_RTOL
+        if its >= 2 and rnorm >= self._r0:
+            return R.DIVERGED_DTOL
+        if its >= max_it:
+            return R.DIVERGED_MAX_IT
+        return R.ITERATING
+
+    def new_time_level(self):
+        """Call after every accepted time step: the direct solver factorizes afresh at its next
+        solve, so that what a step computes depends only on the state it starts from (a
+        checkpoint's), not on a factorization of an earlier step. (The iterative solver keeps
+        its preconditioner: a resumed run agrees with it to round-off, test_checkpoint.)"""
+        if self.linear_solver == "direct" and self._reuse is not None:
+            self._reuse.request()
 
     def rebuild_preconditioner(self):
         """Set the iterative solver's preconditioner up again at the next solve (call when the

@@ -175,6 +175,8 @@ class CellSimulation:
 
     def step(self, dt: float) -> NewtonResult:
         self.forms.u_old.x.array[:] = self.forms.u.x.array
+        if float(self.forms.dt.value) != dt:
+            self.newton.new_time_level()  # C/dt in the Jacobian: a factorization of its own
         self.forms.dt.value = dt
         self._predict(dt)
         res = self._check_local_laws(self.newton.solve())
@@ -425,6 +427,9 @@ class CellSimulation:
         """Operation step k from ``self._segment`` on (its start time and controller state)."""
 
         def accept(rec):
+            # a fresh factorization for the next step (the direct solver): the steps after any
+            # accepted one, where a checkpoint may be written, depend only on its state
+            self.newton.new_time_level()
             self._last = (self.forms.u_old.x.array.copy(), rec.dt)
             self.q += i_app * rec.dt
             self.t = rec.t
@@ -485,10 +490,14 @@ class CellSimulation:
 
 #: ``linear_solver: auto`` in a cell with liquid electrolyte cells: the direct solver (MUMPS)
 #: below this many cells, above it the iterative one. Measured (benchmarks/small_cases.py,
-#: docs/discharge.md "Performance"): on cases/lib_le_small.yaml (9 885 cells) BiCGStab +
-#: PhiAMGThenJacobi needed 140 Krylov iterations per Newton iteration (52 290 for 374) and 3.6x
-#: the CPU time of the direct solver.
-DIRECT_SOLVER_CELLS = 20000
+#: serial CPU, docs/discharge.md "Performance") with the c_e-block BoomerAMG (block_pc
+#: second_amg): on cases/lib_le_small.yaml (9 885 cells) the iterative solver took 39.1 s, the
+#: direct one 65.6 s (51.6 s keeping its factorization within a step), the same 85 steps, 332
+#: Newton iterations and capacity to 1e-14; on its 12 x 8 x 8 variant (1 718 cells) 5.06 s
+#: against 4.65 s (a tie within the machine's noise: the same direct run took 5.42 s in another
+#: run). (Before that AMG the iterative solver needed 140 Krylov iterations per Newton
+#: iteration there and 3.6x the direct solver's CPU; this limit was 20 000.)
+DIRECT_SOLVER_CELLS = 2000
 #: ``linear_solver: auto`` in a solid-state cell (no liquid): the direct solver only below this
 #: many cells. Measured: with the iterative solver 3.5 (after the kept LU factorization 2.5)
 #: times less CPU per Newton iteration on a 24 x 16 x 16 LCO | LLZO composite (9 813 cells)
