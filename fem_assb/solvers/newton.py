@@ -69,14 +69,15 @@ OPTIONS_PREFIX = "fem_assb_newton_"
 DIRECT_RTOL = 1e-6
 #: The direct solver keeps its LU factorization across the Newton iterations of a time step
 #: from this many cells on (below, one factorization per Newton iteration, preonly LU).
-#: Measured (benchmarks/small_cases.py, serial CPU, docs/discharge.md "Performance"): 20 % less
-#: at 9 813 cells (LCO | LLZO 24 x 16 x 16: 159 -> 53 factorizations, 19.9 -> 15.8 s) and at
-#: 9 885 (lib_le_small: 332 -> 155, 65.6 -> 51.6 s), the same at 4 717 (18 x 12 x 12: 7.08
-#: against 7.00 s), more at 1 718 to 1 739, where a factorization costs little more than the
-#: refinement's products and triangular solves. Below it a run also agrees on 1 and 2 ranks
-#: as before (step times to ~1e-14 s; with the refinement's residual b - A x, summed in another
-#: order on 2 ranks, ~2e-13 s).
-KEEP_FACTORIZATION_CELLS = 5000
+#: Measured (benchmarks/small_cases.py, serial CPU on the loaded 2-core machine, runs side by
+#: side, docs/discharge.md "Performance"): LCO | LLZO 24 x 16 x 16 (9 813 cells) 159 -> 53
+#: factorizations, 17.3 -> 12.5 s; lib_le_small (9 885) 332 -> 155, 52.4 -> 48.1 s (65.6 ->
+#: 51.6 s in another pair); 18 x 12 x 12 (4 717) 7.01 / 6.12 -> 5.80 / 5.98 s; at 1 718 and
+#: 1 739 cells a tie (3.30 / 3.20 -> 2.54 / 3.22 s, 5.37 / 4.32 -> 5.03 / 4.65 s): a
+#: factorization there costs little more than the refinement's products and triangular solves.
+#: Below it a run also agrees on 1 and 2 ranks as before (step times to ~1e-14 s; with the
+#: refinement's residual b - A x, summed in another order on 2 ranks, ~2e-13 s).
+KEEP_FACTORIZATION_CELLS = 2000
 #: Richardson iterations at most with a kept factorization: more means it no longer fits the
 #: Jacobian; the solve is then resumed with a fresh one (BlockNewton.solve).
 DIRECT_MAX_IT = 15

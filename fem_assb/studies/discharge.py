@@ -499,10 +499,12 @@ class CellSimulation:
 #: iteration there and 3.6x the direct solver's CPU; this limit was 20 000.)
 DIRECT_SOLVER_CELLS = 2000
 #: ``linear_solver: auto`` in a solid-state cell (no liquid): the direct solver only below this
-#: many cells. Measured: with the iterative solver 3.5 (after the kept LU factorization 2.5)
-#: times less CPU per Newton iteration on a 24 x 16 x 16 LCO | LLZO composite (9 813 cells)
-#: and 3.5 (2.2) times less on 12 x 8 x 8 voxels (1 739 cells), the same steps, Newton
-#: iterations and capacity to 3e-14; below 1 000 cells not measured (both take milliseconds).
+#: many cells. Measured (benchmarks/small_cases.py, serial CPU): with the iterative solver 2.4x
+#: less CPU than the direct one (its LU kept within a time step) on a 24 x 16 x 16 LCO | LLZO
+#: composite (9 813 cells: 5.41 against 12.48 s; 17.28 s with one factorization per Newton
+#: iteration), 2.2x on 18 x 12 x 12 (4 717 cells) and 2.6x on 12 x 8 x 8 voxels (1 739 cells),
+#: the same steps, Newton iterations and capacity to 4e-14; below 1 000 cells not measured
+#: (both take milliseconds per Newton iteration).
 SOLID_DIRECT_SOLVER_CELLS = 1000
 
 
