@@ -12,6 +12,11 @@ bulk), at 4 mA/cm^2 to 3.0 V:
 
     ./scripts/env-run mpirun -n 2 python3 benchmarks/discharge_scaling.py --sizes 64 --electrolyte liquid
 
+``--electrolyte assb``: the solid-electrolyte twin of that cell, the same generated voxels with
+CBD and pores replaced by Li6PS5Cl (NMC811_Li6PS5Cl, a dense 20 um SE separator) at the same
+4 mA/cm^2: the reference of the liquid cell's cost (issue 17: at most 2x its time and memory per
+voxel).
+
 Prints one table row per size (rank 0) and appends it to benchmarks/results/discharge_scaling.csv.
 """
 
@@ -35,18 +40,21 @@ def peak_memory_bytes(comm) -> float:
 CELLS = {
     "solid": {"preset": "NMC811_Li6PS5Cl", "current": 10.0, "voxel": 0.5e-6},
     "liquid": {"preset": "NMC811_LiPF6", "current": 40.0, "voxel": 1e-6},
+    "assb": {"preset": "NMC811_Li6PS5Cl", "current": 40.0, "voxel": 1e-6},
 }
 
 
 def benchmark_cell(n: int, comm, electrolyte: str = "solid", cbd: float = 0.21):
     """The benchmark's virtual cell, generated on rank 0 and broadcast. solid: an n^3 voxel
     cathode (0.5 um, 65 vol% CAM, 5 um particles, seed 1) on a 20 um SE separator; liquid: 1 um
-    voxels, 65 vol% CAM (5 um), ``cbd`` CBD (2 um), liquid pores, on a 20 um porous LE separator."""
+    voxels, 65 vol% CAM (5 um), ``cbd`` CBD (2 um), liquid pores, on a 20 um porous LE separator;
+    assb: the liquid cell's voxels with CBD and LE replaced by SE, on a 20 um SE separator."""
     from fem_assb.structure.generate import generate_composite
+    from fem_assb.structure.modify import replace_material
     from fem_assb.structure.virtual_cell import Separator, VirtualCell
 
     def generate():
-        if electrolyte == "solid":
+        if electrolyte == "solid":  # the first round's benchmark cell
             return generate_composite(
                 (n, n, n), "0.5 um", cam_fraction=0.65, se_fraction=0.35, d_cam="5 um", d_se="1.5 um", seed=1
             )
@@ -56,7 +64,9 @@ def benchmark_cell(n: int, comm, electrolyte: str = "solid", cbd: float = 0.21):
         )
 
     image = generate() if comm.rank == 0 else None
-    separator = Separator("SE", 20e-6) if electrolyte == "solid" else Separator("LE", 20e-6, 0.5, 0.5)
+    if electrolyte == "assb" and image is not None:
+        image = replace_material(replace_material(image, "CBD", "SE"), "LE", "SE")
+    separator = Separator("LE", 20e-6, 0.5, 0.5) if electrolyte == "liquid" else Separator("SE", 20e-6)
     return VirtualCell(comm.bcast(image, root=0), separator)
 
 
@@ -113,6 +123,7 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False, ele
         "newton": h.newton,
         "linear": h.linear,
         "rejected": h.rejected,
+        "fallbacks": h.direct_fallbacks,
         "capacity_mAh_cm2": sim.q / 3.6e4,
         "final_V": h.voltage[-1],
         "stop": h.stop_reasons[-1],
@@ -143,6 +154,7 @@ def main():
         "newton",
         "linear",
         "rejected",
+        "fallbacks",
         "capacity_mAh_cm2",
         "final_V",
         "stop",

@@ -75,7 +75,7 @@ def load_case(case):
         return resolve_case(copy.deepcopy(case), base_dir=Path.cwd(), default_name="case")
     built = _in_memory_image(structure)
     raw = {**case, "structure": _PLACEHOLDER_STRUCTURE}
-    resolved = resolve_case(copy.deepcopy(raw), base_dir=Path.cwd(), default_name="case")
+    resolved = resolve_case(copy.deepcopy(raw), base_dir=Path.cwd(), default_name="case", image=built)
     resolved.structure = InMemoryStructure(built)
     resolved.raw = case  # not a YAML document any more: no case.yaml copy is written
     if resolved.operation.sweep is not None:
@@ -112,8 +112,8 @@ class InMemoryStructure:
         return self.image
 
 
-#: A valid structure section standing in for an in-memory image while the rest of a dict case is
-#: resolved (it is never built).
+#: A valid structure section standing in for an in-memory image in the raw case (never built:
+#: resolve_case gets the image itself and checks its contents).
 _PLACEHOLDER_STRUCTURE = {
     "generator": {"kind": "composite", "shape": [2, 2, 2], "voxel_size": "1 um", "cam_fraction": 0.5}
 }

@@ -475,6 +475,7 @@ KEYS: dict[str, object] = {
     "cbd.porosity": Sim({M + "cbd.porosity": 0.3}, base=LIQ_CBD),
     "cbd.kappa_factor": Sim({M + "cbd.kappa_factor": 0.5}, base=LIQ_CBD),
     "cbd.D_factor": Sim({M + "cbd.D_factor": 0.5}, base=LIQ_CBD),
+    "cbd.density": Sim({M + "cbd.density": "3 g/cm^3"}, ("energy_density_Wh_kg",), base=LIQ_CBD),
     "grain_boundary.i_GB0": Sim({M + "grain_boundary.i_GB0": "1e-5 A/cm^2"}, base={"GRAINS": True}),
     "grain_boundary.C_GB": Sim({M + "grain_boundary.C_GB": "1 F/cm^2"}, base={"GRAINS": True}),
     # the resistive film ([003], MODEL §3) on the LCO cell of FILM (a film that does not saturate

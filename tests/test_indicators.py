@@ -100,3 +100,35 @@ def test_inventory_is_the_one_volume():
     assert masses["anode"] == pytest.approx(q_theo / (3861 * 3.6))
     assert masses["cathode"] == pytest.approx((2e-9 * 4770 + 1e-9 * 1640) * 1e3 / 1e-4)
     assert out["energy_density_Wh_kg"] == pytest.approx(1.0 / (sum(masses.values()) / 1000.0))
+
+
+def test_lib_cathode_mass_counts_the_cbd_and_the_electrolyte():
+    """A LIB cathode's mass is CAM + LE voxels (electrolyte density) + CBD voxels at their bulk
+    density (1 - porosity) rho_CBD + porosity rho_LE; the LE separator weighs its electrolyte
+    (porosity x thickness). By hand on a 6 x 4 x 4 image of CAM columns, LE and a CBD layer."""
+    lab = np.full((6, 4, 4), 3, dtype=np.int32)  # LE (LabelMap.default: PORE, CAM, SE, LE, CBD)
+    lab[:, 0, 0] = lab[:, 2, 2] = 1  # CAM columns through x (collector-connected)
+    lab[:, 3, :] = 4  # a CBD slab at y = 3, connected to the separator
+    n_cam, n_le, n_cbd = 12, 96 - 12 - 24, 24
+    case = {
+        "name": "lib_masses",
+        "structure": {"image": lab, "voxel_size": "0.5 um"},
+        "cell": {"separator": {"material": "LE", "thickness": "5 um", "porosity": 0.5}},
+        "materials": {"preset": "NMC811_LiPF6", "cbd": {"density": "2.0 g/cm^3"}},
+        "operation": {
+            "temperature": "25 degC",
+            "steps": [{"kind": "discharge", "current_density": "1 mA/cm^2", "cutoff_voltage": "3.9 V"}],
+        },
+        "numerics": {"linear_solver": "direct", "dt_max": "10 s"},
+    }
+    s = fem_assb.Simulation(case).run().summary
+    system = fem_assb.get_system("NMC811_LiPF6")
+    rho_cam, rho_le, p = system.cam.density, system.electrolyte.density, system.cbd.porosity
+    area, v = 16 * H**2, H**3
+    assert s["removed_cam_fraction"] == 0.0
+    rho_cbd = (1 - p) * 2000.0 + p * rho_le
+    m_cathode = (n_cam * rho_cam + n_le * rho_le + n_cbd * rho_cbd) * v * 1e3 / area
+    assert s["masses_g_m2"]["cathode"] == pytest.approx(m_cathode, rel=1e-9)
+    assert s["masses_g_m2"]["separator"] == pytest.approx(0.5 * L_SEP * rho_le * 1e3, rel=1e-9)
+    # without the CBD's mass the cathode would be 12 % lighter: the test sees the term
+    assert n_cbd * rho_cbd * v * 1e3 / area > 0.1 * m_cathode

@@ -55,3 +55,20 @@ def test_liquid_concentration_block_is_multigrid_preconditioned(runs):
     s = runs["iterative"].summary
     per_newton = s["linear_iterations"] / s["newton_iterations"]
     assert per_newton < 30, per_newton
+
+
+def test_failed_krylov_solves_are_redone_by_lu(runs):
+    """Where BiCGStab fails (here forced: ksp_max_it 2, so every Krylov solve fails) the step is
+    redone from the same start with MUMPS and the next steps go to MUMPS first
+    (CellSimulation.step): the run is the direct run, not a run of cut steps down to dt_min.
+    (Measured where it matters: a 53 x 10 x 10 LIB cathode at 8 mA/cm^2 whose electrolyte
+    depletes, docs/liquid.md "Solver".)"""
+    case = _case("iterative")
+    case["numerics"]["petsc_options"] = {"ksp_max_it": 2}
+    r, lu = fem_assb.Simulation(case).run(), runs["direct"]
+    s = r.summary
+    assert s["direct_fallbacks"] >= 1
+    assert lu.summary["direct_fallbacks"] == 0
+    assert s["time_steps"] == lu.summary["time_steps"]
+    assert s["rejected_steps"] == lu.summary["rejected_steps"]
+    assert np.max(np.abs(np.asarray(r.history.voltage) - np.asarray(lu.history.voltage))) < 1e-9

@@ -169,6 +169,27 @@ def test_report_of_a_tiny_study(tmp_path, capsys):
     assert (out / "tiny_study.md").read_text() == report
 
 
+def test_resume_runs_the_variants_a_stopped_study_had_not_begun(tmp_path):
+    """A study stopped between its variants (here: the second one's folder removed) goes on with
+    --resume: the finished variant's points are kept as they are, the one not begun runs."""
+    path = _write(tiny_study(), tmp_path)
+    out = tmp_path / "out"
+    assert main(["study", str(path), "-o", str(out), "-q"]) == 0
+    main_summary = (out / "main" / "000_duration=10s" / "summary.json").read_text()
+    main_rows, thin_rows = _rows(out / "main" / "sweep.csv"), _rows(out / "thin" / "sweep.csv")
+    import shutil
+
+    shutil.rmtree(out / "thin")
+    assert main(["study", str(path), "-o", str(out), "-q", "--resume"]) == 0
+    # the finished variant is kept, not run again
+    assert (out / "main" / "000_duration=10s" / "summary.json").read_text() == main_summary
+    cap = [r["capacity_mAh_cm2"] for r in _rows(out / "main" / "sweep.csv")]
+    assert cap == [r["capacity_mAh_cm2"] for r in main_rows]
+    again = _rows(out / "thin" / "sweep.csv")
+    assert [r["status"] for r in again] == ["ok", "ok"]
+    assert [r["capacity_mAh_cm2"] for r in again] == [r["capacity_mAh_cm2"] for r in thin_rows]
+
+
 def test_report_only_without_results_says_so(tmp_path, capsys):
     path = _write(tiny_study(), tmp_path)
     assert main(["study", str(path), "-o", str(tmp_path / "none"), "--report-only"]) == 1

@@ -82,8 +82,14 @@ def resolve_case(
     base_dir: Path | None = None,
     path: Path | None = None,
     default_name: str = "case",
+    image=None,
 ) -> Case:
     """Resolve a parsed case dict (see docs/cases.md) into a :class:`Case` (SI units).
+
+    ``image``: an in-memory :class:`~fem_assb.structure.image.VoxelImage` that stands for the
+    structure section (``fem_assb.load_case`` with an array): the checks that read an image's
+    contents (CBD, several CAM materials, grains) run on it as on an image file; the caller
+    sets the returned case's ``structure``.
 
     Raises InputError for a wrong input and NotSupportedError (an InputError) for an input whose
     physics or study is not built yet (the message names the roadmap issue).
@@ -102,7 +108,7 @@ def resolve_case(
     T = system.temperature
     _check_materials_supported(system, overrides)
     notes: list[str] = []
-    structure, image = _structure(raw["structure"], base_dir)
+    structure, image = _structure(raw["structure"], base_dir) if image is None else (Structure(), image)
     cell = _cell(_section(raw, "cell"), system)
     _check_lateral(structure, cell, notes)
     operation = _operation(op_raw, system, T, notes)

@@ -156,7 +156,9 @@ def run_study(case, out: Path, name: str, size: int, rpp: int, args) -> int:
     for v in case.study.variants:
         v.case.operation.sweep.concurrent = size // rpp
         print0(f"study {name}: {v.label} ({v.name}, {len(v.case.operation.sweep.points)} points)")
-        res = run_sweep(v.case, out / v.name, quiet=args.quiet, resume=args.resume)
+        # a study stopped before this variant began has no sweep of it to resume: it starts
+        resume = args.resume and (out / v.name / "sweep.json").exists()
+        res = run_sweep(v.case, out / v.name, quiet=args.quiet, resume=resume)
         print0(format_table(res))
         info["variants"].append(
             {

@@ -40,7 +40,9 @@ class CellInventory:
     """Volumes and densities of the simulated cell over its cross-section.
 
     area [m^2] (collector face); cam_volume, se_volume (SE of the cathode), separator_volume
-    [m^3]; c_max, c0 [mol/m^3] of the CAM; cam_density, se_density [kg/m^3]. ``cam_volume``,
+    [m^3]; c_max, c0 [mol/m^3] of the CAM; cam_density, se_density [kg/m^3]; cbd_volume [m^3]
+    and cbd_density [kg/m^3], the carbon-binder domain's bulk density (solid and the electrolyte
+    in its pores, :func:`fem_assb.indicators.energy.cbd_bulk_density`). ``cam_volume``,
     ``c_max``, ``c0``, ``cam_density`` are those of ``materials.cam``; ``extra_cams``: the further
     CAM materials of the cell (:class:`CamPart`, ``materials.cams``), none by default.
     """
@@ -54,6 +56,8 @@ class CellInventory:
     cam_density: float
     se_density: float
     extra_cams: tuple = ()
+    cbd_volume: float = 0.0
+    cbd_density: float = 0.0
 
     def cam_parts(self) -> tuple:
         """Every CAM material as a :class:`CamPart`, ``materials.cam``'s first."""
@@ -82,6 +86,7 @@ class CellInventory:
             area=self.area,
             cam_density=self.cam_mass() / self.total_cam_volume(),  # mass-weighted: the CAM's mass
             se_density=self.se_density,
+            cbd_mass=self.cbd_volume * self.cbd_density,
         )
 
     def as_dict(self) -> dict:

@@ -30,15 +30,25 @@ def cell_masses(
     area: float,
     cam_density: float,
     se_density: float,
+    cbd_mass: float = 0.0,
 ) -> dict:
-    """Masses per cross-section (g/m^2): anode (Li, n/p = 1), separator, cathode (CAM + SE).
+    """Masses per cross-section (g/m^2): anode (Li, n/p = 1), separator, cathode (CAM + the
+    cathode's electrolyte + the carbon-binder domain).
 
-    q_theo in C/m^2; volumes in m^3 over ``area`` m^2; densities in kg/m^3.
+    q_theo in C/m^2; volumes in m^3 over ``area`` m^2; densities in kg/m^3; cbd_mass in kg (the
+    CBD's solid and the electrolyte in its pores, :func:`cbd_bulk_density`).
     """
     m_an = q_theo / LI_SPECIFIC_CAPACITY
     m_sep = separator_volume * se_density * 1e3 / area
-    m_ca = (cam_volume * cam_density + se_volume * se_density) * 1e3 / area
+    m_ca = (cam_volume * cam_density + se_volume * se_density + cbd_mass) * 1e3 / area
     return {"anode": m_an, "separator": m_sep, "cathode": m_ca}
+
+
+def cbd_bulk_density(solid_density: float, porosity: float, electrolyte_density: float) -> float:
+    """Bulk density of the homogenized carbon-binder domain [kg/m^3]: its solid (carbon black and
+    binder, ``solid_density``) over 1 - porosity and the liquid electrolyte in its pores over the
+    porosity (MODEL §2: the CBD as a porous medium soaked with the electrolyte)."""
+    return (1.0 - porosity) * solid_density + porosity * electrolyte_density
 
 
 def energy_density(energy: float, masses: dict) -> float:

@@ -182,6 +182,12 @@ SYSTEMS["NMC811_LiPF6"] = {
         "porosity": {"value": "0.5", "source": "001 [59, 60]"},
         "kappa_factor": {"value": "0.12", "source": "001 (effective = 12 % of bulk)"},
         "D_factor": {"value": "0.12", "source": "assumed equal to kappa_factor (001 gives kappa only)"},
+        "density": {
+            "value": "1.9 g/cm^3",
+            "source": "approximate solid density of carbon black (1.8-2.1 g/cm^3) and PVDF (1.78 g/cm^3) "
+            "(not from the seeds); the energy density counts it over 1 - porosity and the electrolyte "
+            "in the pores over the porosity",
+        },
     },
     "operation": {"cutoff_voltage": {"value": "3.0 V", "source": "000 Table S1"}},
 }

@@ -12,7 +12,7 @@ Sections and their parameters (SI units):
                    D(c,T,m) [m^2/s], t_plus(c,T,m) [-], tdf(c,T,m) [-]
     anode          material, U0 [V], i0 [A/m^2], alpha [-], sigma [S/m], density [kg/m^3], capacity [C/kg]
     separator      material (SE|LE), porosity [-], kappa_factor [-], D_factor [-], thickness [m]
-    cbd            porosity, kappa_factor, D_factor [-]                       (liquid systems)
+    cbd            porosity, kappa_factor, D_factor [-], density [kg/m^3] (solid) (liquid systems)
     grain_boundary i_GB0 [A/m^2], C_GB [F/m^2]                               (or None)
     film           l_cam [m], sigma_cam [S/m], D_cam [m^2/s], l_se [m], kappa_se [S/m], E_A [J/mol]
     double_layer   cathode, anode [F/m^2]                                    (or None)
@@ -75,7 +75,12 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "D_factor": ("1", "unit"),
         "thickness": ("m", "pos"),
     },
-    "cbd": {"porosity": ("1", "unit"), "kappa_factor": ("1", "unit"), "D_factor": ("1", "unit")},
+    "cbd": {
+        "porosity": ("1", "unit"),
+        "kappa_factor": ("1", "unit"),
+        "D_factor": ("1", "unit"),
+        "density": ("kg/m^3", "pos"),
+    },
     "grain_boundary": {"i_GB0": ("A/m^2", "pos"), "C_GB": ("F/m^2", "nonneg")},
     "film": {
         "l_cam": ("m", "nonneg"),
@@ -97,7 +102,7 @@ REQUIRED = {
     "electrolyte": ("kind", "material", "c0", "kappa", "density"),
     "anode": ("i0", "sigma", "density", "capacity"),
     "separator": ("material", "thickness"),
-    "cbd": ("porosity", "kappa_factor"),
+    "cbd": ("porosity", "kappa_factor", "density"),
     "grain_boundary": ("i_GB0",),  # C_GB optional: no GB capacitance without it
     "film": ("l_cam", "sigma_cam", "D_cam", "l_se", "kappa_se"),
 }

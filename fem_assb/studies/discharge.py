@@ -46,6 +46,9 @@ class History:
     linear: int = 0
     rejected: int = 0
     steps: int = 0
+    #: Newton solves that the iterative linear solver could not do and the direct one redid
+    #: (:meth:`CellSimulation.step`)
+    direct_fallbacks: int = 0
     stop_reasons: list = field(default_factory=list)
     #: {operation step index: message}: what else ended a step (an electrolyte depleted)
     notes: dict = field(default_factory=dict)
@@ -160,6 +163,9 @@ class CellSimulation:
         self.residuals = {}  # law name -> residual bound of the last converged solve (_check_local_laws)
         self._segment = None  # (operation index, its start time in s, SegmentState) of the run
         self._resume = None  # the same, restored from a checkpoint (restore_checkpoint)
+        self._direct = None  # the direct Newton of the iterative solver's fallback (step)
+        self._direct_fits = False
+        self._direct_steps_left = 0  # steps that go to the direct Newton first (step)
 
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
@@ -176,15 +182,74 @@ class CellSimulation:
     def step(self, dt: float) -> NewtonResult:
         self.forms.u_old.x.array[:] = self.forms.u.x.array
         if float(self.forms.dt.value) != dt:
-            self.newton.new_time_level()  # C/dt in the Jacobian: a factorization of its own
+            self._new_time_level()  # C/dt in the Jacobian: a factorization of its own
         self.forms.dt.value = dt
         self._predict(dt)
-        res = self._check_local_laws(self.newton.solve())
+        start = self.forms.u.x.array.copy()
+        direct_first = self._direct_steps_left > 0  # after a fallback: LU for a while
+        if direct_first:
+            self._direct_steps_left -= 1
+        res = self._check_local_laws((self._direct_newton() if direct_first else self.newton).solve())
+        if not res.converged and not direct_first and self._direct_fallback_applies(res):
+            # the same step from the same start with MUMPS (measured: a LIB cathode at 8 mA/cm^2
+            # whose electrolyte depletes near the collector, c_e < 0.02 c_e0: BiCGStab + AMG
+            # stopped at 400 iterations and the steps shrank to 1e-4 s, while LU took 10 s steps
+            # with 3 Newton iterations; docs/liquid.md, "Solver")
+            self.history.newton += res.iterations
+            self.history.linear += res.linear_iterations
+            self.history.direct_fallbacks += 1
+            self.forms.u.x.array[:] = start
+            res = self._check_local_laws(self._direct_newton().solve())
+            # where the Krylov solver failed once it fails again in the next steps (the depleted
+            # region stays): they go to LU first, then the iterative solver is tried again
+            self._direct_steps_left = DIRECT_FALLBACK_STEPS
         self.history.newton += res.iterations
         self.history.linear += res.linear_iterations
         if not res.converged:
             self.history.rejected += 1
         return res
+
+    def _new_time_level(self):
+        """The direct solvers (the run's, the fallback's) factorize afresh at their next solve
+        (BlockNewton.new_time_level)."""
+        for newton in (self.newton, self._direct):
+            if newton is not None:
+                newton.new_time_level()
+
+    def _direct_fallback_applies(self, res: NewtonResult) -> bool:
+        """A failed iterative solve is redone with the direct solver in a cell with a liquid
+        electrolyte (where the Krylov solver fails as the electrolyte depletes) when its LU fits
+        in memory; a failure of a local law (a LocalLaw reason) is not the linear solver's."""
+        if self.newton.linear_solver != "iterative" or not self.forms.has_liquid:
+            return False
+        if not res.reason.startswith(("DIVERGED_LINEAR_SOLVE", "DIVERGED_MAX_IT")):
+            return False
+        if self._direct is None:
+            from fem_assb.studies.impedance import available_memory, direct_memory_estimate
+
+            cells = self.comm.allreduce(self.forms.vmesh.num_owned_cells)
+            # the impedance's estimate is for its 2 x 2 real block system (4 unknowns per cell)
+            self._direct_fits = direct_memory_estimate(cells) / 2 <= 0.5 * available_memory(self.comm)
+        return self._direct_fits
+
+    def _direct_newton(self) -> BlockNewton:
+        """The direct-solver Newton of :meth:`step`'s fallback (built on first use)."""
+        if self._direct is None:
+            n = self.newton
+            self._direct = BlockNewton(
+                self.forms.F,
+                self.forms.J,
+                self.forms.u,
+                linear_solver="direct",
+                tol_phi=n.tol_phi,
+                tol_x=n.tol_x,
+                max_it=n.max_it,
+                report=n._report,
+                x_upper=self.forms.x_upper,
+                prefix=n.options.prefix + "direct_",
+            )
+            self._direct.compact_sparsity(self.forms.generic_states())
+        return self._direct
 
     def _check_local_laws(self, res: NewtonResult) -> NewtonResult:
         """A converged solve counts only if every law the forms solve by a fixed number of local
@@ -356,6 +421,7 @@ class CellSimulation:
             "segment_start": t_start,
             "segment": asdict(seg),
             "history": asdict(self.history),
+            "direct_steps_left": self._direct_steps_left,
         }
 
     def restore_checkpoint(self, state: dict) -> None:
@@ -365,6 +431,7 @@ class CellSimulation:
         self.t, self.q = float(state["t"]), float(state["q"])
         self.forms.i_app.value = float(state["i_app"])
         self.history = History(**state["history"])
+        self._direct_steps_left = int(state.get("direct_steps_left", 0))
         last = state["last_dt"]
         self._last = None if last is None else (self.forms.u_old.x.array.copy(), float(last))
         seg = SegmentState(**state["segment"])
@@ -429,7 +496,7 @@ class CellSimulation:
         def accept(rec):
             # a fresh factorization for the next step (the direct solver): the steps after any
             # accepted one, where a checkpoint may be written, depend only on its state
-            self.newton.new_time_level()
+            self._new_time_level()
             self._last = (self.forms.u_old.x.array.copy(), rec.dt)
             self.q += i_app * rec.dt
             self.t = rec.t
@@ -518,6 +585,9 @@ def auto_linear_solver(vmesh) -> str:
     liquid = comm.allreduce(bool(np.isin(vmesh.material[:nown], tags.LIQUID).any()), op=MPI.LOR)
     limit = DIRECT_SOLVER_CELLS if liquid else SOLID_DIRECT_SOLVER_CELLS
     return "direct" if n_cells < limit else "iterative"
+#: After a direct-solver fallback (CellSimulation.step) this many step attempts go to the direct
+#: solver before the iterative one is tried again.
+DIRECT_FALLBACK_STEPS = 20
 
 
 #: Newton steps of the half-cell surface correction when it is used (docs/discharge.md).

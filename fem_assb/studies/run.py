@@ -350,6 +350,7 @@ def inventory(built: Built):
     """The :class:`fem_assb.indicators.cell.CellInventory` of the simulated cell (collective):
     the meshed CAM and SE of the cathode (isolated clusters removed), the separator."""
     from fem_assb.indicators.cell import CamPart, CellInventory
+    from fem_assb.indicators.energy import cbd_bulk_density
 
     sim, vm = built.sim, built.sim.forms.vmesh
     own = vm.material[: vm.num_owned_cells]
@@ -359,6 +360,11 @@ def inventory(built: Built):
     sep = built.vcell.separator
     sep_fill = float(sep.porosity) if sep.material == "LE" else 1.0
     cs = built.case.materials
+    n_cbd = built.comm.allreduce(int(np.count_nonzero(own == tags.CBD)))
+    cbd_density = 0.0
+    if cs.cbd is not None:  # the CBD's solid and the electrolyte in its pores
+        cbd = cs.cbd
+        cbd_density = cbd_bulk_density(float(cbd.density), float(cbd.porosity), float(cs.electrolyte.density))
     f = sim.forms
     extra = tuple(
         CamPart(label, f.cam_volumes[code], float(c.c_max), float(c.c0), float(c.density))
@@ -375,6 +381,8 @@ def inventory(built: Built):
         cam_density=float(cs.cam.density),
         se_density=float(cs.electrolyte.density),
         extra_cams=extra,
+        cbd_volume=n_cbd * built.image.voxel_size**3,
+        cbd_density=cbd_density,
     )
 
 
@@ -426,6 +434,7 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
         "newton_iterations": hist.newton,
         "linear_iterations": hist.linear,
         "rejected_steps": hist.rejected,
+        "direct_fallbacks": hist.direct_fallbacks,
         "wall_time_s": time.perf_counter() - built.t_start,
         "temperature_K": sim.T,
         "linear_solver": built.linear_solver,
