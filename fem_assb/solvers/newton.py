@@ -201,9 +201,9 @@ class BlockNewton:
             # sweep's points, test_sweep) and whether or not it was resumed from a checkpoint
             # (test_checkpoint). GMRES's iterate is a combination with coefficients from dot
             # products, whose last bits depended on the heap state (the same case run after
-            # another one in the process: a capacity 1.7e-14 apart); Richardson's iterate is
-            # built from matrix products, triangular solves and additions only (the norms
-            # decide only when to stop), and with a fresh factorization its first iterate is
+            # another one in the process: a capacity apart in its last two digits);
+            # Richardson's iterate is built from matrix products, triangular solves and
+            # additions only (the norms decide only when to stop), and with a fresh factorization its first iterate is
             # the LU solve itself (the answer of preonly LU, accepted as such:
             # _direct_converged). A factorization kept across time steps would tie a step to
             # the state of an earlier step, which a resumed run does not have; a checkpoint
