@@ -203,9 +203,9 @@ class BlockNewton:
             # products, whose last bits depended on the heap state (the same case run after
             # another one in the process: a capacity apart in its last two digits);
             # Richardson's iterate is built from matrix products, triangular solves and
-            # additions only (the norms decide only when to stop), and with a fresh factorization its first iterate is
-            # the LU solve itself (the answer of preonly LU, accepted as such:
-            # _direct_converged). A factorization kept across time steps would tie a step to
+            # additions only (the norms decide only when to stop), and with a fresh
+            # factorization its first iterate is the LU solve itself (the answer of preonly
+            # LU, accepted as such: _direct_converged). A factorization kept across time steps would tie a step to
             # the state of an earlier step, which a resumed run does not have; a checkpoint
             # can be written after any accepted step (every N steps, by wall time, on SIGINT),
             # so the factorization goes with each of them (the reverted version kept it across
