@@ -205,11 +205,12 @@ class BlockNewton:
             # Richardson's iterate is built from matrix products, triangular solves and
             # additions only (the norms decide only when to stop), and with a fresh
             # factorization its first iterate is the LU solve itself (the answer of preonly
-            # LU, accepted as such: _direct_converged). A factorization kept across time steps would tie a step to
-            # the state of an earlier step, which a resumed run does not have; a checkpoint
-            # can be written after any accepted step (every N steps, by wall time, on SIGINT),
-            # so the factorization goes with each of them (the reverted version kept it across
-            # steps: 26 factorizations here, but resumed runs and sweep points differed).
+            # LU, accepted as such: _direct_converged). A factorization kept across time steps
+            # would tie a step to the state of an earlier step, which a resumed run does not
+            # have; a checkpoint can be written after any accepted step (every N steps, by wall
+            # time, on SIGINT), so the factorization goes with each of them (the reverted
+            # version kept it across steps: 26 factorizations here, but resumed runs and sweep
+            # points differed).
             self.ksp.setType(PETSc.KSP.Type.RICHARDSON)
             self.ksp.setTolerances(rtol=DIRECT_RTOL, atol=1e-30, max_it=DIRECT_MAX_IT)
             pc = self.ksp.getPC()
