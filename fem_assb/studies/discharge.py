@@ -585,6 +585,8 @@ def auto_linear_solver(vmesh) -> str:
     liquid = comm.allreduce(bool(np.isin(vmesh.material[:nown], tags.LIQUID).any()), op=MPI.LOR)
     limit = DIRECT_SOLVER_CELLS if liquid else SOLID_DIRECT_SOLVER_CELLS
     return "direct" if n_cells < limit else "iterative"
+
+
 #: After a direct-solver fallback (CellSimulation.step) this many step attempts go to the direct
 #: solver before the iterative one is tried again.
 DIRECT_FALLBACK_STEPS = 20
