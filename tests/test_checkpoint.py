@@ -403,3 +403,36 @@ def test_a_checkpoint_with_a_part_missing_is_refused(kept_checkpoint):
     (path / "cells-0000.npy").unlink()
     with pytest.raises(InputError, match=r"cells-0000.npy cannot be read"):
         run_case(load_case(kept_checkpoint.parent / "case.yaml"), kept_checkpoint, quiet=True, resume=True)
+
+
+def test_resume_with_a_kept_factorization_is_bit_for_bit(tmp_path, monkeypatch):
+    """The direct solver with its LU factorization kept within a time step (meshes from
+    newton.KEEP_FACTORIZATION_CELLS cells on; here forced on the tiny cell): a run stopped by
+    SIGINT between two periodic checkpoints and resumed gives the uninterrupted run's steps and
+    voltages bit for bit (the factorization is renewed after every accepted step, so nothing of
+    it crosses a point where a run can resume). The uninterrupted run is made after another run
+    in this process: that must not change a bit either."""
+    import fem_assb
+    from fem_assb.solvers import newton
+    from fem_assb.studies import checkpoint as ck
+
+    monkeypatch.setattr(newton, "KEEP_FACTORIZATION_CELLS", 0)
+    stop_at = 2 * INTERVAL + 2
+    after_step = ck.Checkpoints.after_step
+
+    def interrupt(self, sim):
+        after_step(self, sim)
+        assert sim.newton.keeps_factorization
+        if sim.history.steps == stop_at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(ck.Checkpoints, "after_step", interrupt)
+    first = fem_assb.Simulation(CASE, output=tmp_path / "out").run()
+    assert not first.complete and _checkpoint_step(tmp_path / "out") == stop_at
+    monkeypatch.setattr(ck.Checkpoints, "after_step", after_step)
+    ref = fem_assb.Simulation(CASE, output=tmp_path / "ref").run()
+    res = fem_assb.Simulation(CASE, output=tmp_path / "out").run(resume=True)
+    assert res.complete and res.summary["checkpoints"]["resumed_from_step"] == stop_at
+    assert np.array_equal(res.history.time, ref.history.time)
+    assert np.array_equal(res.history.voltage, ref.history.voltage)
+    assert res.summary["capacity_mAh_cm2"] == ref.summary["capacity_mAh_cm2"]

@@ -303,3 +303,88 @@ def test_non_finite_residual_is_a_failure(system, linear_solver):
     res = sim.newton.solve()
     assert not res.converged
     assert res.reason == "DIVERGED_FUNCTION_NANORINF: the residual is not finite (NaN or Inf)"
+
+
+def _factorizations_of(sim, dts):
+    """(results of _march, MUMPS numeric factorizations during it)."""
+    PETSc.Log.begin()
+    event = PETSc.Log.Event("MatLUFactorNum")
+    before = event.getPerfInfo()["count"]
+    res = _march(sim, dts)
+    return res, event.getPerfInfo()["count"] - before
+
+
+@pytest.mark.mpi
+def test_direct_solver_keeps_its_factorization(system, monkeypatch):
+    """From KEEP_FACTORIZATION_CELLS cells on the direct solver factorizes once per time step
+    (and again only when Richardson with the kept LU needs many iterations): fewer
+    factorizations than Newton iterations, the voltages those of preonly LU (one factorization
+    per Newton iteration, the default below the limit) to 1e-12 V."""
+    from fem_assb.solvers import newton
+
+    dts = (1.0, 2.0, 4.0, 8.0, 8.0)
+    exact = _sim(system)
+    assert not exact.newton.keeps_factorization and exact.newton.ksp.getType() == "preonly"
+    ref, n_ref = _factorizations_of(exact, dts)
+    monkeypatch.setattr(newton, "KEEP_FACTORIZATION_CELLS", 0)
+    sim = _sim(system)
+    assert sim.newton.keeps_factorization
+    assert sim.newton.ksp.getType() == "richardson" and sim.newton.ksp.getPC().getType() == "lu"
+    res, n = _factorizations_of(sim, dts)
+    assert all(r.converged for r in res + ref)
+    newton_its = sum(r.iterations for r in res)
+    assert n_ref >= sum(r.iterations for r in ref)  # preonly: one per Newton iteration
+    assert len(dts) <= n < newton_its / 2  # the quasi-static solve and one per new dt
+    assert abs(sim.voltage() - exact.voltage()) < 1e-12
+
+
+@pytest.mark.mpi
+def test_kept_factorization_does_not_depend_on_what_ran_before(system, monkeypatch):
+    """With the factorization kept, the same steps give the same state bit for bit, whatever the
+    process solved before (GMRES with a kept LU did not: its dot products made the last bits
+    depend on the heap, and a sweep point differed from its separate run), and whether or not
+    the step before was solved in this simulation (a resumed run: a fresh factorization after
+    every accepted step)."""
+    from fem_assb.solvers import newton
+
+    monkeypatch.setattr(newton, "KEEP_FACTORIZATION_CELLS", 0)
+    first = _sim(system)
+    _march(first, (1.0, 2.0, 4.0))
+    other = _sim(system)
+    _march(other, (3.0, 0.5))  # something else in between
+    again = _sim(system)
+    _march(again, (1.0, 2.0, 4.0))
+    assert np.array_equal(first.forms.u.x.array, again.forms.u.x.array)
+    # one more step from the state after (1, 2, 4) s: in `first`, after its own steps; in a new
+    # simulation given that state (what a resume from a checkpoint does)
+    resumed = _sim(system)
+    assert resumed.quasi_static(0.3).converged
+    resumed.forms.u.x.array[:] = first.forms.u.x.array
+    resumed.forms.u_old.x.array[:] = first.forms.u.x.array
+    first.newton.new_time_level()  # what the run does after an accepted step (the same dt:
+    for s in (first, resumed):  # not factorized afresh for a new dt)
+        s.forms.u.x.scatter_forward()
+        assert s.step(4.0).converged
+    assert np.array_equal(first.forms.u.x.array, resumed.forms.u.x.array)
+
+
+def test_auto_linear_solver_by_cells_and_liquid(monkeypatch):
+    """linear_solver: auto is direct below SOLID_DIRECT_SOLVER_CELLS cells in a solid-state
+    cell, below DIRECT_SOLVER_CELLS in a cell with liquid electrolyte cells, else iterative."""
+    from liquid_cells import liquid_planar_mesh
+
+    from fem_assb.studies import discharge
+
+    solid, liquid = planar_mesh(MPI.COMM_WORLD, n_cam=8), liquid_planar_mesh(MPI.COMM_WORLD)
+    n_solid = MPI.COMM_WORLD.allreduce(solid.num_owned_cells)
+    n_liquid = MPI.COMM_WORLD.allreduce(liquid.num_owned_cells)
+    monkeypatch.setattr(discharge, "SOLID_DIRECT_SOLVER_CELLS", n_solid + 1)
+    monkeypatch.setattr(discharge, "DIRECT_SOLVER_CELLS", 0)
+    assert discharge.auto_linear_solver(solid) == "direct"  # its own limit, not the liquid's
+    monkeypatch.setattr(discharge, "SOLID_DIRECT_SOLVER_CELLS", n_solid)
+    assert discharge.auto_linear_solver(solid) == "iterative"
+    monkeypatch.setattr(discharge, "SOLID_DIRECT_SOLVER_CELLS", 0)
+    monkeypatch.setattr(discharge, "DIRECT_SOLVER_CELLS", n_liquid + 1)
+    assert discharge.auto_linear_solver(liquid) == "direct"  # the liquid's own limit
+    monkeypatch.setattr(discharge, "DIRECT_SOLVER_CELLS", n_liquid)
+    assert discharge.auto_linear_solver(liquid) == "iterative"

@@ -77,6 +77,24 @@ def test_a_sweep_equals_separate_runs(tmp_path):
     assert summary["ok"] == 3 and summary["complete"] and summary["files"] == {"table": "sweep.csv"}
 
 
+def test_sweep_points_with_a_kept_factorization_equal_separate_runs(tmp_path, monkeypatch):
+    """The direct solver keeping its LU factorization within a time step (forced on the tiny
+    cell): each point is still its separate run bit for bit; nothing of a point's factorization
+    reaches the next (with GMRES and a factorization kept across steps the second point's
+    capacity differed in its last digits)."""
+    from fem_assb.solvers import newton
+
+    monkeypatch.setattr(newton, "KEEP_FACTORIZATION_CELLS", 0)
+    raw = _with(operation__sweep={"parameter": CD, "values": RATES[:2]})
+    res = fem_assb.Sweep(raw, output=tmp_path / "s").run()
+    assert res.complete
+    for value, row, point in zip(RATES[:2], res.rows, res.results, strict=True):
+        alone = fem_assb.Simulation(_with(operation__steps__0__current_density=value)).run()
+        assert row["capacity_mAh_cm2"] == alone.summary["capacity_mAh_cm2"], value
+        assert np.array_equal(point.history.time, alone.history.time)
+        assert np.array_equal(point.history.voltage, alone.history.voltage)
+
+
 def _images(tmp: Path) -> tuple[str, str]:
     good = np.ones((6, 4, 4), dtype=np.uint8)
     good[:, 2:] = 2  # CAM and SE columns through the cathode

@@ -125,11 +125,12 @@ class PreconditionerReuse:
     a due set-up is done there, before the solve, with the Krylov work vectors released
     (``KSPReset``; the solve allocates them again), so that BoomerAMG's set-up temporaries do
     not come on top of them (at 100^3 on 2 ranks the rebuilds had set the peak memory, ~50 MB
-    per rank above the steady size, docs/discharge.md, "Memory").
+    per rank above the steady size, docs/discharge.md, "Memory"). ``reset=False`` skips that
+    ``KSPReset`` (the direct solver's LU: a reset would make MUMPS redo its analysis too).
     """
 
-    def __init__(self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5):
-        self.ksp, self.factor, self.margin = ksp, factor, margin
+    def __init__(self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5, reset: bool = True):
+        self.ksp, self.factor, self.margin, self.reset = ksp, factor, margin, reset
         self.due, self.fresh, self.base = True, False, 0
         #: whether the last solve failed with a preconditioner set up for an earlier operator
         self.failed_with_old = False
@@ -144,7 +145,8 @@ class PreconditionerReuse:
         """Called with the operator of the next solve, once assembled: a due set-up now."""
         if not self.due:
             return
-        self.ksp.reset()
+        if self.reset:
+            self.ksp.reset()
         self.ksp.setOperators(A)
         pc = self.ksp.getPC()
         pc.setReusePreconditioner(False)

@@ -18,11 +18,14 @@ measured to work on this problem (docs/discharge.md, "Solver"):
 - **line search**: backtracking on the merit "largest block max-norm of the scaled residual
   over its tolerance": the step is halved while the merit did not fall, up to
   ``max_backtracks`` times (a Python ``SNESLINESEARCHSHELL``, :mod:`fem_assb.solvers.linesearch`);
-- **linear solver** (``linear_solver``, the SNES's KSP): "direct" (LU, MUMPS when available)
-  or "iterative" (BiCGStab, rtol 1e-6 in every Newton iteration, preconditioned by BoomerAMG on
-  phi then Jacobi on x (BoomerAMG on x too with ``second_amg``, for a liquid's c_e),
-  :mod:`fem_assb.solvers.block_pc`; the preconditioner is kept across
-  Newton iterations and time steps while it works, :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
+- **linear solver** (``linear_solver``, the SNES's KSP): "direct" (LU, MUMPS when available;
+  from :data:`KEEP_FACTORIZATION_CELLS` cells on as the preconditioner of Richardson iterations,
+  the factorization kept across the Newton iterations of a time step while it works, afresh
+  after every accepted step) or "iterative" (BiCGStab, rtol 1e-6 in every Newton
+  iteration, preconditioned by BoomerAMG on phi then Jacobi on x (BoomerAMG on x too with
+  ``second_amg``, for a liquid's c_e), :mod:`fem_assb.solvers.block_pc`; the preconditioner is
+  kept across Newton iterations and time steps while it works,
+  :class:`~fem_assb.solvers.block_pc.PreconditionerReuse`).
 
 PETSc options: the SNES, its line search, KSP and PC read the options database under the prefix
 ``fem_assb_newton_`` (:data:`OPTIONS_PREFIX`; the inner BoomerAMG of the block preconditioner
@@ -59,6 +62,25 @@ from fem_assb.solvers.sparsity import compact_matrix
 
 #: Options prefix of the cell's SNES (and its KSP, PC and line search).
 OPTIONS_PREFIX = "fem_assb_newton_"
+#: Relative tolerance (preconditioned residual) of the direct solver's Richardson iterations with
+#: a kept LU factorization: that of the iterative solver's inexact Newton. Not the 1e-10 of the
+#: reverted GMRES version: iterative refinement in double precision stalls at ~eps cond(J)
+#: (3e-9 on the tests' 6 x 4 x 4 composite), which GMRES's recurrence residual hid.
+DIRECT_RTOL = 1e-6
+#: The direct solver keeps its LU factorization across the Newton iterations of a time step
+#: from this many cells on (below, one factorization per Newton iteration, preonly LU).
+#: Measured (benchmarks/small_cases.py, serial CPU on the loaded 2-core machine, runs side by
+#: side, docs/discharge.md "Performance"): LCO | LLZO 24 x 16 x 16 (9 813 cells) 159 -> 53
+#: factorizations, 17.3 -> 12.5 s; lib_le_small (9 885) 332 -> 155, 52.4 -> 48.1 s (65.6 ->
+#: 51.6 s in another pair); 18 x 12 x 12 (4 717) 7.01 / 6.12 -> 5.80 / 5.98 s; at 1 718 and
+#: 1 739 cells a tie (3.30 / 3.20 -> 2.54 / 3.22 s, 5.37 / 4.32 -> 5.03 / 4.65 s): a
+#: factorization there costs little more than the refinement's products and triangular solves.
+#: Below it a run also agrees on 1 and 2 ranks as before (step times to ~1e-14 s; with the
+#: refinement's residual b - A x, summed in another order on 2 ranks, ~2e-13 s).
+KEEP_FACTORIZATION_CELLS = 2000
+#: Richardson iterations at most with a kept factorization: more means it no longer fits the
+#: Jacobian; the solve is then resumed with a fresh one (BlockNewton.solve).
+DIRECT_MAX_IT = 15
 
 _SNES_REASONS = {
     v: k for k, v in vars(PETSc.SNES.ConvergedReason).items() if k.startswith(("CONVERGED_", "DIVERGED_"))
@@ -156,12 +178,50 @@ class BlockNewton:
         )
         self.ksp = snes.getKSP()
         self._reuse = None
-        if linear_solver == "direct":
+        n_cells = u.function_space.mesh.topology.index_map(u.function_space.mesh.topology.dim).size_global
+        #: whether the direct solver keeps its LU factorization across Newton iterations
+        self.keeps_factorization = linear_solver == "direct" and n_cells >= KEEP_FACTORIZATION_CELLS
+        if linear_solver == "direct" and not self.keeps_factorization:
             self.ksp.setType(PETSc.KSP.Type.PREONLY)
             pc = self.ksp.getPC()
             pc.setType(PETSc.PC.Type.LU)
             if "mumps" in _solver_packages():
                 pc.setFactorSolverType("mumps")
+        elif linear_solver == "direct":
+            # LU (MUMPS) as the preconditioner of Richardson iterations (iterative refinement),
+            # the factorization kept across the Newton iterations of a time step while a few
+            # iterations suffice with it (PreconditionerReuse) and factorized afresh at the
+            # first solve after every accepted time step (new_time_level). Measured on a
+            # 24 x 16 x 16 LCO | LLZO composite (9 813 cells, 51 steps, 159 Newton
+            # iterations): MUMPS's numeric factorization was ~70 % of the CPU of the run with
+            # one per Newton iteration (~90 ms each, against ~7 ms per triangular solve);
+            # kept, 53 factorizations (docs/discharge.md, "Performance").
+            # Why Richardson and not GMRES, and why afresh at every accepted step: a run must
+            # give the same numbers bit for bit whatever ran before it in the process (a
+            # sweep's points, test_sweep) and whether or not it was resumed from a checkpoint
+            # (test_checkpoint). GMRES's iterate is a combination with coefficients from dot
+            # products, whose last bits depended on the heap state (the same case run after
+            # another one in the process: a capacity apart in its last two digits);
+            # Richardson's iterate is built from matrix products, triangular solves and
+            # additions only (the norms decide only when to stop), and with a fresh
+            # factorization its first iterate is the LU solve itself (the answer of preonly
+            # LU, accepted as such: _direct_converged). A factorization kept across time steps
+            # would tie a step to the state of an earlier step, which a resumed run does not
+            # have; a checkpoint can be written after any accepted step (every N steps, by wall
+            # time, on SIGINT), so the factorization goes with each of them (the reverted
+            # version kept it across steps: 26 factorizations here, but resumed runs and sweep
+            # points differed).
+            self.ksp.setType(PETSc.KSP.Type.RICHARDSON)
+            self.ksp.setTolerances(rtol=DIRECT_RTOL, atol=1e-30, max_it=DIRECT_MAX_IT)
+            pc = self.ksp.getPC()
+            pc.setType(PETSc.PC.Type.LU)
+            if "mumps" in _solver_packages():
+                pc.setFactorSolverType("mumps")
+            # no KSPReset at a new factorization: it would redo MUMPS's analysis (ordering,
+            # symbolic factorization) that the fixed nonzero pattern lets it keep
+            self._reuse = PreconditionerReuse(self.ksp, reset=False)
+            self._r0 = 0.0
+            self.ksp.setConvergenceTest(self._direct_converged)
         else:
             # Inexact Newton: rtol 1e-6 in every iteration; the convergence test is on the
             # nonlinear residual and update, so the answer keeps tol_phi / tol_x (fewer
@@ -515,6 +575,35 @@ class BlockNewton:
                 "read by this solver configuration; they have no effect."
             )
 
+    def _direct_converged(self, ksp, its, rnorm):
+        """The direct solver's Richardson convergence test: with a fresh factorization the first
+        iterate (the LU solve) is the answer; with a kept one, rtol / atol of the KSP, diverged
+        when the residual did not fall below the first one or after max_it iterations."""
+        R = PETSc.KSP.ConvergedReason
+        if not np.isfinite(rnorm):
+            return R.DIVERGED_NANORINF
+        if its == 0:
+            self._r0 = rnorm
+            return R.CONVERGED_ATOL if rnorm == 0.0 else R.ITERATING
+        if self._reuse.fresh:
+            return R.CONVERGED_ITS
+        rtol, atol, _, max_it = ksp.getTolerances()
+        if rnorm <= max(rtol * self._r0, atol):
+            return R.CONVERGED_RTOL
+        if its >= 2 and rnorm >= self._r0:
+            return R.DIVERGED_DTOL
+        if its >= max_it:
+            return R.DIVERGED_MAX_IT
+        return R.ITERATING
+
+    def new_time_level(self):
+        """Call after every accepted time step: the direct solver factorizes afresh at its next
+        solve, so that what a step computes depends only on the state it starts from (a
+        checkpoint's), not on a factorization of an earlier step. (The iterative solver keeps
+        its preconditioner: a resumed run agrees with it to round-off, test_checkpoint.)"""
+        if self.linear_solver == "direct" and self._reuse is not None:
+            self._reuse.request()
+
     def rebuild_preconditioner(self):
         """Set the iterative solver's preconditioner up again at the next solve (call when the
         problem changed, e.g. the time step by orders of magnitude)."""
@@ -522,12 +611,13 @@ class BlockNewton:
             self._reuse.request()
 
     def _reset_ksp(self):
-        """Forget a failed LU factorization; the iterative solver's preconditioner is set up afresh."""
+        """Forget a failed LU factorization (its analysis too); the preconditioner is set up
+        afresh at the next solve."""
+        if self.linear_solver == "direct":
+            self.ksp.reset()
+            self.ksp.setOperators(self.A)
         if self._reuse is not None:
             self._reuse.request()
-            return
-        self.ksp.reset()
-        self.ksp.setOperators(self.A)
 
     def destroy(self):
         for obj in (self.snes, self.A, self.b, self.scale, self._x_before, self._du):

@@ -181,6 +181,8 @@ class CellSimulation:
 
     def step(self, dt: float) -> NewtonResult:
         self.forms.u_old.x.array[:] = self.forms.u.x.array
+        if float(self.forms.dt.value) != dt:
+            self._new_time_level()  # C/dt in the Jacobian: a factorization of its own
         self.forms.dt.value = dt
         self._predict(dt)
         start = self.forms.u.x.array.copy()
@@ -206,6 +208,13 @@ class CellSimulation:
         if not res.converged:
             self.history.rejected += 1
         return res
+
+    def _new_time_level(self):
+        """The direct solvers (the run's, the fallback's) factorize afresh at their next solve
+        (BlockNewton.new_time_level)."""
+        for newton in (self.newton, self._direct):
+            if newton is not None:
+                newton.new_time_level()
 
     def _direct_fallback_applies(self, res: NewtonResult) -> bool:
         """A failed iterative solve is redone with the direct solver in a cell with a liquid
@@ -485,6 +494,9 @@ class CellSimulation:
         """Operation step k from ``self._segment`` on (its start time and controller state)."""
 
         def accept(rec):
+            # a fresh factorization for the next step (the direct solver): the steps after any
+            # accepted one, where a checkpoint may be written, depend only on its state
+            self._new_time_level()
             self._last = (self.forms.u_old.x.array.copy(), rec.dt)
             self.q += i_app * rec.dt
             self.t = rec.t
@@ -543,13 +555,43 @@ class CellSimulation:
         )
 
 
-#: Below this many cells ``linear_solver: auto`` takes the direct solver (MUMPS), above it the
-#: iterative one (BiCGStab + PhiAMGThenJacobi; at 20^3 voxels the iterative solver was already
-#: 2-3x faster, docs/discharge.md).
-DIRECT_SOLVER_CELLS = 20000
+#: ``linear_solver: auto`` in a cell with liquid electrolyte cells: the direct solver (MUMPS)
+#: below this many cells, above it the iterative one. Measured (benchmarks/small_cases.py,
+#: serial CPU, docs/discharge.md "Performance") with the c_e-block BoomerAMG (block_pc
+#: second_amg): on cases/lib_le_small.yaml (9 885 cells) the iterative solver took 39.1 s, the
+#: direct one 65.6 s (51.6 s keeping its factorization within a step), the same 85 steps, 332
+#: Newton iterations and capacity to 1e-14; on its 12 x 8 x 8 variant (1 718 cells) 5.06 s
+#: against 4.65 s (a tie within the machine's noise: the same direct run took 5.42 s in another
+#: run). (Before that AMG the iterative solver needed 140 Krylov iterations per Newton
+#: iteration there and 3.6x the direct solver's CPU; this limit was 20 000.)
+DIRECT_SOLVER_CELLS = 2000
+#: ``linear_solver: auto`` in a solid-state cell (no liquid): the direct solver only below this
+#: many cells. Measured (benchmarks/small_cases.py, serial CPU): with the iterative solver 2.4x
+#: less CPU than the direct one (its LU kept within a time step) on a 24 x 16 x 16 LCO | LLZO
+#: composite (9 813 cells: 5.41 against 12.48 s; 17.28 s with one factorization per Newton
+#: iteration), 2.2x on 18 x 12 x 12 (4 717 cells) and 2.6x on 12 x 8 x 8 voxels (1 739 cells),
+#: the same steps, Newton iterations and capacity to 4e-14; below 1 000 cells not measured
+#: (both take milliseconds per Newton iteration).
+SOLID_DIRECT_SOLVER_CELLS = 1000
+
+
+def auto_linear_solver(vmesh) -> str:
+    """``numerics.linear_solver: auto`` for a VoxelMesh (collective): "direct" below
+    SOLID_DIRECT_SOLVER_CELLS cells (DIRECT_SOLVER_CELLS with liquid electrolyte cells), else
+    "iterative"."""
+    comm = vmesh.mesh.comm
+    nown = vmesh.num_owned_cells
+    n_cells = comm.allreduce(nown)
+    liquid = comm.allreduce(bool(np.isin(vmesh.material[:nown], tags.LIQUID).any()), op=MPI.LOR)
+    limit = DIRECT_SOLVER_CELLS if liquid else SOLID_DIRECT_SOLVER_CELLS
+    return "direct" if n_cells < limit else "iterative"
+
+
 #: After a direct-solver fallback (CellSimulation.step) this many step attempts go to the direct
 #: solver before the iterative one is tried again.
 DIRECT_FALLBACK_STEPS = 20
+
+
 #: Newton steps of the half-cell surface correction when it is used (docs/discharge.md).
 SURFACE_ITERATIONS = 3
 #: ``surface_iterations: auto`` uses the correction where half a voxel <= RESOLVED x the solid

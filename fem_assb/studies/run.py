@@ -31,9 +31,9 @@ from mpi4py import MPI
 from fem_assb.meshing import cell_tags as tags
 from fem_assb.solvers.time_stepping import StepControl
 from fem_assb.studies.discharge import (
-    DIRECT_SOLVER_CELLS,
     CellSimulation,
     Operation,
+    auto_linear_solver,
     auto_surface_iterations,
     build_cell_mesh,
 )
@@ -234,7 +234,7 @@ def build(case, comm, outdir=None, progress=None) -> Built:
     ops = operations_of(case)
     linear_solver = num.linear_solver
     if linear_solver == "auto":
-        linear_solver = "direct" if n_cells < DIRECT_SOLVER_CELLS else "iterative"
+        linear_solver = auto_linear_solver(vmesh)
     surface_iterations = num.surface_iterations
     if surface_iterations is None:
         surface_iterations, length = _auto_surface_iterations(case, image, ops)
