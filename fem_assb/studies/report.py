@@ -157,6 +157,14 @@ def our_number(ours, result: VariantResult, sweep) -> tuple[float | str, str]:
     return result.values[a][idx[a]], f"{result.values[a][idx[a]]} ({v:.4g}{' ' + unit if unit else ''}){note}"
 
 
+def _resumed_note(sweep_summary: dict) -> str:
+    """' (of a resumed run: K point(s) were complete before it)' for a resumed sweep, else ''."""
+    resumed = sweep_summary.get("resumed")
+    if not resumed:
+        return ""
+    return f" (of a resumed run: {resumed.get('done', 0)} point(s) were complete before it)"
+
+
 def _short(parameter: str) -> str:
     from fem_assb.studies.sweep import _short as short
 
@@ -239,14 +247,17 @@ def write_report(case, out: Path, name: str, run: dict) -> list[Path]:
             f"- **{v.label}** (`{v.name}`): {resolution(v.case)}; {_cells(r)} cells per point (with the "
             f"separator); {s.get('points')} points ({failed} failed"
             + (", incomplete" if not s.get("complete", True) else "")
-            + f"), sweep wall time {s.get('wall_time_s', float('nan')):.0f} s on {s.get('ranks')} rank(s), "
-            f"{s.get('concurrent')} point(s) at once"
+            + f"), sweep wall time {s.get('wall_time_s', float('nan')):.0f} s"
+            + _resumed_note(s)
+            + f" on {s.get('ranks')} rank(s), {s.get('concurrent')} point(s) at once"
         )
     lines.append("")
     total = run.get("wall_time_s")
     load = run.get("load_average")
     lines.append(
-        f"Measured wall time of the whole study: **{_fmt(total, '.0f')} s** "
+        ("Measured wall time of this (resumed) run of the study" if run.get("resumed") else
+         "Measured wall time of the whole study")
+        + f": **{_fmt(total, '.0f')} s** "
         f"({_fmt(total / 60 if total else None, '.1f')} min)"
         + (f" on {run.get('ranks')} MPI rank(s)" if run.get("ranks") else "")
         + (f", load average {load[0]:.1f} at the start and {load[1]:.1f} at the end" if load else "")
