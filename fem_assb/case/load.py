@@ -477,7 +477,7 @@ def _structure(spec, base_dir) -> tuple[Structure, object]:
                 if not value > 0:
                     raise InputError(f"structure.generator.{key} = {gen[key]!r} must be a positive length.")
         _check_composition(gen)
-        _check_generator_supported(gen)
+        _check_generator_keys(gen)
         return Structure(generator=gen, segment=segment, modify=modify), None
     if "image" not in spec:
         raise InputError("structure needs 'image: FILE' (with voxel_size and labels) or 'generator: {...}'.")
@@ -564,8 +564,9 @@ def _modify(spec) -> tuple:
     return operations.parse(spec, "structure.modify")
 
 
-def _check_generator_supported(gen: dict) -> None:
-    """Generator keys whose physics is not built yet: periodic sides (#16), LE pores, CBD (#17)."""
+def _check_generator_keys(gen: dict) -> None:
+    """Generator keys checked before the structure is built: ``periodic`` (a valid value) and the
+    CBD particle keys, which have no effect without a CBD (``cbd_fraction`` > 0)."""
     kind = gen["kind"]
     layers = [("structure.generator", gen)]
     if kind == "layered":
