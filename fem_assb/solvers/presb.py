@@ -146,6 +146,11 @@ class PRESBSolver:
         self.vr, self.vi = J.createVecRight(), J.createVecRight()
         self.t1, self.t2 = J.createVecRight(), J.createVecRight()
         self.options = SolverOptions(prefix, {})
+        # the Newton solver's BoomerAMG options; measured alternatives on the 32^3 seed 004
+        # composite (12 frequencies 1 Hz .. 7 MHz, rtol 1e-8: 436 iterations, 8.4 s CPU) were all
+        # slower: strong_threshold 0.6 457 it / 9.4 s (0.5 and 0.7 over 60 frequencies: +3 % and
+        # +7 % iterations, +10 % CPU), P_max 2 464 / 8.5, agg_nl 2 578 / 10.0, PMIS 478 / 8.7,
+        # l1scaled-Jacobi smoothing 839 / 13.0 (docs/impedance.md, "Performance")
         self.phi_defaults = {prefix + "phi_" + k: v for k, v in BOOMERAMG_3D.items()}
         inner = PETSc.PC().create(comm)
         inner.setType(PETSc.PC.Type.PYTHON)
