@@ -42,7 +42,7 @@ AUTO_DIRECT_CELLS = 5_000
 #: frequencies 1 Hz .. 7 MHz, Z moves by at most 1.4e-8 / 4.5e-8 / 5.3e-8 / 3.3e-8 (the 6x4x4
 #: test composite, 8^3, 16^3, 32^3 seed 004 composites) at rtol 1e-4, 20-50 times below the
 #: rounding floor at which both solvers agree with each other (7.4e-5 .. 4.7e-7,
-#: docs/impedance.md), for 30-34 % fewer GMRES iterations; rtol 1e-3 moved Z by 1-2e-6, the
+#: docs/impedance.md), for 29-34 % fewer GMRES iterations; rtol 1e-3 moved Z by 1-2e-6, the
 #: size of that floor, and is not taken. (Before: 1e-8.)
 ITERATIVE_RTOL = 1e-4
 #: The direct solver's memory (bytes), estimated as LU_BYTES_PER_CELL x cells^(4/3) (3D
