@@ -4,8 +4,8 @@ at n^3 voxels, 60 frequencies from 1 Hz to 7 MHz; wall and CPU time, GMRES itera
 memory per voxel; the iterative solver (GMRES + PRESB) against the direct one (MUMPS) where the
 direct one fits, in the same run.
 
-    ./scripts/env-run python3 benchmarks/impedance.py --sizes 32 --direct-every 5
-    ./scripts/env-run mpirun -n 2 python3 benchmarks/impedance.py --sizes 64
+    ./scripts/env-run python3 benchmarks/impedance.py --sizes 32 64 --direct-every 3
+    ./scripts/env-run mpirun -n 2 python3 benchmarks/impedance.py --sizes 32 64 --direct-every 3
 
 The separator is 20 um (``--separator``; the case's 425 um in 5 um cells would add 85 layers of
 separator cells, more cells than the 64^3 composite: ``--separator case`` keeps it). Prints one
@@ -13,12 +13,12 @@ table row per size and solver (rank 0) and appends it to benchmarks/results/impe
 Progress lines (stderr) per frequency unless ``-q``.
 
 Columns: setup_s is the case build (structure, mesh, forms), the open-circuit state and the
-assembly of J, M; spectrum_s the frequency loop; amg_setup_s the part of it spent setting up
-BoomerAMG (iterative); cpu_spectrum_s the CPU time of the frequency loop and cpu_s that of the
-whole row, summed over the ranks (user + system; the machine is shared: compare them / ranks
-with the wall times), load the 1-minute load average at the
-end; bytes_per_voxel the peak resident set size summed over the ranks per voxel of the n^3
-structure (the process's peak so far: sizes run in ascending order, the iterative solver before
+assembly of J, M (a later solver's row: its own assembly only); spectrum_s the frequency loop;
+amg_setup_s the part of it spent in the per-frequency set-up of the iterative solver (H = J +
+w M and its BoomerAMG); cpu_spectrum_s the CPU time of the frequency loop and cpu_s that of
+the whole row, summed over the ranks (user + system; the machine is shared: compare them /
+ranks with the wall times), load the 1-minute load average at the end; bytes_per_voxel the
+peak resident set size summed over the ranks per voxel of the n^3 structure (the process's peak so far: sizes run in ascending order, the iterative solver before
 the direct one); max_rel_dZ the largest |Z_iter - Z_direct| / |Z_direct| over the frequencies
 both solved.
 """
@@ -183,7 +183,7 @@ def main():
         nargs="+",
         default=None,
         choices=("iterative", "direct"),
-        help="default: iterative, and direct below 50 000 cells (32^3)",
+        help="default: iterative, and direct for n <= 32",
     )
     ap.add_argument("--frequencies", type=int, default=60, help="log-spaced from 1 Hz to 7 MHz")
     ap.add_argument("--direct-every", type=int, default=1, help="direct solver at every k-th frequency")
