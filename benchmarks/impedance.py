@@ -14,13 +14,13 @@ Progress lines (stderr) per frequency unless ``-q``.
 
 Columns: setup_s is the case build (structure, mesh, forms), the open-circuit state and the
 assembly of J, M (a later solver's row: its own assembly only); spectrum_s the frequency loop;
-amg_setup_s the part of it spent in the per-frequency set-up of the iterative solver (H = J +
-w M and its BoomerAMG); cpu_spectrum_s the CPU time of the frequency loop and cpu_s that of
-the whole row, summed over the ranks (user + system; the machine is shared: compare them /
-ranks with the wall times), load the 1-minute load average at the end; bytes_per_voxel the
-peak resident set size summed over the ranks per voxel of the n^3 structure (the process's peak so far: sizes run in ascending order, the iterative solver before
-the direct one); max_rel_dZ the largest |Z_iter - Z_direct| / |Z_direct| over the frequencies
-both solved.
+amg_setup_s the part of it spent in the per-frequency set-up of the iterative solver (H = J + w
+M and its BoomerAMG); cpu_spectrum_s the CPU time of the frequency loop and cpu_s that of the
+whole row, summed over the ranks (user + system; the machine is shared: compare them / ranks
+with the wall times), load the 1-minute load average at the end; bytes_per_voxel the peak
+resident set size summed over the ranks per voxel of the n^3 structure (the process's peak so
+far: sizes run in ascending order, the iterative solver before the direct one); max_rel_dZ the
+largest |Z_iter - Z_direct| / |Z_direct| over the frequencies both solved.
 """
 
 from __future__ import annotations
