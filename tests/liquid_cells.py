@@ -61,17 +61,23 @@ CBD = {"porosity": 0.5, "kappa_factor": 0.12, "D_factor": 0.2}
 
 
 def constant_liquid_system(
-    t_plus: float, D_e: str = "2e-7 cm^2/s", kappa: str = "9.4e-3 S/cm", tdf: float = 1.85, cbd=None
+    t_plus: float,
+    D_e: str = "2e-7 cm^2/s",
+    kappa: str = "9.4e-3 S/cm",
+    tdf: float = 1.85,
+    cbd=None,
+    overrides=None,
 ):
     """NMC811 | LiPF6 with constant electrolyte parameters (and a constant CAM D, sigma) so the
     1D reference needs no fits; D_e lowered from the seed's 3.79e-6 cm^2/s so that the
-    concentration polarization is tens of mV at 2 mA/cm^2 (the test sees it)."""
-    return get_system(
-        "NMC811_LiPF6",
-        overrides={
-            "cam": {"D": "1e-9 cm^2/s"},
-            "electrolyte": {"kappa": kappa, "D": D_e, "t_plus": str(t_plus), "tdf": str(tdf)},
-            "separator": {k: str(v) for k, v in SEPARATOR.items()},
-            **({"cbd": {k: str(v) for k, v in cbd.items()}} if cbd else {}),
-        },
-    )
+    concentration polarization is tens of mV at 2 mA/cm^2 (the test sees it). ``overrides``:
+    further materials overrides by section (merged into these)."""
+    over = {
+        "cam": {"D": "1e-9 cm^2/s"},
+        "electrolyte": {"kappa": kappa, "D": D_e, "t_plus": str(t_plus), "tdf": str(tdf)},
+        "separator": {k: str(v) for k, v in SEPARATOR.items()},
+        **({"cbd": {k: str(v) for k, v in cbd.items()}} if cbd else {}),
+    }
+    for section, values in (overrides or {}).items():
+        over[section] = {**over.get(section, {}), **values}
+    return get_system("NMC811_LiPF6", overrides=over)

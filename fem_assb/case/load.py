@@ -1115,6 +1115,11 @@ def _impedance(spec, operation, system) -> Impedance:
             f"impedance.solver = {solver!r} is unknown{did_you_mean(str(solver), IMPEDANCE_SOLVERS)}; use "
             "'auto' (direct LU on small meshes, else iterative), 'direct' or 'iterative' (GMRES + PRESB)."
         )
+    if solver == "iterative" and getattr(system.electrolyte, "kind", "solid") == "liquid":
+        raise InputError(
+            "impedance.solver = 'iterative' is not available with a liquid electrolyte (GMRES + PRESB does "
+            "not converge there, docs/impedance.md): use 'direct' or 'auto'."
+        )
     return Impedance(f_min=f["min"], f_max=f["max"], per_decade=per_decade, state=state, solver=solver)
 
 

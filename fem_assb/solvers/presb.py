@@ -46,6 +46,31 @@ from fem_assb.solvers.linear import BOOMERAMG_3D
 from fem_assb.solvers.options import SolverOptions
 
 
+def without_zeros(A: PETSc.Mat) -> PETSc.Mat:
+    """A copy of the assembled AIJ matrix ``A`` without its stored zeros (diagonal entries kept),
+    as a plain AIJ matrix (block size 1) of the same layout.
+
+    DOLFINx assembles the cell's Jacobian on the blocked (phi, x) pattern of every integral, so
+    most stored entries are zeros (the x-x couplings outside the CAM, the phi-x couplings of
+    facets without a reaction): on the 16^3 seed 004 composite 61 % of J's 142 188 stored
+    entries and 78 % of M's 42 340. The impedance solves multiply by J and M at every Krylov
+    iteration (and BoomerAMG and the LU factorization read them), so dropping the zeros once
+    cuts that memory traffic (32^3, 12 frequencies: MatMult 4.4 -> 2.5 s, the spectrum's CPU
+    time -19 %, the iterations unchanged); the products change by rounding only (the summation
+    order of the blocked kernel)."""
+    indptr, cols, vals = A.getValuesCSR()
+    r0 = A.getOwnershipRange()[0]
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    keep = (vals != 0.0) | (cols == rows + r0)
+    counts = np.bincount(rows[keep], minlength=len(indptr) - 1)
+    ip = np.concatenate([[0], np.cumsum(counts)]).astype(PETSc.IntType)
+    B = PETSc.Mat().createAIJ(
+        A.getSizes(), csr=(ip, cols[keep].astype(PETSc.IntType), vals[keep]), comm=A.getComm()
+    )
+    B.assemble()
+    return B
+
+
 class _BlockOperator:
     """Matrix-free [[J, -w M], [w M, J]] (petsc4py Python Mat context)."""
 
@@ -121,6 +146,11 @@ class PRESBSolver:
         self.vr, self.vi = J.createVecRight(), J.createVecRight()
         self.t1, self.t2 = J.createVecRight(), J.createVecRight()
         self.options = SolverOptions(prefix, {})
+        # the Newton solver's BoomerAMG options; measured alternatives on the 32^3 seed 004
+        # composite (12 frequencies 1 Hz .. 7 MHz, rtol 1e-8: 436 iterations, 8.4 s CPU) were all
+        # slower: strong_threshold 0.6 457 it / 9.4 s (0.5 and 0.7 over 60 frequencies: +3 % and
+        # +7 % iterations, +10 % CPU), P_max 2 464 / 8.5, agg_nl 2 578 / 10.0, PMIS 478 / 8.7,
+        # l1scaled-Jacobi smoothing 839 / 13.0 (docs/impedance.md, "Performance")
         self.phi_defaults = {prefix + "phi_" + k: v for k, v in BOOMERAMG_3D.items()}
         inner = PETSc.PC().create(comm)
         inner.setType(PETSc.PC.Type.PYTHON)
@@ -171,6 +201,11 @@ class PRESBSolver:
         d = np.abs(self.dinv.array)
         self.s.array[:] = 1.0 / np.sqrt(np.where(d > 0, d, 1.0))
         self.dinv.reciprocal()
+        # set up for every frequency (measured on the 32^3 seed 004 composite, 60 frequencies
+        # 1 Hz .. 7 MHz: the set-ups are 11-14 % of the spectrum; keeping a hierarchy until the
+        # iterations grew by 1.5x (+5) made 11 set-ups instead of 60 but 2681 GMRES iterations
+        # instead of 2194 and 34 % more CPU time: a stale hierarchy of J + w' M costs 3x the
+        # iterations (74-109 against 23-33) once w C_DL is comparable with the conductances)
         with self.options.active(self.phi_defaults):
             self.inner.setOperators(H, H)
             self.inner.setUp()
