@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from mpi4py import MPI
+from table import emit_row
 
 
 def peak_memory_bytes(comm) -> float:
@@ -166,14 +167,7 @@ def main():
     for n in sorted(args.sizes):
         row = run(n, args.solver, comm, args.t_max, args.quiet, args.electrolyte, args.cbd)
         if comm.rank == 0:
-            line = " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in cols)
-            print(line, flush=True)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            new = not out.exists()
-            with open(out, "a") as fh:
-                if new:
-                    fh.write(",".join(cols) + "\n")
-                fh.write(",".join(str(row[c]) for c in cols) + "\n")
+            emit_row(row, cols, out)
 
 
 if __name__ == "__main__":

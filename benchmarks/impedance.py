@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from mpi4py import MPI
+from table import emit_row
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = ROOT / "cases" / "seed004_impedance.yaml"
@@ -219,16 +220,7 @@ def main():
         for row in run(n, comm, a):
             if comm.rank != 0:
                 continue
-            print(
-                " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in COLUMNS),
-                flush=True,
-            )
-            out.parent.mkdir(parents=True, exist_ok=True)
-            new = not out.exists()
-            with open(out, "a") as fh:
-                if new:
-                    fh.write(",".join(COLUMNS) + "\n")
-                fh.write(",".join(str(row[c]) for c in COLUMNS) + "\n")
+            emit_row(row, COLUMNS, out)
 
 
 if __name__ == "__main__":
