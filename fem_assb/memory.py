@@ -1,4 +1,5 @@
-"""Resident memory: hand freed heap pages back to the operating system.
+"""Memory: what is available, what an LU factorization will need, and handing freed heap pages
+back to the operating system.
 
 Building the mesh and the Jacobian's sparsity pattern allocates and frees millions of small
 blocks (one vector per matrix row in DOLFINx's SparsityPattern, Python integers for the mesh
@@ -49,3 +50,35 @@ def heap_in_use() -> int | None:
     lib.mallinfo2.restype = _MallInfo2
     info = lib.mallinfo2()
     return info.uordblks + info.hblkhd
+
+
+#: The estimated bytes of a sparse LU factorization (MUMPS) of a voxel-cell system:
+#: LU_BYTES_PER_CELL x (unknowns per cell / 4) x cells^(4/3) (3D nested-dissection fill-in;
+#: calibrated for the impedance's real 2 x 2 block system, 4 unknowns per cell, docs/impedance.md).
+LU_BYTES_PER_CELL = 1.0e3
+
+
+def available_memory() -> float | None:
+    """Bytes of memory available now on this node (MemAvailable of /proc/meminfo), None when
+    unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def available_memory_of(comm) -> float:
+    """:func:`available_memory` of rank 0 on every rank of ``comm`` (the ranks of one node share
+    it; collective), inf where unknown."""
+    avail = available_memory() if comm.rank == 0 else None
+    return comm.bcast(float("inf") if avail is None else avail, root=0)
+
+
+def lu_memory_estimate(cells: int, unknowns_per_cell: int) -> float:
+    """Estimated bytes of the LU factorization of a system of ``cells`` cells with
+    ``unknowns_per_cell`` unknowns each (:data:`LU_BYTES_PER_CELL`)."""
+    return LU_BYTES_PER_CELL * unknowns_per_cell / 4.0 * float(cells) ** (4.0 / 3.0)

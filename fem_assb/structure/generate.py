@@ -31,6 +31,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from fem_assb.errors import InputError
+from fem_assb.memory import available_memory as _available_memory
 from fem_assb.structure.image import VoxelImage
 from fem_assb.units import quantity, to_si
 
@@ -541,18 +542,6 @@ def generate_composite(
     t = densify(sd, counts)
     labels = _assign(sd, t, pore_value, dense=sum(counts.values()) >= total)
     return VoxelImage(labels, h)
-
-
-def _available_memory() -> float | None:
-    """Bytes of memory available now (MemAvailable of /proc/meminfo), or None when unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024.0
-    except OSError:
-        pass
-    return None
 
 
 def memory_estimate(shape, h: float, diam: dict, spread: dict, fractions: dict, pack: float, axes) -> tuple:

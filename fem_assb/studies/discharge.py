@@ -22,7 +22,7 @@ from fem_assb.case.schema import Step
 from fem_assb.errors import InputError
 from fem_assb.forms.electrochemistry import CellForms
 from fem_assb.forms.interface import FARADAY
-from fem_assb.memory import release_free_heap
+from fem_assb.memory import available_memory_of, lu_memory_estimate, release_free_heap
 from fem_assb.meshing import cell_tags as tags
 from fem_assb.solvers.newton import BlockNewton, NewtonResult, keep_inside
 from fem_assb.solvers.time_stepping import SegmentState, StepControl, run_segment
@@ -164,7 +164,7 @@ class CellSimulation:
         self._segment = None  # (operation index, its start time in s, SegmentState) of the run
         self._resume = None  # the same, restored from a checkpoint (restore_checkpoint)
         self._direct = None  # the direct Newton of the iterative solver's fallback (step)
-        self._direct_fits = False
+        self._direct_fits = None  # whether the fallback's LU fits in memory (step)
         self._direct_steps_left = 0  # steps that go to the direct Newton first (step)
 
     def _cathode_electronic(self):
@@ -224,12 +224,10 @@ class CellSimulation:
             return False
         if not res.reason.startswith(("DIVERGED_LINEAR_SOLVE", "DIVERGED_MAX_IT")):
             return False
-        if self._direct is None:
-            from fem_assb.studies.impedance import available_memory, direct_memory_estimate
-
+        if self._direct_fits is None:  # decided once, at the first failure
             cells = self.comm.allreduce(self.forms.vmesh.num_owned_cells)
-            # the impedance's estimate is for its 2 x 2 real block system (4 unknowns per cell)
-            self._direct_fits = direct_memory_estimate(cells) / 2 <= 0.5 * available_memory(self.comm)
+            need = lu_memory_estimate(cells, 2)  # (phi, x) per cell
+            self._direct_fits = need <= 0.5 * available_memory_of(self.comm)
         return self._direct_fits
 
     def _direct_newton(self) -> BlockNewton:

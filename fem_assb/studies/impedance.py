@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fem_assb.errors import InputError
+from fem_assb.memory import available_memory_of, lu_memory_estimate
 
 #: The impedance solvers (case key ``impedance.solver``, docs/impedance.md "Solvers").
 SOLVERS = ("auto", "direct", "iterative")
@@ -45,30 +46,15 @@ AUTO_DIRECT_CELLS = 5_000
 #: docs/impedance.md), for 29-34 % fewer GMRES iterations; rtol 1e-3 moved Z by 1-2e-6, the
 #: size of that floor, and is not taken. (Before: 1e-8.)
 ITERATIVE_RTOL = 1e-4
-#: The direct solver's memory (bytes), estimated as LU_BYTES_PER_CELL x cells^(4/3) (3D
-#: nested-dissection fill-in), refused when above LU_MEMORY_FRACTION of the available memory.
-LU_BYTES_PER_CELL = 1.0e3
+#: The direct solver is refused when its estimated memory (:func:`direct_memory_estimate`)
+#: exceeds this fraction of the available memory.
 LU_MEMORY_FRACTION = 0.8
 
 
-def available_memory(comm) -> float:
-    """Bytes of memory available on this node (MemAvailable of /proc/meminfo; rank 0's, which
-    the ranks of one node share), inf where unknown."""
-    avail = float("inf")
-    if comm.rank == 0:
-        try:
-            with open("/proc/meminfo") as fh:
-                for line in fh:
-                    if line.startswith("MemAvailable:"):
-                        avail = float(line.split()[1]) * 1024.0
-        except OSError:
-            pass
-    return comm.bcast(avail, root=0)
-
-
 def direct_memory_estimate(cells: int) -> float:
-    """Estimated bytes of the LU factorization of the 2 x 2 block system of ``cells`` cells."""
-    return LU_BYTES_PER_CELL * float(cells) ** (4.0 / 3.0)
+    """Estimated bytes of the LU factorization of the 2 x 2 block system of ``cells`` cells (4
+    unknowns per cell, :func:`fem_assb.memory.lu_memory_estimate`)."""
+    return lu_memory_estimate(cells, 4)
 
 
 def choose_solver(
@@ -78,7 +64,7 @@ def choose_solver(
     while its estimated memory fits, else iterative; always direct in a cell with a liquid
     electrolyte, ``liquid``). InputError for an unknown name, for "iterative" with a liquid, or
     for "direct" when its memory estimate exceeds LU_MEMORY_FRACTION of ``available`` (bytes;
-    default :func:`available_memory`)."""
+    default :func:`fem_assb.memory.available_memory_of`)."""
     if solver not in SOLVERS:
         raise InputError(f"impedance solver {solver!r} is unknown; use one of {', '.join(SOLVERS)}.")
     if liquid and solver == "iterative":
@@ -93,7 +79,7 @@ def choose_solver(
     if solver == "iterative":
         return solver
     need = direct_memory_estimate(cells)
-    have = available_memory(comm) if available is None else available
+    have = available_memory_of(comm) if available is None else available
     fits = need <= LU_MEMORY_FRACTION * have
     if solver == "auto" and not liquid:
         return "direct" if cells < AUTO_DIRECT_CELLS and fits else "iterative"
