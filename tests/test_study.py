@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -177,8 +178,6 @@ def test_resume_runs_the_variants_a_stopped_study_had_not_begun(tmp_path):
     assert main(["study", str(path), "-o", str(out), "-q"]) == 0
     main_summary = (out / "main" / "000_duration=10s" / "summary.json").read_text()
     main_rows, thin_rows = _rows(out / "main" / "sweep.csv"), _rows(out / "thin" / "sweep.csv")
-    import shutil
-
     shutil.rmtree(out / "thin")
     assert main(["study", str(path), "-o", str(out), "-q", "--resume"]) == 0
     # the finished variant is kept, not run again
