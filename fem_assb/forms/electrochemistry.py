@@ -40,6 +40,7 @@ from fem_assb.forms.transport import (
     boundary_flux,
     cam_interface_check,
     cam_interface_flux,
+    diffusion_potential_factor,
     grain_boundary_check,
     grain_boundary_flux,
     kirchhoff_flux,
@@ -546,6 +547,24 @@ class CellForms:
         kappa = self.kappa_factor_liq * ely.kappa(c, T, ufl)
         D = self.D_factor_liq * ely.D(c, T, ufl)
         return c, kappa, D, ely.t_plus(c, T, ufl), ely.tdf(c, T, ufl)
+
+    def diffusion_potential_shift(self) -> np.ndarray:
+        """Per owned cell, d phi_e / d x of the diffusion potential at the current state:
+        (1 - t+)(2RT/F) TDF / x in a liquid cell (x = c_e / c_e0), 0 elsewhere [V]
+        (:func:`~fem_assb.forms.transport.diffusion_potential_factor`). The iterative solver's
+        preconditioner works in the variables (phi_e - diffusion potential, x) (docs/liquid.md,
+        "Solver")."""
+        ely = self.system.electrolyte
+        n = self.u.function_space.dofmap.index_map.size_local
+        x = self.u.x.array[1 : 2 * n : 2]
+        liquid = np.isin(self.material.x.array[:n], tags.LIQUID)
+        out = np.zeros(n)
+        xl = np.maximum(x[liquid], 1e-300)
+        c = self.c_e0 * xl
+        t_plus = np.broadcast_to(np.asarray(ely.t_plus(c, self.T, np), dtype=float), c.shape)
+        tdf = np.broadcast_to(np.asarray(ely.tdf(c, self.T, np), dtype=float), c.shape)
+        out[liquid] = diffusion_potential_factor(t_plus, tdf, self.T) / xl
+        return out
 
     def _liquid_transport(self):
         """Concentrated-solution transport in the liquid network (MODEL §2, transport Eqs. 5-6):

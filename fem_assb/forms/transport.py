@@ -351,6 +351,12 @@ def face_mean(w):
     return 0.5 * (w("+") + w("-"))
 
 
+def diffusion_potential_factor(t_plus, tdf, T):
+    """(1 - t+) (2 R T / F) TDF [V]: the electrolyte potential difference per unit difference
+    of ln c_e at zero current (Eq. 5). Works on UFL expressions and numpy arrays alike."""
+    return (1.0 - t_plus) * (2.0 * R_GAS * T / FARADAY) * tdf
+
+
 def liquid_current(phi, ln_c, kappa, t_plus, tdf, H, n, T):
     """Eq. (5): electrolyte current density from the '+' to the '-' cell [A/m^2],
 
@@ -360,7 +366,7 @@ def liquid_current(phi, ln_c, kappa, t_plus, tdf, H, n, T):
     over any constant reference: only its jump enters), kappa [S/m]: the cells' effective
     conductivity (bulk kappa(c_e, T) times the medium's factor), t_plus, tdf [-]: the cell values,
     averaged on the facet (:func:`face_mean`); T [K]."""
-    diffusion = (1.0 - face_mean(t_plus)) * (2.0 * R_GAS * T / FARADAY) * face_mean(tdf)
+    diffusion = diffusion_potential_factor(face_mean(t_plus), face_mean(tdf), T)
     return transmissibility(kappa, H, n) * ((phi("+") - phi("-")) - diffusion * (ln_c("+") - ln_c("-")))
 
 

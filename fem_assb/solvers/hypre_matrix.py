@@ -33,13 +33,23 @@ def _petsc_library():
     return lib
 
 
-def hypre_submatrix(P: PETSc.Mat, rows: PETSc.IS) -> PETSc.Mat:
+def hypre_submatrix(P: PETSc.Mat, rows: PETSc.IS, plus=None) -> PETSc.Mat:
     """``P[rows, rows]`` as a MATHYPRE matrix (hypre ParCSR, exactly preallocated).
+
+    plus: None, or ``(cols, d)`` with an IS ``cols`` laid out like ``rows`` and a Vec ``d`` of
+    that layout: the matrix is then ``P[rows, rows] + P[rows, cols] diag(d)`` (the second-field
+    block of a right-transformed Jacobian, :class:`~fem_assb.solvers.block_pc.PhiAMGThenJacobi`).
 
     Falls back to PETSc's conversion (same matrix, more memory) where the PETSc library cannot
     be reached through ctypes.
     """
     S = P.createSubMatrix(rows, rows)
+    if plus is not None:
+        cols, d = plus
+        C = P.createSubMatrix(rows, cols)
+        C.diagonalScale(R=d)
+        S.axpy(1.0, C, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
+        C.destroy()
     lib = _petsc_library()
     if lib is None:
         S.convert("hypre")  # in place

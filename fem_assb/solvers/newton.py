@@ -132,6 +132,7 @@ class BlockNewton:
         report=None,
         x_upper=None,
         second_amg: bool = False,
+        potential_shift=None,
     ):
         if linear_solver not in ("direct", "iterative"):
             raise InputError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}.")
@@ -233,9 +234,11 @@ class BlockNewton:
             pc = self.ksp.getPC()
             pc.setType(PETSc.PC.Type.PYTHON)
             pc.setPythonContext(
-                PhiAMGThenJacobi(self.scale, prefix + "phi_", prefix + "c_" if second_amg else None)
+                PhiAMGThenJacobi(
+                    self.scale, prefix + "phi_", prefix + "c_" if second_amg else None, potential_shift
+                )
             )
-            self._reuse = PreconditionerReuse(self.ksp)
+            self._reuse = PreconditionerReuse(self.ksp, stale_limit=3.0)
         try:
             with self._options_active():
                 snes.setFromOptions()

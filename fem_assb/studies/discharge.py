@@ -133,6 +133,7 @@ class CellSimulation:
             x_upper=self.forms.x_upper,
             # AMG on the second field where it holds an electrolyte concentration (docs/liquid.md)
             second_amg=self.forms.has_liquid,
+            potential_shift=self.forms.diffusion_potential_shift if self.forms.has_liquid else None,
         )
         self.control = control or StepControl()
         self.comm = vmesh.mesh.comm
