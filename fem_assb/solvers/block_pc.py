@@ -146,7 +146,15 @@ class PreconditionerReuse:
     the run's 23 429 BiCGStab iterations, while every solve with a fresh one converged
     (docs/liquid.md, "Solver"). None: no limit but the KSP's own (the direct solver's
     Richardson iterations).
+
+    After such a failure the next ``FRESH_AFTER_STALE`` solves get a fresh preconditioner each:
+    on that LIB, at depletion, a fresh one converged in 9-12 iterations while a kept one went
+    stale within one or two Newton iterations (76 cut solves, each also costing the retry's
+    assembly, before this rule).
     """
+
+    #: solves set up afresh after a solve with a kept preconditioner failed (stale_limit only)
+    FRESH_AFTER_STALE = 10
 
     def __init__(
         self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5, reset: bool = True,
@@ -154,6 +162,7 @@ class PreconditionerReuse:
     ):
         self.ksp, self.factor, self.margin, self.reset = ksp, factor, margin, reset
         self.stale_limit = stale_limit
+        self.fresh_left = 0  # solves still to get a fresh preconditioner after a stale one failed
         self.max_it = None  # the KSP's own iteration limit (read at the first solve)
         self.due, self.fresh, self.base = True, False, 0
         #: whether the last solve failed with a preconditioner set up for an earlier operator
@@ -193,6 +202,10 @@ class PreconditionerReuse:
         if self.fresh:
             self.base = its
         limit = max(self.factor * self.base, self.base + self.margin)
-        self.due = self.due or reason < 0 or its > limit
         self.failed_with_old = reason < 0 and not self.fresh
+        if self.failed_with_old and self.stale_limit is not None:
+            self.fresh_left = self.FRESH_AFTER_STALE
+        elif self.fresh_left > 0:
+            self.fresh_left -= 1
+        self.due = self.due or reason < 0 or its > limit or self.fresh_left > 0
         self.fresh = False
