@@ -68,7 +68,7 @@ def partition(grid, nparts: int) -> dict:
         "owned_max": max(owned),
         "ghost_max": max(ghosts),
         "neighbours_max": max(neighbours),
-        "ghost_ratio": max(g / max(o, 1) for g, o in zip(ghosts, owned)),
+        "ghost_ratio": max(g / max(o, 1) for g, o in zip(ghosts, owned, strict=True)),
     }
 
 
@@ -174,7 +174,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=64, help="benchmark cell of n^3 cathode voxels")
     ap.add_argument("--ranks", type=int, nargs="+", default=[2, 8, 64, 1024])
-    ap.add_argument("--weak", action="store_true", help="weak scaling: N/p fixed at the n^3 cell's on 2 ranks")
+    ap.add_argument(
+        "--weak", action="store_true", help="weak scaling: N/p fixed at the n^3 cell's on 2 ranks"
+    )
     ap.add_argument("--latency", type=float, default=2e-6, help="network latency per message [s] (assumed)")
     ap.add_argument("--bandwidth", type=float, default=10e9, help="network bandwidth [B/s] (assumed)")
     ap.add_argument("--levels", type=int, default=None, help="AMG levels (default: measured)")
@@ -209,11 +211,11 @@ def main():
                 rows.append(("strong (partition)", partition(grid, p), meas["t_it"]))
             rows.append(("strong (estimate)", slab_estimate(grid.shape, p), meas["t_it"]))
         for mode, part, t1 in rows:
-            cells = part["cells"] if mode != "weak (estimate)" else part["cells"]
-            m = model(t1, cells, part, levels, args.latency, args.bandwidth, p)
+            m = model(t1, part["cells"], part, levels, args.latency, args.bandwidth, p)
             emit_row(
-                {"mode": mode, "ranks": p, **part, "compute_ms": m["compute"] * 1e3, "halo_ms": m["halo"] * 1e3,
-                 "reduce_ms": m["reduce"] * 1e3, "t_it_ms": m["t_it"] * 1e3, "efficiency": m["efficiency"]},
+                {"mode": mode, "ranks": p, **part, "compute_ms": m["compute"] * 1e3,
+                 "halo_ms": m["halo"] * 1e3, "reduce_ms": m["reduce"] * 1e3, "t_it_ms": m["t_it"] * 1e3,
+                 "efficiency": m["efficiency"]},
                 cols, out,
             )
 
