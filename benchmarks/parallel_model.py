@@ -10,22 +10,24 @@ Measured here:
   on a 20 um separator) at each p of ``--ranks``;
 - serially on the same cell, at the state after the first time step: the time of one BiCGStab
   iteration with the cell's block preconditioner (two Jacobian products, two preconditioner
-  applications, four inner products), the number of BoomerAMG levels (hypre's statistics) and the
+  applications, four inner products), BoomerAMG's rows per level (hypre's statistics) and the
   iterations per Newton iteration.
 
 Modelled (docs/discharge.md, "Parallel efficiency"): one iteration on p ranks takes
 
-    t(p) = t_1 max_owned / N + X (m alpha + 16 g / beta) + A 2 alpha log2 p
+    t(p) = t_1 max_owned / N
+           + 2 (m alpha + 16 g / beta) + 2 sum_l 5 (m alpha + 8 g_l / beta) + 4 (2 alpha log2 p)
 
-with X halo exchanges per iteration (2 products + 2 AMG cycles of ``levels`` levels, 5 exchanges
-per level: pre-smoothing, residual, restriction, post-smoothing, interpolation), m the largest
-number of neighbour ranks, g the largest ghost count (16 bytes: phi and x per cell), A = 4
-allreductions, and alpha, beta the network's latency and bandwidth (``--latency``, default 2 us,
-and ``--bandwidth``, default 10 GB/s: an InfiniBand HDR-class cluster; these two are assumptions,
-not measured here). The coarse AMG levels are counted with the fine level's neighbours and no
-volume (their ghost sets are small, their neighbour counts in hypre grow; this is the model's
-weakest part). Weak scaling keeps N / p fixed and widens the cross-section (the thickness of
-an electrode is fixed): ``--weak``.
+two Jacobian products (phi and x: 16 bytes per ghost cell), two BoomerAMG cycles on the phi
+block with 5 exchanges per level (pre-smoothing, residual, restriction, post-smoothing,
+interpolation; 8 bytes per ghost), four allreductions; m the largest number of neighbour ranks,
+g the largest ghost count, g_l = g (rows_l / rows_0)^(2/3) on AMG level l (a surface of the
+level's rows, measured: hypre's statistics), alpha and beta the network's latency and bandwidth
+(``--latency``, default 2 us, and ``--bandwidth``, default 10 GB/s: an InfiniBand HDR-class
+cluster; these two are assumptions, not measured here). The coarse levels keep the fine level's
+neighbour count m; in hypre they have more neighbours (denser coarse operators), so this is the
+model's weakest part, and it errs on the fast side. Weak scaling keeps N / p fixed and widens
+the cross-section (the thickness of an electrode is fixed): ``--weak``.
 
     ./scripts/env-run python3 benchmarks/parallel_model.py --n 64 --ranks 2 8 64 1024 [--weak]
 """
@@ -144,7 +146,8 @@ def serial_iteration(n: int) -> dict:
         with captured_stdout() as out:
             pc.setUp()
         db.delValue(newton.options.prefix + "phi_pc_hypre_boomeramg_print_statistics")
-        levels = [int(v) for v in re.findall(r"Num levels\s*=\s*(\d+)", out["text"])]
+        table = out["text"].split("Operator Matrix Information", 1)[-1].split("Interpolation", 1)[0]
+        rows = [int(r) for r in re.findall(r"^\s*\d+\s+(\d+)\s+\d+\s", table, flags=re.M)]
         y = newton.A.createVecRight()
         its = 30
         ksp.setTolerances(rtol=1e-30, atol=1e-300, max_it=its)
@@ -156,15 +159,23 @@ def serial_iteration(n: int) -> dict:
     return {
         "cells": cells,
         "t_it": t_it,
-        "levels": levels[0] if levels else None,
+        "rows": rows,  # BoomerAMG's rows per level (hypre's statistics)
         "per_newton": sim.history.linear / max(sim.history.newton, 1),
     }
 
 
-def model(t1: float, cells: int, part: dict, levels: int, latency: float, bandwidth: float, p: int) -> dict:
-    exchanges = 2 + 2 * 5 * levels
+def model(t1: float, cells: int, part: dict, rows: list[int], latency: float, bandwidth: float,
+          p: int) -> dict:
+    """Seconds per BiCGStab iteration on p ranks (module docstring): compute, halo exchanges
+    (two Jacobian products of 16 B per ghost cell; two AMG cycles on the phi block with 5
+    exchanges of 8 B per ghost on each level, the level's ghosts g_0 (rows_l / rows_0)^(2/3)),
+    four allreductions; and the parallel efficiency t1 / (p t)."""
+    g0, m = part["ghost_max"], part["neighbours_max"]
+    message = m * latency if p > 1 else 0.0
+    halo = 2 * (message + 16.0 * g0 / bandwidth)
+    for r in rows:
+        halo += 2 * 5 * (message + 8.0 * g0 * (r / rows[0]) ** (2.0 / 3.0) / bandwidth)
     compute = t1 * part["owned_max"] / cells
-    halo = exchanges * (part["neighbours_max"] * latency + 16.0 * part["ghost_max"] / bandwidth)
     reduce = 4 * 2 * latency * math.log2(p) if p > 1 else 0.0
     t = compute + halo + reduce
     return {"compute": compute, "halo": halo, "reduce": reduce, "t_it": t, "efficiency": t1 / (p * t)}
@@ -179,7 +190,6 @@ def main():
     )
     ap.add_argument("--latency", type=float, default=2e-6, help="network latency per message [s] (assumed)")
     ap.add_argument("--bandwidth", type=float, default=10e9, help="network bandwidth [B/s] (assumed)")
-    ap.add_argument("--levels", type=int, default=None, help="AMG levels (default: measured)")
     args = ap.parse_args()
     if MPI.COMM_WORLD.size != 1:
         sys.exit("run serially: the partition of every rank is computed here")
@@ -190,10 +200,10 @@ def main():
 
     grid, _ = virtual_cell_grid(benchmark_cell(args.n, MPI.COMM_SELF, "solid"))
     meas = serial_iteration(args.n)
-    levels = args.levels or meas["levels"]
+    amg_rows = meas["rows"]
     print(
         f"measured serially: {meas['cells']} cells, {meas['t_it'] * 1e3:.2f} ms per BiCGStab iteration, "
-        f"{levels} BoomerAMG levels, {meas['per_newton']:.1f} iterations per Newton iteration",
+        f"BoomerAMG rows per level {amg_rows}, {meas['per_newton']:.1f} iterations per Newton iteration",
         flush=True,
     )
     cols = ["mode", "ranks", "cells", "owned_max", "ghost_max", "ghost_ratio", "neighbours_max",
@@ -211,7 +221,7 @@ def main():
                 rows.append(("strong (partition)", partition(grid, p), meas["t_it"]))
             rows.append(("strong (estimate)", slab_estimate(grid.shape, p), meas["t_it"]))
         for mode, part, t1 in rows:
-            m = model(t1, part["cells"], part, levels, args.latency, args.bandwidth, p)
+            m = model(t1, part["cells"], part, amg_rows, args.latency, args.bandwidth, p)
             emit_row(
                 {"mode": mode, "ranks": p, **part, "compute_ms": m["compute"] * 1e3,
                  "halo_ms": m["halo"] * 1e3, "reduce_ms": m["reduce"] * 1e3, "t_it_ms": m["t_it"] * 1e3,
