@@ -36,8 +36,9 @@ class PhiAMGThenJacobi:
     network, which Jacobi leaves to the Krylov method (measured on cases/lib_le_small.yaml:
     140 BiCGStab iterations per Newton iteration with Jacobi)."""
 
-    def __init__(self, inverse_diagonal, prefix: str, second_amg_prefix: str | None = None):
+    def __init__(self, inverse_diagonal, prefix: str, second_amg_prefix: str | None = None, times=None):
         self.dinv = inverse_diagonal
+        self.times = times  # a solvers.timers.StageTimes: "pc_apply" (None: not timed)
         self.prefix = prefix
         self.second_prefix = second_amg_prefix
         self.amg = None
@@ -83,6 +84,12 @@ class PhiAMGThenJacobi:
         return amg, H
 
     def apply(self, pc, r, y):
+        if self.times is None:
+            return self._apply(pc, r, y)
+        with self.times("pc_apply"):
+            return self._apply(pc, r, y)
+
+    def _apply(self, pc, r, y):
         A, _ = pc.getOperators()
         ra = r.getArray(readonly=True)
         self.r_phi.array[:] = ra[0::2]
@@ -127,10 +134,13 @@ class PreconditionerReuse:
     not come on top of them (at 100^3 on 2 ranks the rebuilds had set the peak memory, ~50 MB
     per rank above the steady size, docs/discharge.md, "Memory"). ``reset=False`` skips that
     ``KSPReset`` (the direct solver's LU: a reset would make MUMPS redo its analysis too).
+    ``times``: a :class:`fem_assb.solvers.timers.StageTimes` that gets the set-ups ("pc_setup")
+    and the solves ("krylov", from the pre- to the post-solve hook).
     """
 
-    def __init__(self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5, reset: bool = True):
+    def __init__(self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5, reset: bool = True, times=None):
         self.ksp, self.factor, self.margin, self.reset = ksp, factor, margin, reset
+        self.times = times
         self.due, self.fresh, self.base = True, False, 0
         #: whether the last solve failed with a preconditioner set up for an earlier operator
         self.failed_with_old = False
@@ -150,14 +160,22 @@ class PreconditionerReuse:
         self.ksp.setOperators(A)
         pc = self.ksp.getPC()
         pc.setReusePreconditioner(False)
-        pc.setUp()
+        if self.times is None:
+            pc.setUp()
+        else:
+            with self.times("pc_setup"):
+                pc.setUp()
         self.due, self.fresh = False, True
 
     def _pre_solve(self, ksp, b, x):
         # kept unless just set up (then unchanged anyway: its operator state is current)
         ksp.getPC().setReusePreconditioner(not self.fresh)
+        if self.times is not None:
+            self.times.start("krylov")
 
     def _post_solve(self, ksp, b, x):
+        if self.times is not None:
+            self.times.stop("krylov")
         its, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
         if self.fresh:
             self.base = its
