@@ -149,7 +149,7 @@ def run(
 #: The per-stage wall seconds of a row (largest over the ranks, solvers.timers): the
 #: simulation after the set-up, the SNES solves in it and their parts.
 STAGE_COLUMNS = (
-    "simulate", "newton", "residual", "jacobian", "pc_setup", "krylov", "pc_apply", "newton_other",
+    "simulate", "newton", "residual", "jacobian", "pc_setup", "krylov", "pc_apply", "pc_amg", "newton_other",
 )
 
 

@@ -93,7 +93,11 @@ class PhiAMGThenJacobi:
         A, _ = pc.getOperators()
         ra = r.getArray(readonly=True)
         self.r_phi.array[:] = ra[0::2]
-        self.amg.apply(self.r_phi, self.y_phi)
+        if self.times is None:
+            self.amg.apply(self.r_phi, self.y_phi)
+        else:
+            with self.times("pc_amg"):  # the V-cycle alone (the rest: copies, A y, Jacobi)
+                self.amg.apply(self.r_phi, self.y_phi)
         ya = y.getArray()
         ya[0::2] = self.y_phi.array
         ya[1::2] = 0.0

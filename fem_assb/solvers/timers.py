@@ -8,8 +8,9 @@
 A :class:`~fem_assb.solvers.newton.BlockNewton` keeps one (``newton.times``) with the stages
 ``residual`` (residual assembly, line-search trials included), ``jacobian`` (Jacobian assembly
 and its diagonal), ``pc_setup`` (BoomerAMG set-ups, or LU factorizations), ``krylov`` (the
-KSP solves, preconditioner applications included) and ``pc_apply`` (the part of ``krylov``
-spent in the block preconditioner); ``newton`` is the whole of the SNES solves, so
+KSP solves, preconditioner applications included) ``pc_apply`` (the part of ``krylov``
+spent in the block preconditioner) and ``pc_amg`` (the part of ``pc_apply`` in BoomerAMG's
+V-cycle on phi); ``newton`` is the whole of the SNES solves, so
 ``newton - residual - jacobian - pc_setup - krylov`` is what the Newton loop spends outside
 them (convergence tests, pre-check, line search in Python, SNES itself). The accounts cost two
 ``perf_counter`` calls per entry (~0.1 us each), nothing per cell.
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 import numpy as np
 
 #: The stages in the order they are reported.
-STAGES = ("newton", "residual", "jacobian", "pc_setup", "krylov", "pc_apply")
+STAGES = ("newton", "residual", "jacobian", "pc_setup", "krylov", "pc_apply", "pc_amg")
 
 
 class StageTimes:
