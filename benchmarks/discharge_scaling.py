@@ -17,6 +17,12 @@ CBD and pores replaced by Li6PS5Cl (NMC811_Li6PS5Cl, a dense 20 um SE separator)
 4 mA/cm^2: the reference of the liquid cell's cost (issue 17: at most 2x its time and memory per
 voxel).
 
+The row's ``*_s`` stage columns are wall seconds, the largest over the ranks
+(``fem_assb.solvers.timers``): simulate (after the set-up), newton (the SNES solves), its parts
+residual, jacobian (assembly), pc_setup (BoomerAMG set-ups), krylov (BiCGStab, pc_apply: its
+preconditioner applications) and newton_other (the rest of the Newton loop). ``--petsc KEY=VALUE``
+sets a PETSc option of the Newton solver, ``--tighter K`` divides the step limits by K.
+
 Prints one table row per size (rank 0) and appends it to benchmarks/results/discharge_scaling.csv.
 """
 
@@ -71,9 +77,13 @@ def benchmark_cell(n: int, comm, electrolyte: str = "solid", cbd: float = 0.21):
     return VirtualCell(comm.bcast(image, root=0), separator)
 
 
-def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False, electrolyte="solid", cbd=0.21):
+def run(
+    n: int, solver: str, comm, t_max: float | None, quiet: bool = False, electrolyte="solid", cbd=0.21,
+    petsc_options=None, tight: float = 1.0,
+):
     from fem_assb.materials import get_system
     from fem_assb.solvers.time_stepping import StepControl
+    from fem_assb.solvers.timers import stage_table
     from fem_assb.studies.discharge import (
         CellSimulation,
         Operation,
@@ -94,7 +104,8 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False, ele
         298.15,
         linear_solver=solver,
         surface_iterations=surface,
-        control=StepControl(dt_max=120.0, dx_max=0.2, dU_max=0.05),
+        control=StepControl(dt_max=120.0 / tight, dx_max=0.2 / tight, dU_max=0.05 / tight),
+        petsc_options=petsc_options,
     )
     t_setup = time.perf_counter() - t0
     op = Operation("discharge", current_density=spec["current"], cutoff=3.0, duration=t_max)
@@ -108,10 +119,12 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False, ele
                 flush=True,
             )
 
+    t_sim = time.perf_counter()
     sim.run([op], on_step=on_step)
     wall = time.perf_counter() - t0
     h = sim.history
     voxels = n**3
+    stages = stage_table({"simulate": wall - (t_sim - t0), **sim.stage_seconds()}, comm)
     return {
         "n": n,
         "electrolyte": electrolyte,
@@ -129,7 +142,15 @@ def run(n: int, solver: str, comm, t_max: float | None, quiet: bool = False, ele
         "final_V": h.voltage[-1],
         "stop": h.stop_reasons[-1],
         "bytes_per_voxel": peak_memory_bytes(comm) / voxels,
+        **{f"{k}_s": stages[k] for k in STAGE_COLUMNS},
     }
+
+
+#: The per-stage wall seconds of a row (largest over the ranks, solvers.timers): the
+#: simulation after the set-up, the SNES solves in it and their parts.
+STAGE_COLUMNS = (
+    "simulate", "newton", "residual", "jacobian", "pc_setup", "krylov", "pc_apply", "pc_amg", "newton_other",
+)
 
 
 def main():
@@ -140,7 +161,20 @@ def main():
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     ap.add_argument("--electrolyte", default="solid", choices=tuple(CELLS), help="the benchmark cell")
     ap.add_argument("--cbd", type=float, default=0.21, help="CBD volume fraction of the liquid cell")
+    ap.add_argument(
+        "--petsc", action="append", default=[], metavar="KEY=VALUE",
+        help="a PETSc option of the Newton solver, without its prefix (numerics.petsc_options), e.g. "
+        "phi_pc_hypre_boomeramg_strong_threshold=0.5; repeatable",
+    )
+    ap.add_argument(
+        "--tighter", type=float, default=1.0, metavar="K",
+        help="step limits (dt_max, max_stoichiometry_step, max_voltage_step) divided by K: the "
+        "time-convergence check of a step-control change (issue 20: K = 10 at 32^3)",
+    )
     args = ap.parse_args()
+    if any("=" not in kv for kv in args.petsc):
+        ap.error("--petsc takes KEY=VALUE")
+    petsc = dict(kv.split("=", 1) for kv in args.petsc)
     comm = MPI.COMM_WORLD
     out = Path(__file__).parent / "results" / "discharge_scaling.csv"
     cols = (
@@ -160,12 +194,15 @@ def main():
         "final_V",
         "stop",
         "bytes_per_voxel",
+        *(f"{k}_s" for k in STAGE_COLUMNS),
     )
     if comm.rank == 0:
         print(" | ".join(cols), flush=True)
     # ascending: the peak resident size of the process (ru_maxrss) then belongs to the current size
     for n in sorted(args.sizes):
-        row = run(n, args.solver, comm, args.t_max, args.quiet, args.electrolyte, args.cbd)
+        row = run(
+            n, args.solver, comm, args.t_max, args.quiet, args.electrolyte, args.cbd, petsc, args.tighter
+        )
         if comm.rank == 0:
             emit_row(row, cols, out)
 

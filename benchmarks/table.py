@@ -12,8 +12,15 @@ def emit_row(row: dict, columns, out: Path) -> None:
     cells = (f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in columns)
     print(" | ".join(cells), flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
+    header = ",".join(columns)
+    if out.exists():
+        with open(out) as fh:
+            old = fh.readline().rstrip("\n")
+        if old != header:  # the benchmark's columns changed: a file of its own for the new ones
+            out = out.with_name(f"{out.stem}_{len(columns)}cols{out.suffix}")
+            print(f"(columns changed: the row goes to {out})", flush=True)
     new = not out.exists()
     with open(out, "a") as fh:
         if new:
-            fh.write(",".join(columns) + "\n")
+            fh.write(header + "\n")
         fh.write(",".join(str(row[c]) for c in columns) + "\n")

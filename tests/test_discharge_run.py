@@ -83,6 +83,15 @@ def test_run_command_writes_consistent_outputs(tmp_path_factory):
     assert summary["segments"][1]["kind"] == "rest" and summary["segments"][1]["stop"] == "duration"
     assert 0 < summary["normalized_capacity"] < 1
     assert summary["energy_density_Wh_kg"] > 0
+    # wall seconds per stage (issue 20): every stage there, the solver's parts inside its
+    # Newton time, the driver's stages inside the run's wall time
+    tm = summary["timings_s"]
+    for stage in ("build", "simulate", "newton", "residual", "jacobian", "krylov", "indicators", "write"):
+        assert tm[stage] > 0, stage
+    slack = 2e-3 * 6  # the values are rounded to ms
+    assert tm["residual"] + tm["jacobian"] + tm.get("pc_setup", 0) + tm["krylov"] <= tm["newton"] + slack
+    assert tm["newton_other"] >= -slack and tm["newton"] <= tm["simulate"] + slack
+    assert tm["build"] + tm["simulate"] <= summary["wall_time_s"] + slack
     prof = np.loadtxt(out / "utilization_profile.csv", delimiter=",", skiprows=1)
     assert prof.shape == (6, 2)
     hist = np.loadtxt(out / "utilization_histogram.csv", delimiter=",", skiprows=1)

@@ -36,10 +36,13 @@ class PhiAMGThenJacobi:
     network, which Jacobi leaves to the Krylov method (measured on cases/lib_le_small.yaml:
     140 BiCGStab iterations per Newton iteration with Jacobi)."""
 
-    def __init__(self, inverse_diagonal, prefix: str, second_amg_prefix: str | None = None, shift=None):
+    def __init__(
+        self, inverse_diagonal, prefix: str, second_amg_prefix: str | None = None, shift=None, times=None
+    ):
         self.dinv = inverse_diagonal
         self.shift = shift
         self.d = None  # the shift's values at the last set-up (a Vec laid out like the phi block)
+        self.times = times  # a solvers.timers.StageTimes: "pc_apply" (None: not timed)
         self.prefix = prefix
         self.second_prefix = second_amg_prefix
         self.amg = None
@@ -91,10 +94,16 @@ class PhiAMGThenJacobi:
         return amg, H
 
     def apply(self, pc, r, y):
+        if self.times is None:
+            return self._apply(pc, r, y)
+        with self.times("pc_apply"):
+            return self._apply(pc, r, y)
+
+    def _apply(self, pc, r, y):
         A, _ = pc.getOperators()
         ra = r.getArray(readonly=True)
         self.r_phi.array[:] = ra[0::2]
-        self.amg.apply(self.r_phi, self.y_phi)
+        self._vcycle(self.amg, self.r_phi, self.y_phi)
         ya = y.getArray()
         ya[0::2] = self.y_phi.array
         ya[1::2] = 0.0
@@ -104,10 +113,19 @@ class PhiAMGThenJacobi:
             ya[1::2] = self.dinv.array[1::2] * (ra[1::2] - self.w.array[1::2])
             return
         self.r_c.array[:] = ra[1::2] - self.w.array[1::2]
-        self.amg_c.apply(self.r_c, self.y_c)
+        self._vcycle(self.amg_c, self.r_c, self.y_c)
         ya[1::2] = self.y_c.array
         if self.d is not None:  # y = T z
             ya[0::2] += self.d.array * self.y_c.array
+
+    def _vcycle(self, amg, r, y):
+        """One BoomerAMG cycle, timed as "pc_amg" (the V-cycles alone; the rest of pc_apply is
+        copies, A y and Jacobi)."""
+        if self.times is None:
+            amg.apply(r, y)
+        else:
+            with self.times("pc_amg"):
+                amg.apply(r, y)
 
     def view(self, pc, viewer):
         second = "Jacobi" if self.second_prefix is None else "BoomerAMG"
@@ -151,6 +169,9 @@ class PreconditionerReuse:
     on that LIB, at depletion, a fresh one converged in 9-12 iterations while a kept one went
     stale within one or two Newton iterations (76 cut solves, each also costing the retry's
     assembly, before this rule).
+
+    ``times``: a :class:`fem_assb.solvers.timers.StageTimes` that gets the set-ups ("pc_setup")
+    and the solves ("krylov", from the pre- to the post-solve hook).
     """
 
     #: solves set up afresh after a solve with a kept preconditioner failed (stale_limit only)
@@ -158,10 +179,11 @@ class PreconditionerReuse:
 
     def __init__(
         self, ksp: PETSc.KSP, factor: float = 2.0, margin: int = 5, reset: bool = True,
-        stale_limit: float | None = None,
+        stale_limit: float | None = None, times=None,
     ):
         self.ksp, self.factor, self.margin, self.reset = ksp, factor, margin, reset
         self.stale_limit = stale_limit
+        self.times = times
         self.fresh_left = 0  # solves still to get a fresh preconditioner after a stale one failed
         self.max_it = None  # the KSP's own iteration limit (read at the first solve)
         self.due, self.fresh, self.base = True, False, 0
@@ -183,7 +205,11 @@ class PreconditionerReuse:
         self.ksp.setOperators(A)
         pc = self.ksp.getPC()
         pc.setReusePreconditioner(False)
-        pc.setUp()
+        if self.times is None:
+            pc.setUp()
+        else:
+            with self.times("pc_setup"):
+                pc.setUp()
         self.due, self.fresh = False, True
 
     def _pre_solve(self, ksp, b, x):
@@ -196,8 +222,12 @@ class PreconditionerReuse:
             if not self.fresh:
                 limit = min(limit, int(max(self.stale_limit * self.base, self.base + 4 * self.margin)))
             ksp.setTolerances(max_it=limit)
+        if self.times is not None:
+            self.times.start("krylov")
 
     def _post_solve(self, ksp, b, x):
+        if self.times is not None:
+            self.times.stop("krylov")
         its, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
         if self.fresh:
             self.base = its

@@ -59,6 +59,7 @@ from fem_assb.solvers.chunked import ChunkedForm
 from fem_assb.solvers.linear import BOOMERAMG_3D
 from fem_assb.solvers.options import SolverOptions, normalize
 from fem_assb.solvers.sparsity import compact_matrix
+from fem_assb.solvers.timers import StageTimes
 
 #: Options prefix of the cell's SNES (and its KSP, PC and line search).
 OPTIONS_PREFIX = "fem_assb_newton_"
@@ -159,6 +160,8 @@ class BlockNewton:
         self.x_upper = 1.0 if x_upper is None else np.asarray(x_upper, dtype=float)[: self.nown]
         self.linear_solver = linear_solver
         self.second_amg = second_amg
+        #: wall seconds per solver stage on this rank (:mod:`fem_assb.solvers.timers`)
+        self.times = StageTimes()
 
         snes = self.snes = PETSc.SNES().create(self.comm)
         snes.setOptionsPrefix(prefix)
@@ -188,6 +191,9 @@ class BlockNewton:
             pc.setType(PETSc.PC.Type.LU)
             if "mumps" in _solver_packages():
                 pc.setFactorSolverType("mumps")
+            # the KSP solves' time (the factorization inside them) without a PreconditionerReuse
+            self.ksp.setPreSolve(lambda ksp, b, x: self.times.start("krylov"))
+            self.ksp.setPostSolve(lambda ksp, b, x: self.times.stop("krylov"))
         elif linear_solver == "direct":
             # LU (MUMPS) as the preconditioner of Richardson iterations (iterative refinement),
             # the factorization kept across the Newton iterations of a time step while a few
@@ -220,7 +226,7 @@ class BlockNewton:
                 pc.setFactorSolverType("mumps")
             # no KSPReset at a new factorization: it would redo MUMPS's analysis (ordering,
             # symbolic factorization) that the fixed nonzero pattern lets it keep
-            self._reuse = PreconditionerReuse(self.ksp, reset=False)
+            self._reuse = PreconditionerReuse(self.ksp, reset=False, times=self.times)
             self._r0 = 0.0
             self.ksp.setConvergenceTest(self._direct_converged)
         else:
@@ -235,10 +241,11 @@ class BlockNewton:
             pc.setType(PETSc.PC.Type.PYTHON)
             pc.setPythonContext(
                 PhiAMGThenJacobi(
-                    self.scale, prefix + "phi_", prefix + "c_" if second_amg else None, potential_shift
+                    self.scale, prefix + "phi_", prefix + "c_" if second_amg else None, potential_shift,
+                    times=self.times,
                 )
             )
-            self._reuse = PreconditionerReuse(self.ksp, stale_limit=3.0)
+            self._reuse = PreconditionerReuse(self.ksp, stale_limit=3.0, times=self.times)
         try:
             with self._options_active():
                 snes.setFromOptions()
@@ -330,20 +337,22 @@ class BlockNewton:
     # -- assembly ---------------------------------------------------------------------------
     def _assemble_residual(self):
         """b = F(u)."""
-        with self.b.localForm() as bl:
-            bl.set(0.0)
-        self.F_form.assemble_vector(self.b)
-        self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        with self.times("residual"):
+            with self.b.localForm() as bl:
+                bl.set(0.0)
+            self.F_form.assemble_vector(self.b)
+            self.b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
 
     def _assemble_jacobian(self):
         """A = J(u) and the residual scaling 1 / diag(J)."""
-        self.A.zeroEntries()
-        self.J_form.assemble_matrix(self.A)
-        self.A.assemble()
-        self.A.getDiagonal(self.scale)
-        d = self.scale.array
-        d[d == 0] = 1.0
-        self.scale.reciprocal()
+        with self.times("jacobian"):
+            self.A.zeroEntries()
+            self.J_form.assemble_matrix(self.A)
+            self.A.assemble()
+            self.A.getDiagonal(self.scale)
+            d = self.scale.array
+            d[d == 0] = 1.0
+            self.scale.reciprocal()
 
     def _load(self, x):
         """u = x (SNES may evaluate at a vector of its own, e.g. the trial point of a built-in
@@ -525,7 +534,7 @@ class BlockNewton:
         first = not self._solved_once
         self._solved_once = True
         try:
-            with self._options_active():
+            with self._options_active(), self.times("newton"):
                 self.snes.solve(None, self.u.x.petsc_vec)
         except PETSc.Error as exc:
             if self._shell is not None and self._shell.error is not None:
@@ -623,9 +632,11 @@ class BlockNewton:
             self._reuse.request()
 
     def destroy(self):
+        """Free the PETSc objects (SNES, KSP, preconditioner, matrix, vectors); again: nothing."""
         for obj in (self.snes, self.A, self.b, self.scale, self._x_before, self._du):
             if obj is not None:
                 obj.destroy()
+        self.snes = self.A = self.b = self.scale = self._x_before = self._du = None
 
 
 def error_estimate(d, d_prev):

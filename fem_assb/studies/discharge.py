@@ -168,6 +168,22 @@ class CellSimulation:
         self._direct_fits = None  # whether the fallback's LU fits in memory (step)
         self._direct_steps_left = 0  # steps that go to the direct Newton first (step)
 
+    def release_solvers(self) -> None:
+        """Free the Newton solvers' matrices, preconditioners and vectors once the simulation is
+        over (the fields, history and forms stay): what comes after it, the indicators, plots and
+        3D pictures, then reuses their memory instead of adding to it. The simulation cannot go
+        on afterwards."""
+        for newton in (self.newton, self._direct):
+            if newton is not None:
+                newton.destroy()
+        release_free_heap()
+
+    def stage_seconds(self) -> dict:
+        """This rank's wall seconds per solver stage (:mod:`fem_assb.solvers.timers`), the
+        direct fallback's included."""
+        extra = (self._direct.times,) if self._direct is not None else ()
+        return self.newton.times.merged(*extra)
+
     def _cathode_electronic(self):
         """Mask over the DG0 dofs: the cathode's electronic conductors (CAM, cathode collector)."""
         f = self.forms

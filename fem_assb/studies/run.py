@@ -71,6 +71,13 @@ class Built:
     linear_solver: str
     surface_iterations: int
     t_start: float = field(default_factory=time.perf_counter)
+    #: wall seconds of the driver's stages on this rank: build, simulate (of which fields,
+    #: checkpoints and progress: the outputs written during the run), indicators, write
+    stages: dict = field(default_factory=dict)
+
+    def timed(self, stage: str, t0: float) -> None:
+        """Add the wall time since ``t0`` (perf_counter) to ``stage``."""
+        self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - t0
 
 
 @dataclass
@@ -148,12 +155,17 @@ def simulate_case(
                 if checkpoints is not None:
                     checkpoints.write(built.sim)  # the run goes on from here with --resume
             except FemAssbError as exc:  # collective: every rank raised it
+                built.sim.release_solvers()
                 if fields is not None:
                     fields.abort()
                 if built.out is not None and built.sim.history.t:
                     summary, tables = indicators(built, error=str(exc))
                     write(built, summary, tables, None)
                 raise
+            # the solvers' memory (Jacobian, BoomerAMG, Krylov vectors) is freed before the
+            # outputs allocate theirs: measured, a process that only generated the 100^3 demo
+            # image and drew its utilization_3d.png peaked at 714 MB (docs/discharge.md)
+            built.sim.release_solvers()
             fields_path = fields.finish(built.sim.t) if fields is not None else None
             if checkpoints is not None and stopped is None:
                 checkpoints.remove()  # complete: nothing left to resume
@@ -171,7 +183,7 @@ def simulate_case(
                 fields.abort()  # not collective elsewhere: a later run removes the temporary
             raise
         finally:
-            built.sim.newton.destroy()
+            built.sim.release_solvers()
     return CaseResult(summary, tables["history"], built.out, complete=stopped is None)
 
 
@@ -259,9 +271,11 @@ def build(case, comm, outdir=None, progress=None) -> Built:
         f"{case.name}: {n_cells} cells on {comm.size} rank(s), {len(ops)} operation step(s), "
         f"C_theo = {cap.mah_per_cm2(sim.q_theo):.4f} mAh/cm2"
     )
-    return Built(
+    built = Built(
         case, comm, out, image, vcell, info, sim, ops, n_cells, linear_solver, surface_iterations, t_start
     )
+    built.timed("build", t_start)
+    return built
 
 
 def _auto_surface_iterations(case, image, ops):
@@ -300,8 +314,10 @@ def simulate(built: Built, progress, fields, stop, checkpoints=None) -> None:
 
     sim, ops = built.sim, built.ops
     interval = built.case.outputs.field_interval
+    t_sim = time.perf_counter()
     if fields is not None:
         fields.write(sim.t)
+        built.timed("fields", t_sim)
 
     def check_stop(*_):
         if stop is not None and stop.requested():
@@ -309,6 +325,7 @@ def simulate(built: Built, progress, fields, stop, checkpoints=None) -> None:
 
     def on_step(s, rec):
         h = s.history
+        t0 = time.perf_counter()
         progress.update(
             step=h.steps,
             t=s.t,
@@ -317,16 +334,22 @@ def simulate(built: Built, progress, fields, stop, checkpoints=None) -> None:
             fraction=_segment_fraction(s, ops[h.step[-1]], rec.voltage),
             label=ops[h.step[-1]].kind,
         )
+        built.timed("progress", t0)
         if fields is not None and (fields.due(s.t) or interval and h.steps % interval == 0):
+            t0 = time.perf_counter()
             fields.write(s.t)
+            built.timed("fields", t0)
         if checkpoints is not None:
+            t0 = time.perf_counter()
             checkpoints.after_step(s)
+            built.timed("checkpoints", t0)
         check_stop()
 
     try:
         sim.run(ops, on_step=on_step, on_segment=check_stop)
     finally:
         progress.close()
+        built.timed("simulate", t_sim)
 
 
 def _segment_fraction(sim, op, voltage: float) -> float | None:
@@ -396,8 +419,12 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
     from fem_assb.indicators import capacity as cap
     from fem_assb.indicators import utilization
     from fem_assb.indicators.cell import cell_indicators
+    from fem_assb.solvers.timers import stage_table
 
+    t_ind = time.perf_counter()
     sim, ops, hist = built.sim, built.ops, built.sim.history
+    # collective (the largest over the ranks): the driver's stages, then the solver's
+    timings = stage_table({**built.stages, **sim.stage_seconds()}, built.comm)
     tab = hist.as_table()
     inv = inventory(built)
     q_dis, e_dis = _first_discharge(ops, tab)
@@ -440,6 +467,11 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
         "linear_solver": built.linear_solver,
         "surface_iterations": built.surface_iterations,
         "film_resistance_ohm_cm2": _film_resistance(sim),
+        # wall seconds per stage, the largest over the ranks (docs/discharge.md, "Performance"):
+        # build, simulate (fields, checkpoints, progress: outputs during it), the solver's
+        # newton (residual, jacobian, pc_setup, krylov with pc_apply, newton_other), indicators
+        # (rank 0's), write (rank 0's, set by write())
+        "timings_s": {**timings, "indicators": round(time.perf_counter() - t_ind, 3)},
     }
     assert abs(summary["theoretical_capacity_mAh_cm2"] - cap.mah_per_cm2(sim.q_theo)) <= 1e-9 * abs(
         summary["theoretical_capacity_mAh_cm2"]
@@ -520,6 +552,7 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
     ``summary["files"]`` is set to the files written."""
     if built.comm.rank != 0:
         return
+    t_write = time.perf_counter()
     from fem_assb.indicators import capacity as cap
     from fem_assb.output import plots
     from fem_assb.output.atomic import write_json
@@ -570,6 +603,8 @@ def write(built: Built, summary: dict, tables: dict, fields_path: Path | None) -
     if _write_case_copy(case, out / "case.yaml"):
         files["case"] = "case.yaml"
     summary["files"] = files
+    if "timings_s" in summary:  # this stage's own time, but for the summary itself
+        summary["timings_s"]["write"] = round(time.perf_counter() - t_write, 3)
     write_json(out / "summary.json", summary)
 
 
