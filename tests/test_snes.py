@@ -214,7 +214,9 @@ def test_krylov_failure_with_a_kept_preconditioner_is_retried(system, capfd):
     out = capfd.readouterr().out
     assert all(r.converged for r in res)
     assert "did not converge" in out  # the failed Krylov solve, then the retried one
-    assert res[-1].linear_iterations > 5 * 8  # more solves than Newton iterations x 8
+    # the failed solve's 8 iterations, then at least one per Newton iteration (after the failure
+    # every solve gets a fresh preconditioner: PreconditionerReuse.FRESH_AFTER_STALE)
+    assert res[-1].linear_iterations >= 8 + res[-1].iterations
 
 
 @pytest.mark.mpi
