@@ -54,11 +54,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 def partition(grid, nparts: int) -> dict:
     """Per-rank owned cells, ghost cells and neighbour ranks of the slab partition of ``grid``
     (all ranks computed here, serially, with the mesh builder's own function)."""
-    from fem_assb.meshing.voxel_mesh import _local_part
+    from fem_assb.meshing.voxel_mesh import _local_part, _partition_starts
 
     active = np.flatnonzero(grid.material.ravel() >= 0)
     owned, ghosts, neighbours = [], [], []
-    starts = np.array([-(-r * active.size // nparts) for r in range(nparts + 1)])
+    starts = _partition_starts(grid, active, nparts)
     for r in range(nparts):
         _, local, owners, *_ = _local_part(grid, active, r, nparts)
         n_owned = int(starts[r + 1] - starts[r])

@@ -22,6 +22,7 @@ from petsc4py import PETSc
 
 from fem_assb.memory import release_free_heap
 from fem_assb.solvers.hypre_matrix import hypre_submatrix
+from fem_assb.solvers.timers import StageTimes
 
 
 class PhiAMGThenJacobi:
@@ -42,7 +43,7 @@ class PhiAMGThenJacobi:
         self.dinv = inverse_diagonal
         self.shift = shift
         self.d = None  # the shift's values at the last set-up (a Vec laid out like the phi block)
-        self.times = times  # a solvers.timers.StageTimes: "pc_apply" (None: not timed)
+        self.times = times if times is not None else StageTimes()  # "pc_apply", "pc_amg"
         self.prefix = prefix
         self.second_prefix = second_amg_prefix
         self.amg = None
@@ -94,8 +95,6 @@ class PhiAMGThenJacobi:
         return amg, H
 
     def apply(self, pc, r, y):
-        if self.times is None:
-            return self._apply(pc, r, y)
         with self.times("pc_apply"):
             return self._apply(pc, r, y)
 
@@ -121,11 +120,8 @@ class PhiAMGThenJacobi:
     def _vcycle(self, amg, r, y):
         """One BoomerAMG cycle, timed as "pc_amg" (the V-cycles alone; the rest of pc_apply is
         copies, A y and Jacobi)."""
-        if self.times is None:
+        with self.times("pc_amg"):
             amg.apply(r, y)
-        else:
-            with self.times("pc_amg"):
-                amg.apply(r, y)
 
     def view(self, pc, viewer):
         second = "Jacobi" if self.second_prefix is None else "BoomerAMG"
@@ -183,7 +179,7 @@ class PreconditionerReuse:
     ):
         self.ksp, self.factor, self.margin, self.reset = ksp, factor, margin, reset
         self.stale_limit = stale_limit
-        self.times = times
+        self.times = times if times is not None else StageTimes()
         self.fresh_left = 0  # solves still to get a fresh preconditioner after a stale one failed
         self.max_it = None  # the KSP's own iteration limit (read at the first solve)
         self.due, self.fresh, self.base = True, False, 0
@@ -205,11 +201,8 @@ class PreconditionerReuse:
         self.ksp.setOperators(A)
         pc = self.ksp.getPC()
         pc.setReusePreconditioner(False)
-        if self.times is None:
+        with self.times("pc_setup"):
             pc.setUp()
-        else:
-            with self.times("pc_setup"):
-                pc.setUp()
         self.due, self.fresh = False, True
 
     def _pre_solve(self, ksp, b, x):
@@ -222,12 +215,10 @@ class PreconditionerReuse:
             if not self.fresh:
                 limit = min(limit, int(max(self.stale_limit * self.base, self.base + 4 * self.margin)))
             ksp.setTolerances(max_it=limit)
-        if self.times is not None:
-            self.times.start("krylov")
+        self.times.start("krylov")
 
     def _post_solve(self, ksp, b, x):
-        if self.times is not None:
-            self.times.stop("krylov")
+        self.times.stop("krylov")
         its, reason = ksp.getIterationNumber(), ksp.getConvergedReason()
         if self.fresh:
             self.base = its

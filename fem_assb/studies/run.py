@@ -30,6 +30,7 @@ from mpi4py import MPI
 
 from fem_assb.meshing import cell_tags as tags
 from fem_assb.solvers.time_stepping import StepControl
+from fem_assb.solvers.timers import StageTimes, stage_table
 from fem_assb.studies.discharge import (
     CellSimulation,
     Operation,
@@ -73,11 +74,7 @@ class Built:
     t_start: float = field(default_factory=time.perf_counter)
     #: wall seconds of the driver's stages on this rank: build, simulate (of which fields,
     #: checkpoints and progress: the outputs written during the run), indicators, write
-    stages: dict = field(default_factory=dict)
-
-    def timed(self, stage: str, t0: float) -> None:
-        """Add the wall time since ``t0`` (perf_counter) to ``stage``."""
-        self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - t0
+    stages: StageTimes = field(default_factory=StageTimes)
 
 
 @dataclass
@@ -274,7 +271,7 @@ def build(case, comm, outdir=None, progress=None) -> Built:
     built = Built(
         case, comm, out, image, vcell, info, sim, ops, n_cells, linear_solver, surface_iterations, t_start
     )
-    built.timed("build", t_start)
+    built.stages.add("build", time.perf_counter() - t_start)
     return built
 
 
@@ -316,8 +313,8 @@ def simulate(built: Built, progress, fields, stop, checkpoints=None) -> None:
     interval = built.case.outputs.field_interval
     t_sim = time.perf_counter()
     if fields is not None:
-        fields.write(sim.t)
-        built.timed("fields", t_sim)
+        with built.stages("fields"):
+            fields.write(sim.t)
 
     def check_stop(*_):
         if stop is not None and stop.requested():
@@ -325,31 +322,28 @@ def simulate(built: Built, progress, fields, stop, checkpoints=None) -> None:
 
     def on_step(s, rec):
         h = s.history
-        t0 = time.perf_counter()
-        progress.update(
-            step=h.steps,
-            t=s.t,
-            voltage=rec.voltage,
-            capacity=cap.mah_per_cm2(abs(s.q)),
-            fraction=_segment_fraction(s, ops[h.step[-1]], rec.voltage),
-            label=ops[h.step[-1]].kind,
-        )
-        built.timed("progress", t0)
+        with built.stages("progress"):
+            progress.update(
+                step=h.steps,
+                t=s.t,
+                voltage=rec.voltage,
+                capacity=cap.mah_per_cm2(abs(s.q)),
+                fraction=_segment_fraction(s, ops[h.step[-1]], rec.voltage),
+                label=ops[h.step[-1]].kind,
+            )
         if fields is not None and (fields.due(s.t) or interval and h.steps % interval == 0):
-            t0 = time.perf_counter()
-            fields.write(s.t)
-            built.timed("fields", t0)
+            with built.stages("fields"):
+                fields.write(s.t)
         if checkpoints is not None:
-            t0 = time.perf_counter()
-            checkpoints.after_step(s)
-            built.timed("checkpoints", t0)
+            with built.stages("checkpoints"):
+                checkpoints.after_step(s)
         check_stop()
 
     try:
         sim.run(ops, on_step=on_step, on_segment=check_stop)
     finally:
         progress.close()
-        built.timed("simulate", t_sim)
+        built.stages.add("simulate", time.perf_counter() - t_sim)
 
 
 def _segment_fraction(sim, op, voltage: float) -> float | None:
@@ -419,12 +413,11 @@ def indicators(built: Built, stopped: str | None = None, error: str | None = Non
     from fem_assb.indicators import capacity as cap
     from fem_assb.indicators import utilization
     from fem_assb.indicators.cell import cell_indicators
-    from fem_assb.solvers.timers import stage_table
 
     t_ind = time.perf_counter()
     sim, ops, hist = built.sim, built.ops, built.sim.history
     # collective (the largest over the ranks): the driver's stages, then the solver's
-    timings = stage_table({**built.stages, **sim.stage_seconds()}, built.comm)
+    timings = stage_table({**built.stages.seconds, **sim.stage_seconds()}, built.comm)
     tab = hist.as_table()
     inv = inventory(built)
     q_dis, e_dis = _first_discharge(ops, tab)
