@@ -83,7 +83,9 @@ def solve_spd(
 ) -> LinearSolveInfo:
     """Solve A x = b for a symmetric positive definite PETSc matrix (x: PETSc Vec, updated).
 
-    rtol: relative (preconditioned) residual tolerance of the Krylov methods. Raises
+    rtol: relative (unpreconditioned) residual tolerance of the Krylov methods. x may be a
+    plain or a ghosted vector; its ghosts are the caller's to update (DOLFINx:
+    ``uh.x.scatter_forward()``). Raises
     SolverError when the solve does not converge.
     """
     from petsc4py import PETSc
@@ -102,7 +104,6 @@ def solve_spd(
         A.setOption(PETSc.Mat.Option.SPD, True)
     ksp.setFromOptions()
     ksp.solve(b, x)
-    x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
     reason = ksp.getConvergedReason()
     info = LinearSolveInfo(
         method, ksp.getIterationNumber(), ksp.getResidualNorm(), time.perf_counter() - t0, reason
