@@ -72,7 +72,7 @@ def blob_structure(n: int, fraction: float, seed: int, sigma=BLOB_SIGMA) -> np.n
         shape = [1, 1, 1]
         shape[axis] = k.size
         spec *= np.exp(-2 * (np.pi * s * k) ** 2).reshape(shape)
-    field = np.fft.irfftn(spec, s=(n, n, n)).astype(np.float32)
+    field = np.fft.irfftn(spec, s=(n, n, n), axes=(0, 1, 2)).astype(np.float32)
     del spec
     threshold = np.quantile(field[:: max(1, n // 100)], fraction)  # a sub-sample: 1e6 values suffice
     return (field < threshold).astype(np.uint8)

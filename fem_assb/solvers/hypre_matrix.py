@@ -50,8 +50,7 @@ def hypre_submatrix(P: PETSc.Mat, rows: PETSc.IS, plus=None) -> PETSc.Mat:
         C.diagonalScale(R=d)
         S.axpy(1.0, C, structure=PETSc.Mat.Structure.DIFFERENT_NONZERO_PATTERN)
         C.destroy()
-    lib = _petsc_library()
-    if lib is None:
+    if _petsc_library() is None:
         S.convert("hypre")  # in place
         return S
     ai, aj, av = S.getValuesCSR()  # local rows, global columns, sorted within each row
@@ -63,14 +62,29 @@ def hypre_submatrix(P: PETSc.Mat, rows: PETSc.IS, plus=None) -> PETSc.Mat:
     dnnz = np.bincount(row[(aj >= c0) & (aj < c1)], minlength=len(counts)).astype(PETSc.IntType)
     onnz = (counts - dnnz).astype(PETSc.IntType)
     del row
-    H = PETSc.Mat().create(P.getComm())
+    H = empty_hypre_matrix(P.getComm(), sizes, dnnz, onnz)
+    H.setValuesCSR(ai, aj, av)
+    H.assemble()
+    return H
+
+
+def empty_hypre_matrix(comm, sizes, d_nnz, o_nnz) -> PETSc.Mat | None:
+    """A MATHYPRE matrix of ``sizes`` ((local rows, global), (local cols, global)) preallocated
+    with ``d_nnz`` / ``o_nnz`` entries per local row in / outside the diagonal block, to be
+    filled with whole rows, columns sorted (``MAT_SORTED_FULL``: hypre then stores the rows
+    directly, no auxiliary copy) and owned rows only, then assembled. None where the PETSc
+    library cannot be reached through ctypes (use an AIJ matrix then)."""
+    lib = _petsc_library()
+    if lib is None:
+        return None
+    d_nnz = np.ascontiguousarray(d_nnz, dtype=PETSc.IntType)
+    o_nnz = np.ascontiguousarray(o_nnz, dtype=PETSc.IntType)
+    H = PETSc.Mat().create(comm)
     H.setType("hypre")
     H.setSizes(sizes)
     H.setOption(PETSc.Mat.Option.SORTED_FULL, True)  # whole sorted rows: no hypre aux storage
     H.setOption(PETSc.Mat.Option.NO_OFF_PROC_ENTRIES, True)
-    err = lib.MatHYPRESetPreallocation(H.handle, 0, dnnz.ctypes.data, 0, onnz.ctypes.data)
+    err = lib.MatHYPRESetPreallocation(H.handle, 0, d_nnz.ctypes.data, 0, o_nnz.ctypes.data)
     if err != 0:
         raise PETSc.Error(err)
-    H.setValuesCSR(ai, aj, av)
-    H.assemble()
     return H
