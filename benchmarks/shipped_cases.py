@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Every shipped case run to its end as a user runs it (issue 20, goal 5): wall time of the
+whole process, cells, steps, Newton and Krylov iterations, capacity and where the time went.
+
+    python3 benchmarks/shipped_cases.py                       # every cases/*.yaml, 2 ranks
+    python3 benchmarks/shipped_cases.py --cases demo lib_le_small --np 1
+    python3 benchmarks/shipped_cases.py --csv benchmarks/results/shipped_cases.csv
+
+Each case runs as ``./fem-assb --np N run cases/<case>.yaml -o <tmp> -q`` in its own process
+(start-up, imports, form compilation from the JIT cache, outputs and pictures included), one
+after the other; a case's sweep (``sweep:`` key) runs all its points. The row is printed when
+the case ends and appended to the CSV; a case that fails prints its error and the run goes on.
+Columns: wall [s] of the whole process, then from summary.json (a sweep: summed over points)
+cells, time steps, Newton and Krylov iterations, capacity of the first discharge (mAh/cm^2) and
+the build / simulate / write stages [s] (``timings_s``, docs/discharge.md "Performance").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from table import emit_row  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS = (
+    "case",
+    "ranks",
+    "status",
+    "wall_s",
+    "cells",
+    "steps",
+    "newton",
+    "krylov",
+    "capacity_mAh_cm2",
+    "build_s",
+    "simulate_s",
+    "write_s",
+)
+
+
+def summaries(out: Path) -> list[dict]:
+    """The summary.json files an output folder holds (one, or one per sweep point)."""
+    return [json.loads(p.read_text()) for p in sorted(out.rglob("summary.json"))]
+
+
+def run_case(case: str, ranks: int, tmp: Path) -> dict:
+    out = tmp / case
+    cmd = [str(ROOT / "fem-assb"), "--np", str(ranks), "run", str(ROOT / "cases" / f"{case}.yaml")]
+    cmd += ["-o", str(out), "-q"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(case=case, ranks=ranks, wall_s=round(wall, 1))
+    found = summaries(out)
+    if proc.returncode != 0 or not found:
+        row["status"] = f"failed ({proc.returncode})"
+        print(proc.stdout[-1500:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
+        return row
+    row["status"] = "complete" if all(s.get("complete", True) for s in found) else "incomplete"
+
+    def total(key):
+        return sum(int(s.get(key) or 0) for s in found)
+
+    first = found[0]
+    t = first.get("timings_s", {})
+    row.update(
+        cells=max(int(s.get("cells") or 0) for s in found),
+        steps=total("time_steps"),
+        newton=total("newton_iterations"),
+        krylov=total("linear_iterations"),
+        capacity_mAh_cm2=first.get("capacity_mAh_cm2", ""),
+        build_s=round(sum(s.get("timings_s", {}).get("build", 0.0) for s in found), 1),
+        simulate_s=round(sum(s.get("timings_s", {}).get("simulate", 0.0) for s in found), 1),
+        write_s=t.get("write", "") if len(found) == 1 else "",
+    )
+    return row
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    every = sorted(c.stem for c in (ROOT / "cases").glob("*.yaml"))
+    p.add_argument("--cases", nargs="+", default=every, choices=every, metavar="CASE")
+    p.add_argument("--np", type=int, default=2, help="MPI ranks (default 2)")
+    p.add_argument("--csv", type=Path, default=ROOT / "benchmarks" / "results" / "shipped_cases.csv")
+    args = p.parse_args(argv)
+    print(" | ".join(COLUMNS), flush=True)
+    with tempfile.TemporaryDirectory(prefix="fem-assb-cases-") as tmp:
+        for case in args.cases:
+            emit_row(run_case(case, args.np, Path(tmp)), COLUMNS, args.csv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
