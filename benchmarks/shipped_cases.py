@@ -5,6 +5,7 @@ whole process, cells, steps, Newton and Krylov iterations, capacity and where th
     python3 benchmarks/shipped_cases.py                       # every cases/*.yaml, 2 ranks
     python3 benchmarks/shipped_cases.py --cases demo lib_le_small --np 1
     python3 benchmarks/shipped_cases.py --csv benchmarks/results/shipped_cases.csv
+    python3 benchmarks/shipped_cases.py --timeout 1200      # a case stopped after 20 min says so
 
 Each case runs as ``./fem-assb --np N run cases/<case>.yaml -o <tmp> -q`` in its own process
 (start-up, imports, form compilation from the JIT cache, outputs and pictures included), one
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,19 +53,29 @@ def summaries(out: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(out.rglob("summary.json"))]
 
 
-def run_case(case: str, ranks: int, tmp: Path) -> dict:
+def run_case(case: str, ranks: int, tmp: Path, timeout: float | None = None) -> dict:
     out = tmp / case
     cmd = [str(ROOT / "fem-assb"), "--np", str(ranks), "run", str(ROOT / "cases" / f"{case}.yaml")]
     cmd += ["-o", str(out), "-q"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
     row = dict.fromkeys(COLUMNS, "")
-    row.update(case=case, ranks=ranks, wall_s=round(wall, 1))
+    row.update(case=case, ranks=ranks)
+    t0 = time.perf_counter()
+    # its own process group, so that a timeout stops mpirun and every rank
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate()
+        row.update(status=f"stopped after {timeout:g} s", wall_s=round(time.perf_counter() - t0, 1))
+        return row
+    row["wall_s"] = round(time.perf_counter() - t0, 1)
     found = summaries(out)
     if proc.returncode != 0 or not found:
         row["status"] = f"failed ({proc.returncode})"
-        print(proc.stdout[-1500:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
+        print(stdout[-1500:], stderr[-3000:], sep="\n", file=sys.stderr)
         return row
     row["status"] = "complete" if all(s.get("complete", True) for s in found) else "incomplete"
 
@@ -89,12 +102,13 @@ def main(argv=None) -> int:
     every = sorted(c.stem for c in (ROOT / "cases").glob("*.yaml"))
     p.add_argument("--cases", nargs="+", default=every, choices=every, metavar="CASE")
     p.add_argument("--np", type=int, default=2, help="MPI ranks (default 2)")
+    p.add_argument("--timeout", type=float, help="stop a case after this many seconds (its row says so)")
     p.add_argument("--csv", type=Path, default=ROOT / "benchmarks" / "results" / "shipped_cases.csv")
     args = p.parse_args(argv)
     print(" | ".join(COLUMNS), flush=True)
     with tempfile.TemporaryDirectory(prefix="fem-assb-cases-") as tmp:
         for case in args.cases:
-            emit_row(run_case(case, args.np, Path(tmp)), COLUMNS, args.csv)
+            emit_row(run_case(case, args.np, Path(tmp), args.timeout), COLUMNS, args.csv)
     return 0
 
 
