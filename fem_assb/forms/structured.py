@@ -11,10 +11,10 @@ and a Dirichlet value on a box face enters through the half cell, 2k/h (transpor
 facet's unit normal), so the law is written once for UFL and numpy. What this module adds is
 the assembly: on a uniform grid the facets are the pairs of neighbouring active voxels, found
 by shifting the voxel-index array, and each row of the matrix (one voxel) has at most seven
-entries. It needs no mesh, no dofmap and no facet tags: about 60 bytes of matrix per unknown
-instead of the ~1 kB per voxel of a DOLFINx hexahedral mesh with facet connectivity (measured
-1.28 kB per voxel at 100^3 with the mesh path), which is what lets keff reach 500^3 voxels on
-one machine (docs/keff.md, "Large images").
+entries. It needs no mesh, no dofmap and no facet tags: about 75 bytes of matrix per unknown
+(12 per nonzero) instead of the ~1 kB per cell of a DOLFINx hexahedral mesh with its facet
+connectivity and tags, which is what lets keff solve 500^3 voxels on one machine (docs/keff.md,
+"Large images": 97 B per voxel in all at 500^3 on 2 ranks).
 
 Distribution (``meshing.slabs``): unknowns are the active voxels in C order (x slowest), so
 an x-slab of planes is a contiguous range of global numbers; each rank holds its planes and one

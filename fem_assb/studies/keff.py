@@ -8,9 +8,12 @@ face, all other faces (and the phase's boundary against other phases) insulating
     tortuosity factor tau^2 = eps * kappa_bulk / kappa_eff,   tortuosity tau = sqrt(tau^2),
 
 with l the sample length along the axis, i the current density over the full cross-section and
-eps the phase's volume fraction. Discretization (DESIGN.md §2): DG0 on the hexahedral mesh of
-the phase's voxels, two-point fluxes on interior facets, the boundary potential applied through
-the half cell at the faces (so the potential sits exactly on the sample faces). Grain
+eps the phase's volume fraction. Discretization (DESIGN.md §2): one unknown per voxel of the
+phase, two-point fluxes between face neighbours, the boundary potential applied through the half
+cell at the faces (so the potential sits exactly on the sample faces). The matrix is built
+without a mesh by default (``assembly="structured"``: ``forms.structured`` on the x-slabs of
+``meshing.slabs``), or with DOLFINx forms on the voxel mesh (``assembly="mesh"``, the cell's
+path), the same discrete problem. Grain
 boundaries between SE grains of different IDs add the linearized area resistance
 R_GB = R T / (F i_GB0) in series with the two half cells (MODEL.md §3).
 
