@@ -8,6 +8,8 @@ whole process, cells, steps, Newton and Krylov iterations, capacity and where th
     python3 benchmarks/shipped_cases.py --timeout 1200      # a case stopped after 20 min says so
 
 Each case runs as ``./fem-assb --np N run cases/<case>.yaml -o <tmp> -q`` in its own process
+(``impedance`` instead of ``run`` for a case with an ``impedance:`` section, which is what
+that section is for)
 (start-up, imports, form compilation from the JIT cache, outputs and pictures included), one
 after the other; a case's sweep (``sweep:`` key) runs all its points. The row is printed when
 the case ends and appended to the CSV; a case that fails prints its error and the run goes on.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,8 +35,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from table import emit_row  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+#: A case with a top-level ``impedance:`` section is an impedance case: ``fem-assb impedance``.
+IMPEDANCE_KEY = re.compile(r"^impedance:", re.M)
 COLUMNS = (
     "case",
+    "command",
     "ranks",
     "status",
     "wall_s",
@@ -55,10 +61,11 @@ def summaries(out: Path) -> list[dict]:
 
 def run_case(case: str, ranks: int, tmp: Path, timeout: float | None = None) -> dict:
     out = tmp / case
-    cmd = [str(ROOT / "fem-assb"), "--np", str(ranks), "run", str(ROOT / "cases" / f"{case}.yaml")]
-    cmd += ["-o", str(out), "-q"]
+    path = ROOT / "cases" / f"{case}.yaml"
+    command = "impedance" if IMPEDANCE_KEY.search(path.read_text()) else "run"
+    cmd = [str(ROOT / "fem-assb"), "--np", str(ranks), command, str(path), "-o", str(out), "-q"]
     row = dict.fromkeys(COLUMNS, "")
-    row.update(case=case, ranks=ranks)
+    row.update(case=case, command=command, ranks=ranks)
     t0 = time.perf_counter()
     # its own process group, so that a timeout stops mpirun and every rank
     proc = subprocess.Popen(
@@ -85,11 +92,11 @@ def run_case(case: str, ranks: int, tmp: Path, timeout: float | None = None) -> 
     first = found[0]
     t = first.get("timings_s", {})
     row.update(
+        capacity_mAh_cm2=first.get("capacity_mAh_cm2", ""),
         cells=max(int(s.get("cells") or 0) for s in found),
         steps=total("time_steps"),
         newton=total("newton_iterations"),
         krylov=total("linear_iterations"),
-        capacity_mAh_cm2=first.get("capacity_mAh_cm2", ""),
         build_s=round(sum(s.get("timings_s", {}).get("build", 0.0) for s in found), 1),
         simulate_s=round(sum(s.get("timings_s", {}).get("simulate", 0.0) for s in found), 1),
         write_s=t.get("write", "") if len(found) == 1 else "",
